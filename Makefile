@@ -1,0 +1,28 @@
+# openrsp: every target bootstraps the pinned environment in .venv first.
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: bootstrap demo test bench lint format clean
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+demo: bootstrap
+	$(BIN)/openrsp demo
+
+test: bootstrap
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
+
+bench: bootstrap
+	$(BIN)/openrsp bench
+
+lint: bootstrap
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+format: bootstrap
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache build src/*.egg-info
