@@ -5,7 +5,13 @@ import importlib
 import typer
 
 # (module under openrsp.cli, attribute, group name or None for a single command)
-_GROUPS: list[tuple[str, str, str | None]] = []
+_GROUPS: list[tuple[str, str, str | None]] = [
+    ("pki", "app", "pki"),
+    ("aka", "aka", "aka"),
+    ("euicc", "app", "euicc"),
+    ("smdp", "app", "smdp"),
+    ("operator", "app", "operator"),
+]
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,94 @@
+"""One DER codec per ASN.1 module, compiled once per process and cached on disk.
+
+Compiling the SAIP module takes asn1tools a noticeable time, so the compiled form is pickled into
+the user's cache folder, keyed by the module text and the asn1tools version: a changed module or
+library recompiles by itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import asn1tools
+
+from openrsp.errors import OpenRSPError
+
+_HERE = Path(__file__).resolve().parent
+
+
+class Asn1Error(OpenRSPError):
+    """DER that does not decode, or a value that does not encode, as the named type."""
+
+
+class Codec:
+    """DER encode/decode for the types of one compiled module (values as asn1tools gives them)."""
+
+    def __init__(self, name: str, spec: Any) -> None:
+        self.name = name
+        self.spec = spec
+
+    def encode(self, type_name: str, value: Any) -> bytes:
+        try:
+            return self.spec.encode(type_name, value)
+        except Exception as exc:  # asn1tools raises several unrelated exception types
+            raise Asn1Error(f"cannot encode {type_name}: {exc}") from exc
+
+    def decode(self, type_name: str, data: bytes) -> Any:
+        try:
+            return self.spec.decode(type_name, data)
+        except Exception as exc:
+            raise Asn1Error(f"malformed {type_name}: {exc}") from exc
+
+    def decode_with_length(self, type_name: str, data: bytes) -> tuple[Any, int]:
+        """Decode one value at the start of data; also return how many bytes it took."""
+        try:
+            return self.spec.decode_with_length(type_name, data)
+        except Exception as exc:
+            raise Asn1Error(f"malformed {type_name}: {exc}") from exc
+
+    def has_type(self, type_name: str) -> bool:
+        return type_name in self.spec.types
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "openrsp"
+
+
+def _compile(files: list[Path]) -> Any:
+    sources = b"".join(f.read_bytes() for f in files)
+    key = hashlib.sha256(sources + asn1tools.version.__version__.encode()).hexdigest()[:24]
+    cache = _cache_dir() / f"asn1-{files[0].stem}-{key}.pickle"
+    try:
+        with cache.open("rb") as fh:
+            return pickle.load(fh)
+    except Exception:
+        pass  # no cache yet, or an unreadable one: compile afresh
+    spec = asn1tools.compile_files([str(f) for f in files], "der")
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(spec, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, cache)
+    except Exception:
+        pass  # a read-only home only costs the next process a compile
+    return spec
+
+
+@functools.cache
+def rsp() -> Codec:
+    """SGP.22 RSPDefinitions (ES8+, ES9+, ES10a/b/c types) with the PKIX types they use."""
+    return Codec("rsp", _compile(sorted((_HERE / "rsp").glob("*.asn"))))
+
+
+@functools.cache
+def saip() -> Codec:
+    """SAIP 'eUICC Profile Package' PEDefinitions."""
+    return Codec("saip", _compile(sorted((_HERE / "saip").glob("*.asn"))))
