@@ -16,10 +16,35 @@ from pathlib import Path
 from typing import Any
 
 import asn1tools
+import asn1tools.codecs.ber
 
 from openrsp.errors import OpenRSPError
 
 _HERE = Path(__file__).resolve().parent
+
+
+def _decode_object_identifier(data: bytes, offset: int, end_offset: int) -> str:
+    """OBJECT IDENTIFIER contents to dotted text.
+
+    asn1tools 0.169 splits the first subidentifier as (n // 40, n % 40) even when n >= 80, so
+    2.999.10 (the SGP.26 SM-DP+ OID) decoded as 26.39.10. Arc 2 takes everything from 80 up.
+    """
+    arcs: list[int] = []
+    value = 0
+    for byte in data[offset:end_offset]:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    if not arcs:
+        raise asn1tools.DecodeError("empty OBJECT IDENTIFIER")
+    first = arcs[0]
+    head = [first // 40, first % 40] if first < 80 else [2, first - 80]
+    return ".".join(str(arc) for arc in head + arcs[1:])
+
+
+# The BER and DER ObjectIdentifier types look this function up in the ber module at call time.
+asn1tools.codecs.ber.decode_object_identifier = _decode_object_identifier
 
 
 class Asn1Error(OpenRSPError):

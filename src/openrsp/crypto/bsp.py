@@ -1,0 +1,221 @@
+"""SCP03t segment protection of the bound profile package (GlobalPlatform Amd F, as SGP.22 uses it).
+
+Sans-I/O: BspSender (SM-DP+) turns plaintext into protected TLVs, BspReceiver (eUICC) turns them
+back. Both sides keep the same state and move it the same way, one segment at a time:
+
+- a block counter, starting at 1 and advanced by EVERY segment, MAC-only ones included; the ICV of
+  an encrypted segment is AES-ECB(S-ENC, counter as a 16-byte big-endian block);
+- a MAC chaining value, starting at the initial MCV; each segment's C-MAC is
+  AES-CMAC(S-MAC, MCV || tag || length || data) truncated to 8 bytes, and the full 16-byte CMAC
+  becomes the next MCV. `length` is the final TLV length, so it already counts the 8 MAC bytes.
+
+Tags: 87 encrypted + MACed (ConfigureISDP, ReplaceSessionKeys), 88 MAC only (StoreMetadata),
+86 encrypted + MACed profile segments. Encrypted data is padded with 80 then 00s to a multiple of 16
+(always at least the 80 byte). After ReplaceSessionKeys both sides switch to the profile
+protection keys it carries, and the block counter starts again at 1.
+"""
+
+import hmac
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.cmac import CMAC
+
+from openrsp.crypto.errors import BspMacError, BspStructureError, TlvError
+from openrsp.crypto.kdf import KEY_LENGTH, SessionKeys
+from openrsp.crypto.tlv import encode_length, encode_tlv, read_length, read_single_tlv, read_tlv
+
+TAG_PROFILE = 0x86  # profile segment (loadProfileElements), encrypted + MACed
+TAG_ENCRYPTED = 0x87  # ConfigureISDP, ReplaceSessionKeys: encrypted + MACed
+TAG_MAC_ONLY = 0x88  # StoreMetadata: MAC only
+
+MAX_SEGMENT_SIZE = 1020  # whole TLV: tag, length, data and MAC
+MAC_SIZE = 8
+BLOCK_SIZE = 16
+
+_ENCRYPTED_TAGS = (TAG_PROFILE, TAG_ENCRYPTED)
+_KNOWN_TAGS = (*_ENCRYPTED_TAGS, TAG_MAC_ONLY)
+
+# A segment's TLV header is at most 4 bytes (tag, 82 xx xx) for MAX_SEGMENT_SIZE.
+_MAX_HEADER = 1 + len(encode_length(MAX_SEGMENT_SIZE))
+# Largest plaintext per segment: MAC-only data fills the rest; encrypted data must leave room for
+# at least the 80 padding byte inside whole AES blocks.
+MAX_MAC_ONLY_PLAINTEXT = MAX_SEGMENT_SIZE - _MAX_HEADER - MAC_SIZE
+MAX_ENCRYPTED_PLAINTEXT = (MAX_MAC_ONLY_PLAINTEXT // BLOCK_SIZE) * BLOCK_SIZE - 1
+
+_REPLACE_SESSION_KEYS_TAG = bytes.fromhex("BF26")
+
+
+def pad(data: bytes) -> bytes:
+    """80 then 00s up to a multiple of 16 (always adds at least one byte)."""
+    padded = data + b"\x80"
+    return padded + b"\x00" * (-len(padded) % BLOCK_SIZE)
+
+
+def unpad(data: bytes) -> bytes:
+    stripped = data.rstrip(b"\x00")
+    if not stripped or stripped[-1] != 0x80 or len(data) - len(stripped) >= BLOCK_SIZE:
+        raise BspStructureError("bad padding in decrypted segment")
+    return stripped[:-1]
+
+
+def encode_replace_session_keys(ppk: SessionKeys) -> bytes:
+    """ReplaceSessionKeysRequest BF26 { 80 initialMacChainingValue, 81 ppkEnc, 82 ppkCmac }."""
+    body = (
+        encode_tlv(b"\x80", ppk.initial_mcv) + encode_tlv(b"\x81", ppk.s_enc) + encode_tlv(b"\x82", ppk.s_mac)
+    )
+    return encode_tlv(_REPLACE_SESSION_KEYS_TAG, body)
+
+
+def parse_replace_session_keys(plaintext: bytes) -> SessionKeys:
+    """The profile protection keys from a decrypted ReplaceSessionKeysRequest (BF26)."""
+    try:
+        tag, body = read_single_tlv(plaintext)
+        if tag != _REPLACE_SESSION_KEYS_TAG:
+            raise BspStructureError(f"expected ReplaceSessionKeys (BF26), got tag {tag.hex().upper()}")
+        fields: list[bytes] = []
+        offset = 0
+        for expected in (b"\x80", b"\x81", b"\x82"):
+            field_tag, value, offset = read_tlv(body, offset)
+            if field_tag != expected or len(value) != KEY_LENGTH:
+                raise BspStructureError(
+                    f"ReplaceSessionKeys: expected tag {expected.hex().upper()} with {KEY_LENGTH} bytes"
+                )
+            fields.append(value)
+        if offset != len(body):
+            raise BspStructureError("ReplaceSessionKeys: unexpected data after ppkCmac")
+    except TlvError as exc:
+        raise BspStructureError(f"ReplaceSessionKeys: {exc}") from None
+    initial_mcv, s_enc, s_mac = fields
+    return SessionKeys(s_enc=s_enc, s_mac=s_mac, initial_mcv=initial_mcv)
+
+
+class _ChannelState:
+    """Keys, MAC chaining value and block counter: identical on both sides of the channel."""
+
+    def __init__(self, keys: SessionKeys) -> None:
+        self.switch_keys(keys)
+
+    def switch_keys(self, keys: SessionKeys) -> None:
+        self.keys = keys
+        self.mcv = keys.initial_mcv
+        self.block_counter = 1
+
+    def icv(self) -> bytes:
+        encryptor = Cipher(algorithms.AES(self.keys.s_enc), modes.ECB()).encryptor()
+        return encryptor.update(self.block_counter.to_bytes(BLOCK_SIZE, "big")) + encryptor.finalize()
+
+    def full_mac(self, header: bytes, data: bytes) -> bytes:
+        cmac = CMAC(algorithms.AES(self.keys.s_mac))
+        cmac.update(self.mcv + header + data)
+        return cmac.finalize()
+
+    def advance(self, full_mac: bytes) -> None:
+        self.mcv = full_mac
+        self.block_counter += 1
+
+    def encrypt(self, plaintext: bytes) -> bytes:
+        encryptor = Cipher(algorithms.AES(self.keys.s_enc), modes.CBC(self.icv())).encryptor()
+        return encryptor.update(pad(plaintext)) + encryptor.finalize()
+
+    def decrypt(self, ciphertext: bytes) -> bytes:
+        decryptor = Cipher(algorithms.AES(self.keys.s_enc), modes.CBC(self.icv())).decryptor()
+        return unpad(decryptor.update(ciphertext) + decryptor.finalize())
+
+
+def _check_tag(tag: int) -> None:
+    if tag not in _KNOWN_TAGS:
+        raise BspStructureError(f"unknown segment tag {tag:02X}: expected 86, 87 or 88")
+
+
+class BspSender:
+    """SM-DP+ side: protect ConfigureISDP, StoreMetadata, ReplaceSessionKeys and profile segments."""
+
+    def __init__(self, keys: SessionKeys) -> None:
+        self._state = _ChannelState(keys)
+
+    def switch_keys(self, keys: SessionKeys) -> None:
+        """Continue with other keys (the PPK after ReplaceSessionKeys); the block counter restarts."""
+        self._state.switch_keys(keys)
+
+    def protect(self, tag: int, plaintext: bytes) -> bytes:
+        """One protected TLV (tag 86/87: encrypted + MACed, 88: MACed) of at most 1020 bytes."""
+        _check_tag(tag)
+        limit = MAX_MAC_ONLY_PLAINTEXT if tag == TAG_MAC_ONLY else MAX_ENCRYPTED_PLAINTEXT
+        if len(plaintext) > limit:
+            raise BspStructureError(
+                f"segment plaintext of {len(plaintext)} bytes exceeds {limit} for tag {tag:02X}"
+            )
+        state = self._state
+        data = plaintext if tag == TAG_MAC_ONLY else state.encrypt(plaintext)
+        header = bytes([tag]) + encode_length(len(data) + MAC_SIZE)
+        full_mac = state.full_mac(header, data)
+        state.advance(full_mac)
+        return header + data + full_mac[:MAC_SIZE]
+
+    def protect_segments(self, tag: int, plaintext: bytes) -> list[bytes]:
+        """Split `plaintext` into as few segments of `tag` as fit 1020 bytes each, and protect them."""
+        _check_tag(tag)
+        size = MAX_MAC_ONLY_PLAINTEXT if tag == TAG_MAC_ONLY else MAX_ENCRYPTED_PLAINTEXT
+        chunks = [plaintext[i : i + size] for i in range(0, len(plaintext), size)] or [b""]
+        return [self.protect(tag, chunk) for chunk in chunks]
+
+    def protect_profile(self, profile: bytes) -> list[bytes]:
+        """The profile package as tag-86 segments (each at most 1020 bytes protected)."""
+        return self.protect_segments(TAG_PROFILE, profile)
+
+    def replace_session_keys(self, ppk: SessionKeys) -> bytes:
+        """Protected ReplaceSessionKeys (tag 87) under the current keys; then switch to `ppk`."""
+        protected = self.protect(TAG_ENCRYPTED, encode_replace_session_keys(ppk))
+        self.switch_keys(ppk)
+        return protected
+
+
+class BspReceiver:
+    """eUICC side: verify and unprotect segments in the order the SM-DP+ protected them."""
+
+    def __init__(self, keys: SessionKeys) -> None:
+        self._state = _ChannelState(keys)
+
+    def switch_keys(self, keys: SessionKeys) -> None:
+        """Continue with other keys (the PPK after ReplaceSessionKeys); the block counter restarts."""
+        self._state.switch_keys(keys)
+
+    def unprotect(self, segment: bytes) -> bytes:
+        """Plaintext of one protected TLV: MAC verified first, then decrypted (86/87) and unpadded.
+
+        Raises BspStructureError for a malformed segment and BspMacError for a wrong MAC; the
+        state (MCV, counter) moves only when the segment was accepted.
+        """
+        if len(segment) > MAX_SEGMENT_SIZE:
+            raise BspStructureError(f"segment of {len(segment)} bytes exceeds {MAX_SEGMENT_SIZE}")
+        try:
+            tag_bytes, body = read_single_tlv(segment)
+        except TlvError as exc:
+            raise BspStructureError(f"segment is not one TLV: {exc}") from None
+        if len(tag_bytes) != 1:
+            raise BspStructureError(f"unknown segment tag {tag_bytes.hex().upper()}")
+        tag = tag_bytes[0]
+        _check_tag(tag)
+        if len(body) < MAC_SIZE:
+            raise BspStructureError("segment shorter than its C-MAC")
+        data, received_mac = body[:-MAC_SIZE], body[-MAC_SIZE:]
+        encrypted = tag in _ENCRYPTED_TAGS
+        if encrypted and (not data or len(data) % BLOCK_SIZE):
+            raise BspStructureError("encrypted segment data is not a whole number of AES blocks")
+
+        state = self._state
+        _, header_end = read_length(segment, 1)
+        full_mac = state.full_mac(segment[:header_end], data)
+        if not hmac.compare_digest(full_mac[:MAC_SIZE], received_mac):
+            raise BspMacError(f"C-MAC of segment {tag:02X} does not verify")
+        plaintext = state.decrypt(data) if encrypted else data
+        state.advance(full_mac)
+        return plaintext
+
+    def accept_replace_session_keys(self, segment: bytes) -> SessionKeys:
+        """Unprotect a ReplaceSessionKeys segment (tag 87), switch to its PPK and return it."""
+        if segment[:1] != bytes([TAG_ENCRYPTED]):
+            raise BspStructureError("ReplaceSessionKeys must come as a tag-87 segment")
+        ppk = parse_replace_session_keys(self.unprotect(segment))
+        self.switch_keys(ppk)
+        return ppk

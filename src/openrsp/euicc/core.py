@@ -1,0 +1,122 @@
+"""The eUICC core: persistent state, keys, the RSP session, and the hooks for time and randomness.
+
+Sans-I/O. Nothing here touches a file or a socket: the state is written through the `persist`
+callback (store.py passes one that writes the state file atomically), time comes from `clock`,
+randomness from `random_bytes`, one-time keys from `make_one_time_key`. The ES10 functions live in
+their own modules (es10a, es10b_*, es10c, install) and act on an `Euicc`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from openrsp.crypto.ecdsa import PrivateKey, sign_plain
+from openrsp.crypto.ecka import generate_one_time_key
+from openrsp.euicc.session import RspSession
+from openrsp.euicc.state import EuiccState, SigningIdentity
+from openrsp.errors import OpenRSPError
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from openrsp.euicc.install import BppLoader
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class EuiccConfigError(OpenRSPError):
+    """The eUICC's own configuration is inconsistent (e.g. a signing identity without its key)."""
+
+
+@dataclass
+class SessionContext:
+    """What one RSP session has established so far (memory only: a reset forgets it)."""
+
+    transaction_id: bytes = b""
+    euicc_challenge: bytes = b""
+    server_address: str = ""
+    smdp_oid: str = ""  # from CERT.DPauth
+    identity: SigningIdentity | None = None  # the eUICC chain the session signs with
+    dpauth: x509.Certificate | None = None
+    euicc_signature1: bytes = b""
+    matching_id: str | None = None
+    dppb: x509.Certificate | None = None
+    dppb_oid: str | None = None
+    one_time_key: PrivateKey | None = None  # otSK.EUICC.ECKA
+    hash_cc: bytes | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class Euicc:
+    """One eUICC: its persistent state, its private keys and its (single) RSP session."""
+
+    def __init__(
+        self,
+        state: EuiccState,
+        keys: dict[str, PrivateKey],
+        *,
+        persist: Callable[[EuiccState], None] | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        random_bytes: Callable[[int], bytes] = os.urandom,
+        make_one_time_key: Callable[[str], PrivateKey] | None = None,
+    ) -> None:
+        """`keys` maps each SigningIdentity.key_file to its private key."""
+        for identity in state.identities:
+            if identity.key_file not in keys:
+                raise EuiccConfigError(f"no private key for the eUICC identity in {identity.key_file}")
+        self.state = state
+        self.keys = keys
+        self._persist = persist or (lambda _state: None)
+        self.clock = clock
+        self.random_bytes = random_bytes
+        self.make_one_time_key = make_one_time_key or (lambda curve: generate_one_time_key(curve))
+        self.session = RspSession()
+        self.context = SessionContext()
+        self.loader: BppLoader | None = None
+        # otSK kept after a PrepareDownload whose package was not installed, so that the SM-DP+ can
+        # send the same bound package again (SmdpSigned2.bppEuiccOtpk); dropped once installed.
+        self.retry_key: PrivateKey | None = None
+
+    # --- state ----------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[EuiccState]:
+        """Change a copy of the state; it replaces the state only once persisted, all or nothing."""
+        draft = copy.deepcopy(self.state)
+        yield draft
+        self._persist(draft)
+        self.state = draft
+
+    # --- session --------------------------------------------------------------------------------
+    def end_session(self) -> None:
+        """Forget the RSP session and any package being loaded (nothing of it was persisted)."""
+        self.session.end()
+        self.context = SessionContext()
+        self.loader = None
+
+    def reset(self) -> None:
+        """Power cycle or card reset: volatile memory is gone."""
+        self.end_session()
+
+    # --- identities and signing -----------------------------------------------------------------
+    def identity_for(self, ci_pkid: bytes) -> SigningIdentity | None:
+        return next((i for i in self.state.identities if i.ci_pkid == ci_pkid), None)
+
+    def default_identity(self) -> SigningIdentity:
+        if not self.state.identities:
+            raise EuiccConfigError("this eUICC has no certificate to sign with")
+        return self.state.identities[0]
+
+    def sign(self, identity: SigningIdentity, data: bytes) -> bytes:
+        """ECDSA (r||s) with the eUICC key of `identity` (SK.EUICC.ECDSA)."""
+        return sign_plain(self.keys[identity.key_file], data)
+
+    def new_challenge(self) -> bytes:
+        return self.random_bytes(16)

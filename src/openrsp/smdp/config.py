@@ -1,0 +1,173 @@
+"""SM-DP+ configuration: a TOML file, command-line options over it, defaults under both.
+
+TOML keys (all optional; relative paths are relative to the TOML file):
+
+    data_dir = "./smdp-data"          # SQLite file, KEK file
+    db_url = "sqlite:///…"            # or postgresql://user@host/db (psycopg 3)
+    credentials = "pki"               # `openrsp pki init` folder or SGP.26 folder
+    address = "smdp.example.com"      # SM-DP+ address (default: from the credentials / TLS cert)
+    host = "127.0.0.1"
+    port = 8443
+    workers = 1
+    lpa_ca = "lpa-ca.pem"             # when set, ES9+ needs an LPA client certificate from this CA
+    operator_ca = "operator-ca.pem"   # default: <credentials>/operator-tls/ca.cert.pem
+    kek_file = "kek.key"              # default: <data_dir>/kek.key, created 0600 on first use
+    kek_hex = "…64 hex digits…"       # instead of kek_file
+    default_operator = "default"      # operator for client certs matching no operator ("" = none)
+    cc_max_attempts = 3
+    max_download_attempts = 5
+    order_ttl_hours = 0               # default order expiry (0 = orders do not expire)
+    session_ttl_seconds = 600         # lifetime of an ES9+ RSP session
+    callback_ca = "ca.pem"            # CA bundle to verify operator callback servers (default: system)
+    log_level = "info"
+
+    [operators.NAME]
+    cert_cn = "CN of the operator's client certificate"
+    callback_url = "https://…/gsma/rsp2/es2plus/handleDownloadProgressInfo"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from openrsp.smdp.db.engine import normalize_url, sqlite_url
+from openrsp.smdp.errors import ConfigError
+from openrsp.smdp.sealing import load_or_create_kek, parse_kek
+
+ENV_CONFIG = "OPENRSP_SMDP_CONFIG_JSON"  # how `serve` hands the resolved config to its workers
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    name: str
+    cert_cn: str | None = None
+    callback_url: str | None = None
+
+
+@dataclass(frozen=True)
+class SmdpConfig:
+    data_dir: Path
+    db_url: str
+    credentials_dir: Path | None = None
+    address: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8443
+    workers: int = 1
+    lpa_ca: Path | None = None
+    operator_ca: Path | None = None
+    kek_file: Path | None = None
+    kek_hex: str | None = None
+    default_operator: str | None = "default"
+    cc_max_attempts: int = 3
+    max_download_attempts: int = 5
+    order_ttl_hours: float = 0
+    session_ttl_seconds: int = 600
+    callback_ca: Path | None = None
+    log_level: str = "info"
+    operators: tuple[OperatorConfig, ...] = field(default_factory=tuple)
+
+    def kek(self) -> bytes:
+        """The key-encryption key: kek_hex, else kek_file, else <data_dir>/kek.key (created when missing)."""
+        if self.kek_hex:
+            return parse_kek(self.kek_hex)
+        if self.kek_file is not None:
+            try:
+                return parse_kek(self.kek_file.read_bytes())
+            except FileNotFoundError:
+                raise ConfigError(f"kek_file not found: {self.kek_file}") from None
+        return load_or_create_kek(self.data_dir / "kek.key")
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        for key, value in data.items():
+            if isinstance(value, Path):
+                data[key] = str(value)
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> SmdpConfig:
+        data = json.loads(text)
+        data["operators"] = tuple(OperatorConfig(**op) for op in data.get("operators", []))
+        for name in _PATH_KEYS:
+            if data.get(name) is not None:
+                data[name] = Path(data[name])
+        return cls(**data)
+
+
+_PATH_KEYS = ("data_dir", "credentials_dir", "lpa_ca", "operator_ca", "kek_file", "callback_ca")
+_TOML_ALIASES = {"credentials": "credentials_dir"}
+_INT_KEYS = ("port", "workers", "cc_max_attempts", "max_download_attempts", "session_ttl_seconds")
+
+
+def load_config(config_file: Path | None = None, **overrides: Any) -> SmdpConfig:
+    """Resolve the configuration: options (non-None overrides) > TOML file > defaults."""
+    values: dict[str, Any] = {}
+    operators: list[OperatorConfig] = []
+    if config_file is not None:
+        toml, operators = _read_toml(config_file)
+        values.update(toml)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+
+    known = {f.name for f in fields(SmdpConfig)}
+    unknown = set(values) - known
+    if unknown:
+        raise ConfigError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
+    for key in _PATH_KEYS:
+        if values.get(key) is not None:
+            values[key] = Path(values[key]).expanduser().resolve()
+    for key in _INT_KEYS:
+        if key in values:
+            try:
+                values[key] = int(values[key])
+            except (TypeError, ValueError):
+                raise ConfigError(f"{key}: expected a whole number, got {values[key]!r}") from None
+
+    data_dir = values.pop("data_dir", None) or Path("smdp-data").resolve()
+    db_url = values.pop("db_url", None) or sqlite_url(data_dir / "smdp.sqlite")
+    if values.get("default_operator") == "":
+        values["default_operator"] = None
+    config = SmdpConfig(data_dir=data_dir, db_url=normalize_url(db_url), operators=tuple(operators), **values)
+    return _with_credential_defaults(config)
+
+
+def _read_toml(path: Path) -> tuple[dict[str, Any], list[OperatorConfig]]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    base = path.resolve().parent
+    operators = []
+    for name, table in (data.pop("operators", None) or {}).items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [operators.{name}] must be a table")
+        operators.append(
+            OperatorConfig(name=name, cert_cn=table.get("cert_cn"), callback_url=table.get("callback_url"))
+        )
+    values = {_TOML_ALIASES.get(k, k): v for k, v in data.items()}
+    for key in _PATH_KEYS:
+        if isinstance(values.get(key), str):
+            values[key] = base / os.path.expanduser(values[key])
+    return values, operators
+
+
+def _with_credential_defaults(config: SmdpConfig) -> SmdpConfig:
+    """Credentials from the data dir when none are given; the operator CA from the credentials."""
+    credentials = config.credentials_dir
+    if credentials is None:
+        for candidate in (config.data_dir / "credentials", config.data_dir):
+            if (candidate / "tls").is_dir() or (candidate / "DPtls").is_dir():
+                credentials = candidate
+                break
+    operator_ca = config.operator_ca
+    if operator_ca is None and credentials is not None:
+        candidate = credentials / "operator-tls" / "ca.cert.pem"
+        if candidate.is_file():
+            operator_ca = candidate
+    return replace(config, credentials_dir=credentials, operator_ca=operator_ca)

@@ -1,0 +1,91 @@
+"""What every SM-DP+ request handler gets: storage, keys, address, clock, randomness, notifier.
+
+One SmdpContext per worker process, built from the resolved configuration. Workers keep no
+state of their own: everything that must outlive a request is in the database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from openrsp.smdp.config import SmdpConfig
+from openrsp.smdp.db.engine import make_engine, migrate
+from openrsp.smdp.es2plus import OrderDefaults
+from openrsp.smdp.ids import utcnow
+from openrsp.smdp.progress import ProgressNotifier
+from openrsp.smdp.repository import Repository
+from openrsp.smdp.sealing import Sealer
+from openrsp.smdp.tlsfiles import load_credentials, resolve_address
+
+
+@dataclass
+class SmdpContext:
+    config: SmdpConfig
+    repo: Repository  # DB access; `repo.transaction()` opens one transaction
+    sealer: Sealer  # the KEK: packages and Ki/OPc are sealed under it
+    address: str  # this SM-DP+'s address (FQDN[:port]), as in activation codes
+    credentials: Any | None  # openrsp.pki.credentials.SmdpCredentials, when the folder loads
+    notifier: ProgressNotifier
+    clock: Callable[[], datetime] = utcnow
+    rng: Callable[[int], bytes] = os.urandom
+
+    @property
+    def session_ttl(self) -> timedelta:
+        return timedelta(seconds=self.config.session_ttl_seconds)
+
+    @property
+    def order_defaults(self) -> OrderDefaults:
+        ttl = timedelta(hours=self.config.order_ttl_hours) if self.config.order_ttl_hours else None
+        return OrderDefaults(self.config.cc_max_attempts, self.config.max_download_attempts, ttl)
+
+    def close(self) -> None:
+        self.notifier.close()
+        self.repo.engine.dispose()
+
+
+def open_repository(
+    config: SmdpConfig,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    notifier: ProgressNotifier | None = None,
+) -> Repository:
+    """Engine + schema upgrade + sealer: what the CLI needs to work on the SM-DP+'s data."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    sealer = Sealer(config.kek())
+    engine = make_engine(config.db_url)
+    migrate(engine)
+    repo = Repository(engine, sealer, clock, on_progress=notifier.submit if notifier else None)
+    with repo.transaction() as session:
+        for op in config.operators:
+            repo.ensure_operator(
+                session, op.name, cert_cn=op.cert_cn or "", callback_url=op.callback_url or ""
+            )
+    return repo
+
+
+def build_context(
+    config: SmdpConfig,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    rng: Callable[[int], bytes] = os.urandom,
+) -> SmdpContext:
+    verify: bool | Path = config.callback_ca if config.callback_ca else True
+    notifier = ProgressNotifier(verify=verify)
+    repo = open_repository(config, clock=clock, notifier=notifier)
+    credentials = load_credentials(config.credentials_dir)
+    address = resolve_address(config, credentials)
+    return SmdpContext(
+        config=config,
+        repo=repo,
+        sealer=repo.sealer,
+        address=address,
+        credentials=credentials,
+        notifier=notifier,
+        clock=clock,
+        rng=rng,
+    )

@@ -1,0 +1,1 @@
+"""SM-DP+ storage: SQLAlchemy models, engine set-up, Alembic migrations."""

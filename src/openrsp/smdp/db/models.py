@@ -1,0 +1,159 @@
+"""The SM-DP+ tables (SQLAlchemy 2 ORM). The schema itself is created by the Alembic migrations.
+
+Secrets are never stored in clear: `profiles.package` and `profiles.secrets` hold AES-GCM sealed
+blobs (see openrsp.smdp.sealing); `orders.cc_hash` holds SHA-256 of the confirmation code.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.mutable import MutableDict
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python, naive UTC in the database (SQLite has no time zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+JsonDict = MutableDict.as_mutable(JSON().with_variant(JSONB(), "postgresql"))
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Operator(Base):
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    # The subject CN of the operator's TLS client certificate, when it differs from `name`.
+    cert_cn: Mapped[str | None] = mapped_column(String(256), unique=True)
+    # Full URL of the operator's ES2+ handleDownloadProgressInfo endpoint.
+    callback_url: Mapped[str | None] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Profile(Base):
+    __tablename__ = "profiles"
+    __table_args__ = (Index("ix_profiles_pick", "operator_id", "profile_type", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    iccid: Mapped[str] = mapped_column(String(20), unique=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    profile_type: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    package: Mapped[bytes] = mapped_column(LargeBinary)  # sealed SAIP package (DER)
+    secrets: Mapped[bytes] = mapped_column(LargeBinary)  # sealed JSON: AKA algorithm, Ki, OPc
+    imsi: Mapped[str | None] = mapped_column(String(16))
+    msisdn: Mapped[str | None] = mapped_column(String(32))
+    # StoreMetadata (SGP.22 BF25) fields shown to the user before download.
+    spn: Mapped[str | None] = mapped_column(String(64))
+    profile_name: Mapped[str | None] = mapped_column(String(64))
+    profile_class: Mapped[str] = mapped_column(String(16), default="operational")
+    icon_type: Mapped[str | None] = mapped_column(String(8))
+    icon: Mapped[bytes | None] = mapped_column(LargeBinary)
+    extra: Mapped[dict[str, Any]] = mapped_column(JsonDict, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    operator: Mapped[Operator] = relationship(lazy="joined")
+    order: Mapped[Order | None] = relationship(
+        back_populates="profile", uselist=False, cascade="all, delete-orphan", lazy="joined"
+    )
+
+
+class Order(Base):
+    """The download order (binding) of one profile, while it has one."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), unique=True)
+    eid: Mapped[str | None] = mapped_column(String(32), index=True)
+    matching_id: Mapped[str | None] = mapped_column(String(255), unique=True)  # NULL: none / empty
+    cc_hash: Mapped[bytes | None] = mapped_column(LargeBinary)  # SHA-256(confirmation code)
+    cc_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    cc_max_attempts: Mapped[int] = mapped_column(Integer)
+    download_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_download_attempts: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    release_flag: Mapped[bool] = mapped_column(Boolean, default=False)
+    smds_address: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    profile: Mapped[Profile] = relationship(back_populates="order")
+
+
+class RspSession(Base):
+    """One ES9+ RSP session, keyed by its transactionId (uppercase hex)."""
+
+    __tablename__ = "rsp_sessions"
+
+    transaction_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    iccid: Mapped[str | None] = mapped_column(ForeignKey("profiles.iccid"), index=True)
+    eid: Mapped[str | None] = mapped_column(String(32), index=True)
+    state: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The ES9+ handlers' own fields (challenges, otPK, certificates…), JSON-serialisable.
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDict, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Notification(Base):
+    """A notification an LPA delivered with ES9+ handleNotification."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int | None] = mapped_column(Integer)
+    eid: Mapped[str | None] = mapped_column(String(32), index=True)
+    iccid: Mapped[str | None] = mapped_column(String(20), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    result: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class EventLog(Base):
+    """Every state change and progress report, in order: the SM-DP+'s audit trail."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    iccid: Mapped[str] = mapped_column(String(20), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    detail: Mapped[dict[str, Any]] = mapped_column(JsonDict, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,0 +1,481 @@
+"""The SM-DP+ inventory: profiles, orders, RSP sessions, notifications, events — over SQLAlchemy.
+
+Every state change goes through `Repository.transition`, inside the caller's transaction: it asks
+the state table (states.py) for the next state, then writes it with a conditional UPDATE
+(`… WHERE state = :expected`). Of two racing callers exactly one changes the row; the other gets
+StateConflict. Callbacks for the operator (handleDownloadProgressInfo) run only after the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Engine, delete, event, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
+
+from openrsp.hexutil import to_hex
+from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, Profile, RspSession
+from openrsp.smdp.errors import InventoryError, StateConflict
+from openrsp.smdp.ids import utcnow
+from openrsp.smdp.sealing import Sealer
+from openrsp.smdp.states import Event, State, next_state
+
+DEFAULT_PROFILE_TYPE = "default"
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProgressPoint:
+    """One handleDownloadProgressInfo report (SGP.22 §5.3.5): where the download is, and how it went."""
+
+    point_id: int  # 1 eligibility/retry check, 2 confirmation failure, 3 BPP download, 4 BPP installation
+    success: bool = True
+    status_code_data: dict[str, Any] | None = None
+    result_data: str | None = None  # base64 (e.g. the ProfileInstallationResult)
+
+
+# Which state changes the operator hears about by default. Changes the operator made itself over
+# ES2+ are not reported back to it.
+DEFAULT_PROGRESS: dict[Event, ProgressPoint] = {
+    Event.BPP_DELIVERED: ProgressPoint(3),
+    Event.INSTALLED: ProgressPoint(4),
+    Event.INSTALL_FAILED: ProgressPoint(4, success=False),
+    Event.SESSION_RETRYABLE: ProgressPoint(3, success=False),
+    Event.SESSION_FAILED: ProgressPoint(3, success=False),
+}
+
+
+@dataclass(frozen=True)
+class ProgressRecord:
+    """What the progress notifier needs to tell the operator, captured inside the transaction."""
+
+    iccid: str
+    operator: str
+    callback_url: str | None
+    profile_type: str
+    eid: str | None
+    event: str
+    from_state: str | None
+    to_state: str | None
+    at: datetime
+    point: ProgressPoint
+
+
+@dataclass
+class NewProfile:
+    """A profile to add to the inventory; `package` is the SAIP DER, sealed before it is stored."""
+
+    iccid: str
+    package: bytes
+    profile_type: str = DEFAULT_PROFILE_TYPE
+    imsi: str | None = None
+    msisdn: str | None = None
+    ki: bytes | None = None
+    opc: bytes | None = None
+    aka_algorithm: str | None = None
+    spn: str | None = None
+    profile_name: str | None = None
+    profile_class: str = "operational"
+    icon_type: str | None = None
+    icon: bytes | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProfileSecrets:
+    algorithm: str | None
+    ki: bytes | None
+    opc: bytes | None
+
+
+class Repository:
+    def __init__(
+        self,
+        engine: Engine,
+        sealer: Sealer,
+        clock: Callable[[], datetime] = utcnow,
+        on_progress: Callable[[ProgressRecord], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.sealer = sealer
+        self.clock = clock
+        self.on_progress = on_progress
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        event.listen(self._sessions, "after_commit", _run_after_commit)
+        event.listen(self._sessions, "after_soft_rollback", _drop_after_commit)
+
+    # -- transactions --------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One DB transaction: committed when the block ends, rolled back when it raises."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def after_commit(self, session: Session, callback: Callable[[], None]) -> None:
+        """Run `callback` once this session's transaction has committed (dropped on rollback)."""
+        session.info.setdefault("after_commit", []).append(callback)
+
+    # -- operators -----------------------------------------------------------------------------
+
+    def ensure_operator(
+        self, session: Session, name: str, *, cert_cn: str | None = None, callback_url: str | None = None
+    ) -> Operator:
+        """The operator called `name`, created when new; cert_cn/callback_url updated when given."""
+        operator = session.scalar(select(Operator).where(Operator.name == name))
+        if operator is None:
+            operator = Operator(name=name, created_at=self.clock())
+            session.add(operator)
+        if cert_cn is not None:
+            operator.cert_cn = cert_cn or None
+        if callback_url is not None:
+            operator.callback_url = callback_url or None
+        session.flush()
+        return operator
+
+    def operator_for_certificate(
+        self, session: Session, common_name: str | None, default: str | None
+    ) -> Operator | None:
+        """Which operator a verified client certificate speaks for.
+
+        A configured cert_cn wins, then an operator named like the CN, then the default operator
+        (when one is configured): a single-operator SM-DP+ needs no mapping at all.
+        """
+        if common_name:
+            operator = session.scalar(select(Operator).where(Operator.cert_cn == common_name))
+            if operator is None:
+                operator = session.scalar(select(Operator).where(Operator.name == common_name))
+            if operator is not None:
+                return operator
+        if default:
+            return self.ensure_operator(session, default)
+        return None
+
+    def list_operators(self, session: Session) -> list[Operator]:
+        return list(session.scalars(select(Operator).order_by(Operator.name)))
+
+    # -- profiles ------------------------------------------------------------------------------
+
+    def add_profiles(self, profiles: Sequence[NewProfile], operator: str) -> list[str]:
+        """Add all the profiles, or none: any ICCID already known (or twice in the batch) refuses the lot."""
+        seen: set[str] = set()
+        for item in profiles:
+            if item.iccid in seen:
+                raise InventoryError(f"ICCID {item.iccid} appears twice; nothing imported")
+            seen.add(item.iccid)
+        now = self.clock()
+        try:
+            with self.transaction() as session:
+                owner = self.ensure_operator(session, operator)
+                known = self._known_iccids(session, list(seen))
+                if known:
+                    shown = ", ".join(sorted(known)[:5]) + (" …" if len(known) > 5 else "")
+                    raise InventoryError(f"ICCID already in the inventory: {shown}; nothing imported")
+                rows = [self._profile_row(item, owner.id, now) for item in profiles]
+                for start in range(0, len(rows), 500):
+                    session.execute(insert(Profile), rows[start : start + 500])
+        except IntegrityError:
+            raise InventoryError("an ICCID was added concurrently; nothing imported") from None
+        return [item.iccid for item in profiles]
+
+    def _known_iccids(self, session: Session, iccids: list[str]) -> set[str]:
+        known: set[str] = set()
+        for start in range(0, len(iccids), 500):
+            chunk = iccids[start : start + 500]
+            known.update(session.scalars(select(Profile.iccid).where(Profile.iccid.in_(chunk))))
+        return known
+
+    def _profile_row(self, item: NewProfile, operator_id: int, now: datetime) -> dict[str, Any]:
+        secrets = {
+            "algorithm": item.aka_algorithm,
+            "ki": to_hex(item.ki) if item.ki else None,
+            "opc": to_hex(item.opc) if item.opc else None,
+        }
+        return {
+            "iccid": item.iccid,
+            "operator_id": operator_id,
+            "profile_type": item.profile_type or DEFAULT_PROFILE_TYPE,
+            "state": State.AVAILABLE.value,
+            "package": self.sealer.seal(item.package, f"package/{item.iccid}"),
+            "secrets": self.sealer.seal(json.dumps(secrets).encode(), f"secrets/{item.iccid}"),
+            "imsi": item.imsi,
+            "msisdn": item.msisdn,
+            "spn": item.spn,
+            "profile_name": item.profile_name,
+            "profile_class": item.profile_class or "operational",
+            "icon_type": item.icon_type,
+            "icon": item.icon,
+            "extra": dict(item.extra),
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    def get_profile(self, session: Session, iccid: str, *, lock: bool = False) -> Profile | None:
+        query = select(Profile).where(Profile.iccid == iccid)
+        if lock:
+            query = query.with_for_update(of=Profile)
+        return session.scalars(query).unique().one_or_none()
+
+    def list_profiles(self, session: Session, operator_id: int | None = None) -> list[Profile]:
+        query = select(Profile).order_by(Profile.iccid)
+        if operator_id is not None:
+            query = query.where(Profile.operator_id == operator_id)
+        return list(session.scalars(query).unique())
+
+    def open_package(self, profile: Profile) -> bytes:
+        return self.sealer.open(profile.package, f"package/{profile.iccid}")
+
+    def open_secrets(self, profile: Profile) -> ProfileSecrets:
+        data = json.loads(self.sealer.open(profile.secrets, f"secrets/{profile.iccid}"))
+        return ProfileSecrets(
+            algorithm=data.get("algorithm"),
+            ki=bytes.fromhex(data["ki"]) if data.get("ki") else None,
+            opc=bytes.fromhex(data["opc"]) if data.get("opc") else None,
+        )
+
+    def profile_type_known(self, session: Session, operator_id: int, profile_type: str) -> bool:
+        query = select(func.count()).where(
+            Profile.operator_id == operator_id, Profile.profile_type == profile_type
+        )
+        return bool(session.scalar(query))
+
+    def find_available(self, session: Session, operator_id: int, profile_type: str) -> Profile | None:
+        """An Available profile of this type, locked for us (others' locked rows are skipped)."""
+        query = (
+            select(Profile)
+            .where(
+                Profile.operator_id == operator_id,
+                Profile.profile_type == profile_type,
+                Profile.state == State.AVAILABLE.value,
+            )
+            .order_by(Profile.id)
+            .limit(1)
+            .with_for_update(of=Profile, skip_locked=True)
+        )
+        return session.scalars(query).unique().one_or_none()
+
+    # -- state changes -------------------------------------------------------------------------
+
+    def transition(
+        self,
+        session: Session,
+        profile: Profile,
+        event_: Event,
+        *,
+        detail: dict[str, Any] | None = None,
+        progress: ProgressPoint | Literal[False] | None = None,
+    ) -> State:
+        """Move the profile along the state table, atomically; StateConflict if someone beat us to it.
+
+        `progress`: None reports the event's default point to the operator (DEFAULT_PROGRESS),
+        False reports nothing, a ProgressPoint reports that one.
+        """
+        current = State(profile.state)
+        new = next_state(current, event_)
+        now = self.clock()
+        result = session.execute(
+            update(Profile)
+            .where(Profile.id == profile.id, Profile.state == current.value)
+            .values(state=new.value, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise StateConflict(profile.iccid, current.value)
+        set_committed_value(profile, "state", new.value)
+        set_committed_value(profile, "updated_at", now)
+        session.add(
+            EventLog(
+                iccid=profile.iccid,
+                event=Event(event_).value,
+                from_state=current.value,
+                to_state=new.value,
+                detail=dict(detail or {}),
+                created_at=now,
+            )
+        )
+        point = DEFAULT_PROGRESS.get(Event(event_)) if progress is None else progress
+        if point:
+            self._schedule_progress(session, profile, Event(event_).value, current.value, new.value, point)
+        return new
+
+    def report_progress(
+        self, session: Session, profile: Profile, point: ProgressPoint, *, event_: str
+    ) -> None:
+        """Tell the operator about a step that changes no state (e.g. eligibility check, CC failure)."""
+        session.add(
+            EventLog(
+                iccid=profile.iccid,
+                event=event_,
+                from_state=profile.state,
+                to_state=profile.state,
+                detail={"notificationPointId": point.point_id, "success": point.success},
+                created_at=self.clock(),
+            )
+        )
+        self._schedule_progress(session, profile, event_, profile.state, profile.state, point)
+
+    def _schedule_progress(
+        self,
+        session: Session,
+        profile: Profile,
+        event_: str,
+        from_state: str,
+        to_state: str,
+        point: ProgressPoint,
+    ) -> None:
+        if self.on_progress is None:
+            return
+        record = ProgressRecord(
+            iccid=profile.iccid,
+            operator=profile.operator.name,
+            callback_url=profile.operator.callback_url,
+            profile_type=profile.profile_type,
+            eid=profile.order.eid if profile.order else None,
+            event=event_,
+            from_state=from_state,
+            to_state=to_state,
+            at=self.clock(),
+            point=point,
+        )
+        sink = self.on_progress
+        self.after_commit(session, lambda: sink(record))
+
+    def events(self, session: Session, iccid: str) -> list[EventLog]:
+        return list(session.scalars(select(EventLog).where(EventLog.iccid == iccid).order_by(EventLog.id)))
+
+    # -- orders --------------------------------------------------------------------------------
+
+    def create_order(
+        self,
+        session: Session,
+        profile: Profile,
+        *,
+        eid: str | None,
+        cc_max_attempts: int,
+        max_download_attempts: int,
+    ) -> Order:
+        now = self.clock()
+        order = Order(
+            eid=eid,
+            cc_attempts=0,
+            cc_max_attempts=cc_max_attempts,
+            download_attempts=0,
+            max_download_attempts=max_download_attempts,
+            release_flag=False,
+            created_at=now,
+            updated_at=now,
+        )
+        profile.order = order
+        session.flush()
+        return order
+
+    def drop_order(self, session: Session, profile: Profile) -> None:
+        if profile.order is not None:
+            session.delete(profile.order)
+            profile.order = None
+            session.flush()
+
+    def matching_id_in_use(self, session: Session, matching_id: str) -> bool:
+        return session.scalar(select(func.count()).where(Order.matching_id == matching_id)) > 0
+
+    def find_order_by_matching_id(
+        self, session: Session, matching_id: str, *, lock: bool = False
+    ) -> Order | None:
+        query = select(Order).where(Order.matching_id == matching_id)
+        if lock:
+            query = query.with_for_update(of=Order)
+        return session.scalars(query).unique().one_or_none()
+
+    def find_orders_for_eid(self, session: Session, eid: str) -> list[Order]:
+        """Orders bound to this EID (for the default SM-DP+ and empty-matchingId cases)."""
+        query = select(Order).where(Order.eid == eid).order_by(Order.id)
+        return list(session.scalars(query).unique())
+
+    # -- RSP sessions (ES9+) -------------------------------------------------------------------
+
+    def create_rsp_session(
+        self,
+        session: Session,
+        transaction_id: str | bytes,
+        *,
+        state: str,
+        eid: str | None = None,
+        iccid: str | None = None,
+        expires_at: datetime | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> RspSession:
+        now = self.clock()
+        row = RspSession(
+            transaction_id=_tid(transaction_id),
+            state=state,
+            eid=eid,
+            iccid=iccid,
+            expires_at=expires_at,
+            data=dict(data or {}),
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        session.flush()
+        return row
+
+    def get_rsp_session(
+        self, session: Session, transaction_id: str | bytes, *, lock: bool = False
+    ) -> RspSession | None:
+        query = select(RspSession).where(RspSession.transaction_id == _tid(transaction_id))
+        if lock:
+            query = query.with_for_update()
+        return session.scalars(query).one_or_none()
+
+    def touch_rsp_session(self, session: Session, row: RspSession, *, state: str | None = None) -> None:
+        if state is not None:
+            row.state = state
+        row.updated_at = self.clock()
+
+    def purge_expired_rsp_sessions(self, session: Session) -> int:
+        result = session.execute(delete(RspSession).where(RspSession.expires_at < self.clock()))
+        return result.rowcount or 0
+
+    # -- notifications -------------------------------------------------------------------------
+
+    def record_notification(
+        self,
+        session: Session,
+        *,
+        event_: str,
+        raw: bytes,
+        seq: int | None = None,
+        eid: str | None = None,
+        iccid: str | None = None,
+        result: str | None = None,
+    ) -> Notification:
+        row = Notification(
+            seq=seq, eid=eid, iccid=iccid, event=event_, raw=raw, result=result, received_at=self.clock()
+        )
+        session.add(row)
+        session.flush()
+        return row
+
+
+def _tid(transaction_id: str | bytes) -> str:
+    return to_hex(transaction_id) if isinstance(transaction_id, bytes) else transaction_id.upper()
+
+
+def _run_after_commit(session: Session) -> None:
+    for callback in session.info.pop("after_commit", []):
+        try:
+            callback()
+        except Exception:  # a failed progress hand-off must never undo or fail a committed change
+            _log.exception("after-commit callback failed")
+
+
+def _drop_after_commit(session: Session, _previous: Any) -> None:
+    session.info.pop("after_commit", None)

@@ -1,0 +1,93 @@
+"""Encryption at rest: profile packages and Ki/OPc are sealed with AES-GCM under a key-encryption key.
+
+A sealed blob is `01 || nonce(12) || ciphertext || tag(16)`. The associated data names what the
+blob is and which profile it belongs to, so a blob copied onto another row does not open.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from openrsp.smdp.errors import ConfigError, SmdpError
+
+_VERSION = b"\x01"
+_NONCE_LEN = 12
+KEK_LEN = 32
+
+
+class SealError(SmdpError):
+    """A sealed blob does not open: wrong key, wrong row, or damaged data."""
+
+
+class Sealer:
+    """Seal and open blobs under one AES-256-GCM key."""
+
+    def __init__(self, kek: bytes, rng: Callable[[int], bytes] = os.urandom) -> None:
+        if len(kek) != KEK_LEN:
+            raise ConfigError(f"key-encryption key must be {KEK_LEN} bytes, got {len(kek)}")
+        self._aead = AESGCM(kek)
+        self._rng = rng
+
+    def seal(self, plaintext: bytes, context: str) -> bytes:
+        nonce = self._rng(_NONCE_LEN)
+        return _VERSION + nonce + self._aead.encrypt(nonce, plaintext, _aad(context))
+
+    def open(self, blob: bytes, context: str) -> bytes:
+        if len(blob) < 1 + _NONCE_LEN + 16 or blob[:1] != _VERSION:
+            raise SealError(f"sealed data for {context} is damaged")
+        nonce, body = blob[1 : 1 + _NONCE_LEN], blob[1 + _NONCE_LEN :]
+        try:
+            return self._aead.decrypt(nonce, body, _aad(context))
+        except InvalidTag:
+            raise SealError(f"sealed data for {context} does not open with this key") from None
+
+
+def _aad(context: str) -> bytes:
+    return b"openrsp-smdp/" + context.encode()
+
+
+def parse_kek(text: str | bytes) -> bytes:
+    """A KEK given as 64 hex digits (text) or as 32 raw bytes."""
+    if isinstance(text, bytes):
+        if len(text) == KEK_LEN:
+            return text
+        text = text.decode("ascii", errors="replace")
+    cleaned = text.strip()
+    try:
+        kek = bytes.fromhex(cleaned)
+    except ValueError:
+        raise ConfigError("key-encryption key: expected 64 hex digits") from None
+    if len(kek) != KEK_LEN:
+        raise ConfigError(f"key-encryption key: expected {2 * KEK_LEN} hex digits, got {len(cleaned)}")
+    return kek
+
+
+def load_or_create_kek(path: Path, rng: Callable[[int], bytes] = os.urandom) -> bytes:
+    """Read the KEK file; create it (mode 0600, hex) when it does not exist yet.
+
+    The key is written to a private temporary file and hard-linked into place, so several workers
+    starting at once never see a half-written key: the losers of the race read the winner's.
+    """
+    try:
+        return parse_kek(path.read_bytes())
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kek = rng(KEK_LEN)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".kek-")  # mkstemp creates it 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(kek.hex().upper() + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return parse_kek(path.read_bytes())
+    finally:
+        os.unlink(tmp)
+    return kek
