@@ -1,12 +1,16 @@
 """Every SGP.26 certificate decodes with our PKIX types and re-encodes byte for byte, and the
 RSP facts inside (PKIDs, role policies, SM-DP+ OIDs, the EID) read back correctly."""
 
+import datetime
 import os
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 
 from openrsp.asn1.codec import rsp
+from openrsp.asn1.tlv import read_tlv
 
 # the same place tests/conftest.py looks; needed at collection time to list the files
 SGP26 = Path(os.environ.get("OPENRSP_SHARED", Path(__file__).resolve().parents[3] / "shared")) / "sgp26"
@@ -127,3 +131,40 @@ def test_public_key_and_signature_come_out_raw():
     assert cert["signatureAlgorithm"] == {"algorithm": "1.2.840.10045.4.3.2"}  # ecdsa-with-SHA256
     sig = codec.decode("ECDSA-Sig-Value", cert["signature"][0])
     assert 0 < sig["r"] < 2**256 and 0 < sig["s"] < 2**256
+
+
+def test_a_crl_signed_by_the_test_ci_round_trips_and_loads_into_load_crl():
+    ci_cert = x509.load_der_x509_certificate(
+        (SGP26 / "CertificateIssuer/CERT_CI_ECDSA_NIST.der").read_bytes()
+    )
+    ci_key = serialization.load_pem_private_key(
+        (SGP26 / "CertificateIssuer/SK_CI_ECDSA_NIST.pem").read_bytes(), password=None
+    )
+    revoked_serial = load("DPauth/CERT_S_SM_DP2auth_ECDSA_NIST.der")["tbsCertificate"]["serialNumber"]
+    when = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ci_cert.subject)
+        .last_update(when)
+        .next_update(when + datetime.timedelta(days=30))
+        .add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(revoked_serial).revocation_date(when).build()
+        )
+        .add_extension(x509.CRLNumber(7), critical=False)
+        .sign(ci_key, hashes.SHA256())
+    )
+    der = crl.public_bytes(serialization.Encoding.DER)
+
+    codec = rsp()
+    decoded = codec.decode("CertificateList", der)
+    assert codec.encode("CertificateList", decoded) == der
+    tbs = decoded["tbsCertList"]
+    assert [r["userCertificate"] for r in tbs["revokedCertificates"]] == [revoked_serial]
+    (number,) = tbs["crlExtensions"]
+    assert codec.decode("CRLNumber", number["extnValue"]) == 7
+
+    # LoadCRLRequest has one untagged member, so automatic tagging makes the CRL's SEQUENCE an 'A0'
+    request = codec.encode("LoadCRLRequest", {"crl": decoded})
+    inner = read_tlv(request).value
+    assert read_tlv(request).tag == 0xBF35 and inner[:1] == b"\xa0" and inner[1:] == der[1:]
+    assert codec.decode("LoadCRLRequest", request) == {"crl": decoded}

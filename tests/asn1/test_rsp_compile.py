@@ -6,36 +6,126 @@ from openrsp.asn1 import codec
 from openrsp.asn1.codec import Codec, rsp
 
 # Every type the eUICC, LPA and SM-DP+ build or parse, by the specification's names.
-REQUIRED_TYPES = """
-GetEuiccInfo1Request EUICCInfo1 GetEuiccInfo2Request EUICCInfo2 GetEuiccChallengeRequest
-GetEuiccChallengeResponse AuthenticateServerRequest AuthenticateServerResponse ServerSigned1
-EuiccSigned1 CtxParams1 CtxParamsForCommonAuthentication DeviceInfo DeviceCapabilities
-AuthenticateResponseOk AuthenticateResponseError PrepareDownloadRequest PrepareDownloadResponse
-SmdpSigned2 EUICCSigned2 PrepareDownloadResponseOk PrepareDownloadResponseError BoundProfilePackage
-InitialiseSecureChannelRequest ControlRefTemplate ConfigureISDPRequest StoreMetadataRequest
-NotificationConfigurationInformation OperatorId PprIds IconType ProfileClass ProfileState
-ReplaceSessionKeysRequest ProfileInstallationResult ProfileInstallationResultData ErrorResult
-SuccessResult BppCommandId ErrorReason EuiccSignPIR CancelSessionRequest CancelSessionResponse
-CancelSessionResponseOk EuiccCancelSessionSigned ListNotificationRequest ListNotificationResponse
-NotificationMetadata NotificationEvent RetrieveNotificationsListRequest
-RetrieveNotificationsListResponse PendingNotification OtherSignedNotification NotificationSentRequest
-NotificationSentResponse ProfileInfoListRequest ProfileInfoListResponse ProfileInfo
-EnableProfileRequest EnableProfileResponse DisableProfileRequest DisableProfileResponse
-DeleteProfileRequest DeleteProfileResponse EuiccMemoryResetRequest EuiccMemoryResetResponse
-GetEuiccDataRequest GetEuiccDataResponse SetNicknameRequest SetNicknameResponse
-EuiccConfiguredAddressesRequest EuiccConfiguredAddressesResponse SetDefaultDpAddressRequest
-SetDefaultDpAddressResponse GetRatRequest GetRatResponse RulesAuthorisationTable
-InitiateAuthenticationRequest InitiateAuthenticationResponse InitiateAuthenticationOkEs9
-AuthenticateClientRequest AuthenticateClientResponseEs9 AuthenticateClientOk
-GetBoundProfilePackageRequest GetBoundProfilePackageResponse GetBoundProfilePackageOk
-HandleNotification CancelSessionRequestEs9 CancelSessionResponseEs9 CancelSessionOk
-AuthenticateClientResponseEs11 RemoteProfileProvisioningRequest RemoteProfileProvisioningResponse
-LoadCRLRequest LoadCRLResponse RspSignature OneTimePublicKey
-Certificate TBSCertificate Name Extensions Extension SubjectPublicKeyInfo AlgorithmIdentifier
-CertificateList Time SubjectKeyIdentifier AuthorityKeyIdentifier CertificatePolicies SubjectAltName
-BasicConstraints KeyUsage NameConstraints CRLDistributionPoints ExtKeyUsageSyntax DirectoryString
-X520SerialNumber ECDSA-Sig-Value
-""".split()
+REQUIRED_TYPES = [
+    "GetEuiccInfo1Request",
+    "EUICCInfo1",
+    "GetEuiccInfo2Request",
+    "EUICCInfo2",
+    "GetEuiccChallengeRequest",
+    "GetEuiccChallengeResponse",
+    "AuthenticateServerRequest",
+    "AuthenticateServerResponse",
+    "ServerSigned1",
+    "EuiccSigned1",
+    "CtxParams1",
+    "CtxParamsForCommonAuthentication",
+    "DeviceInfo",
+    "DeviceCapabilities",
+    "AuthenticateResponseOk",
+    "AuthenticateResponseError",
+    "PrepareDownloadRequest",
+    "PrepareDownloadResponse",
+    "SmdpSigned2",
+    "EUICCSigned2",
+    "PrepareDownloadResponseOk",
+    "PrepareDownloadResponseError",
+    "BoundProfilePackage",
+    "InitialiseSecureChannelRequest",
+    "ControlRefTemplate",
+    "ConfigureISDPRequest",
+    "StoreMetadataRequest",
+    "NotificationConfigurationInformation",
+    "OperatorId",
+    "PprIds",
+    "IconType",
+    "ProfileClass",
+    "ProfileState",
+    "ReplaceSessionKeysRequest",
+    "ProfileInstallationResult",
+    "ProfileInstallationResultData",
+    "ErrorResult",
+    "SuccessResult",
+    "BppCommandId",
+    "ErrorReason",
+    "EuiccSignPIR",
+    "CancelSessionRequest",
+    "CancelSessionResponse",
+    "CancelSessionResponseOk",
+    "EuiccCancelSessionSigned",
+    "ListNotificationRequest",
+    "ListNotificationResponse",
+    "NotificationMetadata",
+    "NotificationEvent",
+    "RetrieveNotificationsListRequest",
+    "RetrieveNotificationsListResponse",
+    "PendingNotification",
+    "OtherSignedNotification",
+    "NotificationSentRequest",
+    "NotificationSentResponse",
+    "ProfileInfoListRequest",
+    "ProfileInfoListResponse",
+    "ProfileInfo",
+    "EnableProfileRequest",
+    "EnableProfileResponse",
+    "DisableProfileRequest",
+    "DisableProfileResponse",
+    "DeleteProfileRequest",
+    "DeleteProfileResponse",
+    "EuiccMemoryResetRequest",
+    "EuiccMemoryResetResponse",
+    "GetEuiccDataRequest",
+    "GetEuiccDataResponse",
+    "SetNicknameRequest",
+    "SetNicknameResponse",
+    "EuiccConfiguredAddressesRequest",
+    "EuiccConfiguredAddressesResponse",
+    "SetDefaultDpAddressRequest",
+    "SetDefaultDpAddressResponse",
+    "GetRatRequest",
+    "GetRatResponse",
+    "RulesAuthorisationTable",
+    "InitiateAuthenticationRequest",
+    "InitiateAuthenticationResponse",
+    "InitiateAuthenticationOkEs9",
+    "AuthenticateClientRequest",
+    "AuthenticateClientResponseEs9",
+    "AuthenticateClientOk",
+    "GetBoundProfilePackageRequest",
+    "GetBoundProfilePackageResponse",
+    "GetBoundProfilePackageOk",
+    "HandleNotification",
+    "CancelSessionRequestEs9",
+    "CancelSessionResponseEs9",
+    "CancelSessionOk",
+    "AuthenticateClientResponseEs11",
+    "RemoteProfileProvisioningRequest",
+    "RemoteProfileProvisioningResponse",
+    "LoadCRLRequest",
+    "LoadCRLResponse",
+    "RspSignature",
+    "OneTimePublicKey",
+    "Certificate",
+    "TBSCertificate",
+    "Name",
+    "Extensions",
+    "Extension",
+    "SubjectPublicKeyInfo",
+    "AlgorithmIdentifier",
+    "CertificateList",
+    "Time",
+    "SubjectKeyIdentifier",
+    "AuthorityKeyIdentifier",
+    "CertificatePolicies",
+    "SubjectAltName",
+    "BasicConstraints",
+    "KeyUsage",
+    "NameConstraints",
+    "CRLDistributionPoints",
+    "ExtKeyUsageSyntax",
+    "DirectoryString",
+    "X520SerialNumber",
+    "ECDSA-Sig-Value",
+]
 
 
 def test_module_compiles_then_loads_from_the_cache(tmp_path, monkeypatch):

@@ -85,7 +85,11 @@ def test_replace_session_keys_and_configure_isdp_vectors():
     ("type_name", "value", "hex_"),
     [
         ("GetEuiccDataResponse", {"eidValue": EID}, "BF3E12 5A10 89049032123451234512345678901235"),
-        ("GetEuiccChallengeResponse", {"euiccChallenge": bytes(range(16))}, "BF2E12 8010 000102030405060708090A0B0C0D0E0F"),
+        (
+            "GetEuiccChallengeResponse",
+            {"euiccChallenge": bytes(range(16))},
+            "BF2E12 8010 000102030405060708090A0B0C0D0E0F",
+        ),
         (
             "EnableProfileRequest",
             {"profileIdentifier": ("iccid", h("98001032547698103214")), "refreshFlag": True},
@@ -119,7 +123,11 @@ def test_replace_session_keys_and_configure_isdp_vectors():
             "BF3C23 8010736D64702E6578616D706C652E636F6D 810F6C70612E64732E67736D612E636F6D",
         ),
         ("SetDefaultDpAddressRequest", {"defaultDpAddress": "a.b"}, "BF3F05 8003612E62"),
-        ("CancelSessionRequest", {"transactionId": bytes(16), "reason": 0}, "BF4115 8010" + "00" * 16 + "810100"),
+        (
+            "CancelSessionRequest",
+            {"transactionId": bytes(16), "reason": 0},
+            "BF4115 8010" + "00" * 16 + "810100",
+        ),
         (
             "NotificationMetadata",
             {
@@ -179,7 +187,10 @@ def test_euicc_info2_keeps_untagged_members_universal():
 
 def test_members_added_by_newer_peers_are_skipped():
     codec = rsp()
-    base = codec.encode("NotificationMetadata", {"seqNumber": 3, "profileManagementOperation": (b"\x40", 2), "notificationAddress": "x"})
+    base = codec.encode(
+        "NotificationMetadata",
+        {"seqNumber": 3, "profileManagementOperation": (b"\x40", 2), "notificationAddress": "x"},
+    )
     body = read_tlv(base).value + h("9F7F0101")  # an unknown trailing member
     newer = h("BF2F") + bytes([len(body)]) + body
     assert codec.decode("NotificationMetadata", newer)["seqNumber"] == 3

@@ -1,18 +1,11 @@
 """PKI test fixtures: one `openrsp pki init` per test session, loaded certificates, SGP.26 paths."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from pki_testdata import run_openrsp
 
 from openrsp.pki.certio import load_certificate, load_private_key
-
-OPENRSP = Path(sys.executable).parent / "openrsp"
-
-
-def run_openrsp(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(OPENRSP), *args], capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="session")
@@ -49,14 +42,3 @@ def pki(request, pki_dir) -> Pki:
 @pytest.fixture(scope="session")
 def nist(pki_dir) -> Pki:
     return Pki(pki_dir, "nist")
-
-
-SGP26_CHAINS = {
-    # leaf path (relative to sgp26/) -> (role, needs the EUM as intermediate)
-    "eUICC/CERT_EUICC_ECDSA_{c}.der": ("euicc", True),
-    "EUM/CERT_EUM_ECDSA_{c}.der": ("eum", False),
-    "DPauth/CERT_S_SM_DPauth_ECDSA_{c}.der": ("dpauth", False),
-    "DPpb/CERT_S_SM_DPpb_ECDSA_{c}.der": ("dppb", False),
-    "DPtls/CERT_S_SM_DP_VARO_TLS_{c}.der": ("dptls", False),
-    "CertificateIssuer/CERT_CI_ECDSA_{c}.der": ("ci", False),
-}

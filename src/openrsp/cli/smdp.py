@@ -1,5 +1,277 @@
-"""`openrsp smdp` commands."""
+"""`openrsp smdp`: run the SM-DP+, fill its inventory, and manage orders on its data directly."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
-app = typer.Typer(help="smdp commands.", no_args_is_help=True)
+from openrsp.cli.operator import OrderTarget, register_order_commands
+from openrsp.errors import InputError
+from openrsp.hexutil import to_hex
+
+app = typer.Typer(
+    help="The SM-DP+: serve ES2+/ES9+ over HTTPS, manage profiles and orders.", no_args_is_help=True
+)
+profile_app = typer.Typer(help="The profile inventory: import, generate, list.", no_args_is_help=True)
+admin_app = typer.Typer(
+    help="Order commands run directly on the SM-DP+'s data (no ES2+ round trip).", no_args_is_help=True
+)
+app.add_typer(profile_app, name="profile")
+app.add_typer(admin_app, name="admin")
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="SM-DP+ configuration (TOML).")]
+DataOpt = Annotated[Path | None, typer.Option("--data", help="Data folder (default ./smdp-data).")]
+DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default sqlite in the data folder).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+OperatorOpt = Annotated[str | None, typer.Option("--operator", help="Operator owning the profiles.")]
+
+
+def _config(config: Path | None, data: Path | None, db: str | None, **more: Any):
+    from openrsp.smdp.config import load_config
+
+    return load_config(config, data_dir=data, db_url=db, **more)
+
+
+def _repository(config: Path | None, data: Path | None, db: str | None):
+    from openrsp.smdp.context import open_repository
+
+    return open_repository(_config(config, data, db))
+
+
+def _operator_name(config_operator: str | None, cfg) -> str:
+    return config_operator or cfg.default_operator or "default"
+
+
+# -- serve -------------------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    credentials: Annotated[
+        Path | None, typer.Option(help="`openrsp pki init` folder or SGP.26 folder (default: in --data).")
+    ] = None,
+    address: Annotated[str | None, typer.Option(help="SM-DP+ address (default: the TLS DNS name).")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on [127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port [8443].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes [1].")] = None,
+    lpa_ca: Annotated[Path | None, typer.Option(help="Require LPA client certificates from this CA.")] = None,
+    operator_ca: Annotated[
+        Path | None, typer.Option(help="CA of operator client certificates (ES2+).")
+    ] = None,
+) -> None:
+    """Serve ES9+ and ES2+ over HTTPS (TLS only) until interrupted."""
+    from openrsp.smdp.server import serve as run_server
+
+    cfg = _config(
+        config,
+        data,
+        db,
+        credentials_dir=credentials,
+        address=address,
+        host=host,
+        port=port,
+        workers=workers,
+        lpa_ca=lpa_ca,
+        operator_ca=operator_ca,
+    )
+    run_server(cfg)
+
+
+# -- profile -----------------------------------------------------------------------------------------
+
+
+@profile_app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="SAIP profile packages (DER).", show_default=False)],
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    operator: OperatorOpt = None,
+    profile_type: Annotated[
+        str | None, typer.Option(help="Profile type (default: from each package).")
+    ] = None,
+    profile_class: Annotated[
+        str, typer.Option("--class", help="test, provisioning or operational.")
+    ] = "operational",
+    json_output: JsonOpt = False,
+) -> None:
+    """Import packages, all or none: one unreadable file or known ICCID and nothing is added."""
+    from openrsp.smdp.inventory import import_packages
+
+    cfg = _config(config, data, db)
+    repo = _repository(config, data, db)
+    iccids = import_packages(
+        repo,
+        files,
+        operator=_operator_name(operator, cfg),
+        profile_type=profile_type,
+        profile_class=profile_class,
+    )
+    repo.engine.dispose()
+    typer.echo(json.dumps([{"iccid": i} for i in iccids]) if json_output else "\n".join(iccids))
+
+
+@profile_app.command()
+def generate(
+    iccid: Annotated[str | None, typer.Option(help="ICCID; 18 digits get their Luhn digit.")] = None,
+    imsi: Annotated[str | None, typer.Option(help="IMSI (MCC MNC MSIN).")] = None,
+    ki: Annotated[str | None, typer.Option(help="Ki, hex (default: random).")] = None,
+    opc: Annotated[str | None, typer.Option(help="OPc, hex (default: random).")] = None,
+    msisdn: Annotated[str | None, typer.Option(help="MSISDN.")] = None,
+    spn: Annotated[str | None, typer.Option(help="Service provider name.")] = None,
+    name: Annotated[str | None, typer.Option(help="Profile name shown to the user.")] = None,
+    profile_class: Annotated[
+        str | None, typer.Option("--class", help="test, provisioning or operational.")
+    ] = None,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="One profile per row (header line first).")
+    ] = None,
+    append_check_digit: Annotated[
+        bool, typer.Option(help="Append the Luhn digit to 19-digit ICCIDs too.")
+    ] = False,
+    profile_type: Annotated[str, typer.Option(help="Profile type for ES2+ ordering.")] = "default",
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    operator: OperatorOpt = None,
+    out_secrets: Annotated[
+        Path | None, typer.Option(help="Write ICCID,IMSI,Ki,OPc here (mode 0600) instead of printing them.")
+    ] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Build SAIP packages from subscriber data and add them to the inventory (all or none)."""
+    from openrsp.smdp.inventory import generate_profiles, read_csv_rows, subscriptions_from_rows
+
+    single = {
+        "iccid": iccid,
+        "imsi": imsi,
+        "ki": ki,
+        "opc": opc,
+        "msisdn": msisdn,
+        "spn": spn,
+        "profile_name": name,
+        "profile_class": profile_class,
+    }
+    if csv_file is not None:
+        if iccid or imsi or ki or opc or msisdn or spn or name or profile_class:
+            raise InputError("give either --csv or the single-profile options, not both")
+        rows = read_csv_rows(csv_file)
+    else:
+        if not iccid or not imsi:
+            raise InputError("give --iccid and --imsi (or --csv FILE)")
+        rows = [{k: v for k, v in single.items() if v is not None}]
+    subs = subscriptions_from_rows(rows, append_check_digit=append_check_digit)
+    cfg = _config(config, data, db)
+    repo = _repository(config, data, db)
+    generate_profiles(repo, subs, operator=_operator_name(operator, cfg), profile_type=profile_type)
+    repo.engine.dispose()
+
+    secrets = [
+        {"iccid": s.iccid, "imsi": s.imsi, "ki": to_hex(s.ki), "opc": to_hex(s.opc), "msisdn": s.msisdn}
+        for s in subs
+    ]
+    if out_secrets is not None:
+        _write_secrets(out_secrets, secrets)
+        shown: list[dict[str, Any]] = [{"iccid": s["iccid"]} for s in secrets]
+        text = "\n".join(s["iccid"] for s in secrets)
+    else:
+        shown = secrets
+        text = "\n".join(f"{s['iccid']} {s['imsi']} Ki={s['ki']} OPc={s['opc']}" for s in secrets)
+    typer.echo(json.dumps(shown) if json_output else text)
+
+
+def _write_secrets(path: Path, secrets: list[dict[str, Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["iccid", "imsi", "ki", "opc", "msisdn"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(secrets)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "w") as fh:
+        fh.write(buffer.getvalue())
+
+
+@profile_app.command("list")
+def list_(
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    operator: Annotated[str | None, typer.Option(help="Only this operator's profiles.")] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """List the inventory: ICCID, state, type, operator."""
+    from openrsp.smdp.es2plus import status_of
+
+    repo = _repository(config, data, db)
+    with repo.transaction() as session:
+        owner_id = None
+        if operator is not None:
+            owner_id = repo.ensure_operator(session, operator).id
+        now = repo.clock()
+        rows = []
+        for profile in repo.list_profiles(session, owner_id):
+            row = status_of(profile, now)
+            row.update(
+                imsi=profile.imsi,
+                spn=profile.spn,
+                name=profile.profile_name,
+                profileClass=profile.profile_class,
+            )
+            rows.append(row)
+    repo.engine.dispose()
+    if json_output:
+        typer.echo(json.dumps(rows))
+        return
+    for row in rows:
+        typer.echo(f"{row['iccid']:<20} {row['state']:<11} {row['operator']:<12} {row['profileType']}")
+
+
+# -- admin -------------------------------------------------------------------------------------------
+
+
+@admin_app.callback()
+def _admin(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    credentials: Annotated[
+        Path | None, typer.Option(help="Credentials folder (for the SM-DP+ address).")
+    ] = None,
+    address: Annotated[str | None, typer.Option(help="SM-DP+ address for activation codes.")] = None,
+    operator: Annotated[
+        str | None, typer.Option(help="Act as this operator (default: as each profile's owner).")
+    ] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Order commands run directly on the SM-DP+'s data (no ES2+ round trip)."""
+    if ctx.resilient_parsing or ctx.invoked_subcommand is None:
+        return
+    from openrsp.smdp.context import open_repository
+    from openrsp.smdp.es2plus import Es2Service, OrderDefaults
+    from openrsp.smdp.tlsfiles import load_credentials, resolve_address
+
+    cfg = _config(config, data, db, credentials_dir=credentials, address=address)
+    repo = open_repository(cfg)
+    smdp_address = resolve_address(cfg, load_credentials(cfg.credentials_dir))
+    service = Es2Service(
+        repo,
+        operator=operator,
+        address=smdp_address,
+        defaults=OrderDefaults.from_config(cfg),
+    )
+    ctx.obj = OrderTarget(call=service.call, json_output=json_output, close=repo.engine.dispose)
+
+
+register_order_commands(admin_app)

@@ -20,9 +20,9 @@ import hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
 
-from openrsp.crypto.errors import BspMacError, BspStructureError, TlvError
+from openrsp.asn1.tlv import TlvError, encode_length, encode_tlv, read_length, read_single_tlv, read_tlv
+from openrsp.crypto.errors import BspMacError, BspStructureError
 from openrsp.crypto.kdf import KEY_LENGTH, SessionKeys
-from openrsp.crypto.tlv import encode_length, encode_tlv, read_length, read_single_tlv, read_tlv
 
 TAG_PROFILE = 0x86  # profile segment (loadProfileElements), encrypted + MACed
 TAG_ENCRYPTED = 0x87  # ConfigureISDP, ReplaceSessionKeys: encrypted + MACed
@@ -42,7 +42,7 @@ _MAX_HEADER = 1 + len(encode_length(MAX_SEGMENT_SIZE))
 MAX_MAC_ONLY_PLAINTEXT = MAX_SEGMENT_SIZE - _MAX_HEADER - MAC_SIZE
 MAX_ENCRYPTED_PLAINTEXT = (MAX_MAC_ONLY_PLAINTEXT // BLOCK_SIZE) * BLOCK_SIZE - 1
 
-_REPLACE_SESSION_KEYS_TAG = bytes.fromhex("BF26")
+_REPLACE_SESSION_KEYS_TAG = 0xBF26
 
 
 def pad(data: bytes) -> bytes:
@@ -60,27 +60,27 @@ def unpad(data: bytes) -> bytes:
 
 def encode_replace_session_keys(ppk: SessionKeys) -> bytes:
     """ReplaceSessionKeysRequest BF26 { 80 initialMacChainingValue, 81 ppkEnc, 82 ppkCmac }."""
-    body = (
-        encode_tlv(b"\x80", ppk.initial_mcv) + encode_tlv(b"\x81", ppk.s_enc) + encode_tlv(b"\x82", ppk.s_mac)
-    )
+    body = encode_tlv(0x80, ppk.initial_mcv) + encode_tlv(0x81, ppk.s_enc) + encode_tlv(0x82, ppk.s_mac)
     return encode_tlv(_REPLACE_SESSION_KEYS_TAG, body)
 
 
 def parse_replace_session_keys(plaintext: bytes) -> SessionKeys:
     """The profile protection keys from a decrypted ReplaceSessionKeysRequest (BF26)."""
     try:
-        tag, body = read_single_tlv(plaintext)
-        if tag != _REPLACE_SESSION_KEYS_TAG:
-            raise BspStructureError(f"expected ReplaceSessionKeys (BF26), got tag {tag.hex().upper()}")
+        outer = read_single_tlv(plaintext)
+        if outer.tag != _REPLACE_SESSION_KEYS_TAG:
+            raise BspStructureError(f"expected ReplaceSessionKeys (BF26), got tag {outer.tag:X}")
+        body = outer.value
         fields: list[bytes] = []
         offset = 0
-        for expected in (b"\x80", b"\x81", b"\x82"):
-            field_tag, value, offset = read_tlv(body, offset)
-            if field_tag != expected or len(value) != KEY_LENGTH:
+        for expected in (0x80, 0x81, 0x82):
+            field = read_tlv(body, offset)
+            offset = field.end
+            if field.tag != expected or len(field.value) != KEY_LENGTH:
                 raise BspStructureError(
-                    f"ReplaceSessionKeys: expected tag {expected.hex().upper()} with {KEY_LENGTH} bytes"
+                    f"ReplaceSessionKeys: expected tag {expected:02X} with {KEY_LENGTH} bytes"
                 )
-            fields.append(value)
+            fields.append(field.value)
         if offset != len(body):
             raise BspStructureError("ReplaceSessionKeys: unexpected data after ppkCmac")
     except TlvError as exc:
@@ -189,12 +189,14 @@ class BspReceiver:
         if len(segment) > MAX_SEGMENT_SIZE:
             raise BspStructureError(f"segment of {len(segment)} bytes exceeds {MAX_SEGMENT_SIZE}")
         try:
-            tag_bytes, body = read_single_tlv(segment)
+            tlv = read_single_tlv(segment)
         except TlvError as exc:
             raise BspStructureError(f"segment is not one TLV: {exc}") from None
-        if len(tag_bytes) != 1:
-            raise BspStructureError(f"unknown segment tag {tag_bytes.hex().upper()}")
-        tag = tag_bytes[0]
+        if tlv.tag > 0xFF:
+            raise BspStructureError(f"unknown segment tag {tlv.tag:X}")
+        if tlv.header_len != 1 + len(encode_length(len(tlv.value))):
+            raise BspStructureError("segment length is not in minimal (DER) form")
+        tag, body = tlv.tag, tlv.value
         _check_tag(tag)
         if len(body) < MAC_SIZE:
             raise BspStructureError("segment shorter than its C-MAC")

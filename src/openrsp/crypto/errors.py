@@ -33,7 +33,3 @@ class BspMacError(BspError):
 
 class AkaMacError(CryptoError):
     """MAC-A in AUTN (card side) or MAC-S in AUTS (network side) does not verify."""
-
-
-class TlvError(CryptoError, InputError):
-    """BER-TLV bytes are truncated or malformed."""

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 from openrsp.crypto.ecdsa import PrivateKey, sign_plain
 from openrsp.crypto.ecka import generate_one_time_key
+from openrsp.errors import OpenRSPError
 from openrsp.euicc.session import RspSession
 from openrsp.euicc.state import EuiccState, SigningIdentity
-from openrsp.errors import OpenRSPError
 
 if TYPE_CHECKING:
     from cryptography import x509

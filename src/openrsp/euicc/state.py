@@ -66,6 +66,37 @@ class NotificationConfig:
 
 
 @dataclass
+class StoredFile:
+    """One file of a profile's file system as the card serves it (content only for EFs)."""
+
+    fid: bytes | None
+    content: bytes = b""
+    descriptor: bytes | None = None  # FCP file descriptor (82): structure, record length
+    is_directory: bool = False
+    aid: bytes | None = None  # ADFs only
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"fid": _hex(self.fid), "data": _hex(self.content)}
+        if self.descriptor is not None:
+            out["fd"] = _hex(self.descriptor)
+        if self.is_directory:
+            out["dir"] = True
+        if self.aid is not None:
+            out["aid"] = _hex(self.aid)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StoredFile:
+        return cls(
+            _unhex(data.get("fid")),
+            bytes.fromhex(data.get("data", "")),
+            _unhex(data.get("fd")),
+            bool(data.get("dir", False)),
+            _unhex(data.get("aid")),
+        )
+
+
+@dataclass
 class AkaParameters:
     """The network authentication secrets of a profile; only the USIM inside the card reads them."""
 
@@ -101,7 +132,7 @@ class Profile:
     dp_proprietary_data: bytes | None = None  # DER of B8 as received in ConfigureISDP
     usim_aid: bytes | None = None
     imsi: str | None = None
-    files: dict[str, bytes] = field(default_factory=dict)  # "ADF.USIM/EF.IMSI" -> content
+    files: dict[str, StoredFile] = field(default_factory=dict)  # "ADF.USIM/EF.IMSI" -> file
     aka: AkaParameters | None = None
     size: int = 0  # bytes of the package, for the memory the eUICC reports
 
@@ -133,7 +164,7 @@ class Profile:
             "dpProprietaryData": _hex(self.dp_proprietary_data),
             "usimAid": _hex(self.usim_aid),
             "imsi": self.imsi,
-            "files": {name: _hex(content) for name, content in self.files.items()},
+            "files": {name: f.to_json() for name, f in self.files.items()},
             "aka": self.aka.to_json() if self.aka else None,
             "size": self.size,
         }
@@ -156,7 +187,7 @@ class Profile:
             dp_proprietary_data=_unhex(data.get("dpProprietaryData")),
             usim_aid=_unhex(data.get("usimAid")),
             imsi=data.get("imsi"),
-            files={name: bytes.fromhex(content) for name, content in data.get("files", {}).items()},
+            files={name: StoredFile.from_json(f) for name, f in data.get("files", {}).items()},
             aka=AkaParameters.from_json(data["aka"]) if data.get("aka") else None,
             size=data.get("size", 0),
         )

@@ -171,6 +171,9 @@ class VpcdClient:
                 if not chunk:
                     log.info("vpcd closed the connection")
                     break
+                # vpcd writes length and payload separately; acknowledging at once keeps its Nagle
+                # algorithm from holding every APDU back for a delayed-ACK period (~40 ms).
+                _quick_ack(sock)
                 for message in reader.feed(chunk):
                     answer = vpcd_answer(self.card, message)
                     if answer is not None:
@@ -185,6 +188,13 @@ class VpcdClient:
             sock.close()
             # The reader no longer sees the card: like pulling it out, all card state is gone.
             self.card.power_off()
+
+
+def _quick_ack(sock: socket.socket) -> None:
+    quickack = getattr(socket, "TCP_QUICKACK", None)  # Linux only; elsewhere the link is just slower
+    if quickack is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, quickack, 1)
 
 
 def serve(card: ServedCard, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:

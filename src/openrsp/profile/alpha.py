@@ -28,13 +28,10 @@ def encode_alpha(text: str, size: int) -> bytes:
     """Text → an alpha identifier of exactly size bytes (GSM alphabet if possible, else UCS2)."""
     if all(char in _GSM_CODE for char in text):
         data = bytes(_GSM_CODE[char] for char in text)
+    elif all(ord(char) <= 0xFFFF and not 0xD800 <= ord(char) <= 0xDFFF for char in text):
+        data = b"\x80" + text.encode("utf-16-be")
     else:
-        try:
-            data = b"\x80" + text.encode("utf-16-be")
-        except UnicodeEncodeError:
-            raise ProfileError(f"cannot encode {text!r} as an alpha identifier") from None
-        if any(ord(char) > 0xFFFF for char in text):
-            raise ProfileError(f"{text!r} has characters outside UCS2")
+        raise ProfileError(f"{text!r} has characters outside UCS2")
     if len(data) > size:
         raise ProfileError(f"{text!r} needs {len(data)} bytes, only {size} available")
     return data.ljust(size, b"\xff")

@@ -39,9 +39,7 @@ def decode_elements(der: bytes) -> list[tuple[Element, bytes]]:
             raise ProfileError(f"not a profile package: PE {len(out) + 1} at byte {offset}: {exc}") from None
         if value[0] is None:
             # asn1tools answers an unknown tag of the extensible CHOICE with (None, None)
-            raise ProfileError(
-                f"not a profile package: unknown PE tag {der[offset]:02X} at byte {offset}"
-            )
+            raise ProfileError(f"not a profile package: unknown PE tag {der[offset]:02X} at byte {offset}")
         out.append((value, der[offset : offset + used]))
         offset += used
     return out
@@ -194,7 +192,9 @@ class ProfilePackage:
             if choice != "algoParameter":
                 continue
             number = params["algorithmID"]
-            return AkaParameters(ALGORITHM_NAMES.get(number, f"algorithm-{number}"), params["key"], params["opc"])
+            return AkaParameters(
+                ALGORITHM_NAMES.get(number, f"algorithm-{number}"), params["key"], params["opc"]
+            )
         return None
 
     def __repr__(self) -> str:

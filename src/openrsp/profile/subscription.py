@@ -8,20 +8,28 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from openrsp.profile.alpha import encode_spn
 from openrsp.profile.errors import ProfileError
 from openrsp.profile.identifiers import luhn_check_digit
 
 ProfileClass = Literal["test", "provisioning", "operational"]
-Algorithm = Literal["milenage", "tuak", "usim-test-algorithm"]
+# TUAK packages can be read (ProfilePackage.aka) but not generated: their algorithmOptions
+# coding is not modelled.
+Algorithm = Literal["milenage", "usim-test-algorithm"]
 PROFILE_CLASSES: tuple[str, ...] = ("test", "provisioning", "operational")
-ALGORITHMS: tuple[str, ...] = ("milenage", "tuak", "usim-test-algorithm")
+ALGORITHMS: tuple[str, ...] = ("milenage", "usim-test-algorithm")
 
 # The 3GPP USIM application: RID A000000087, PIX 1002, then operator-chosen bytes.
 DEFAULT_USIM_AID = bytes.fromhex("A0000000871002FFFFFFFF8907090000")
 
 
 def _require_digits(value: str, name: str, low: int, high: int) -> None:
-    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or not low <= len(value) <= high:
+    if (
+        not isinstance(value, str)
+        or not value.isascii()
+        or not value.isdigit()
+        or not low <= len(value) <= high
+    ):
         raise ProfileError(f"{name} must be {low}-{high} digits, got {value!r}")
 
 
@@ -36,10 +44,10 @@ class Subscription:
 
     iccid: str  # 19 or 20 digits, check digit included
     imsi: str  # 6-15 digits: MCC, MNC, MSIN
-    ki: bytes  # 16 bytes (32 allowed for TUAK)
-    opc: bytes  # 16 bytes; TOPc for TUAK (16 or 32)
+    ki: bytes  # 16 bytes
+    opc: bytes  # 16 bytes (ignored by the USIM test algorithm)
     msisdn: str | None = None  # digits, '+' prefix for an international number
-    spn: str | None = None  # service provider name shown by the phone (up to 16 GSM characters)
+    spn: str | None = None  # shown by the phone: 16 GSM-alphabet characters, or 7 in UCS2
     profile_name: str | None = None
     profile_class: ProfileClass = "operational"
     algorithm: Algorithm = "milenage"
@@ -55,13 +63,14 @@ class Subscription:
     def __post_init__(self) -> None:
         _require_digits(self.iccid, "ICCID", 19, 20)
         _require_digits(self.imsi, "IMSI", 6, 15)
-        key_sizes = (16, 32) if self.algorithm == "tuak" else (16,)
-        _require_bytes(self.ki, "Ki", key_sizes)
-        _require_bytes(self.opc, "OPc", key_sizes)
+        _require_bytes(self.ki, "Ki", (16,))
+        _require_bytes(self.opc, "OPc", (16,))
         if self.msisdn is not None:
             _require_digits(self.msisdn.removeprefix("+"), "MSISDN", 1, 20)
-        if self.spn is not None and not 1 <= len(self.spn) <= 16:
-            raise ProfileError(f"SPN must be 1-16 characters, got {self.spn!r}")
+        if self.spn is not None:
+            if not self.spn:
+                raise ProfileError("SPN must not be empty (leave it out instead)")
+            encode_spn(self.spn)  # raises when it does not fit EF.SPN's 16 bytes
         if self.profile_class not in PROFILE_CLASSES:
             raise ProfileError(f"profile class must be one of {', '.join(PROFILE_CLASSES)}")
         if self.algorithm not in ALGORITHMS:

@@ -40,8 +40,7 @@ class SmdpContext:
 
     @property
     def order_defaults(self) -> OrderDefaults:
-        ttl = timedelta(hours=self.config.order_ttl_hours) if self.config.order_ttl_hours else None
-        return OrderDefaults(self.config.cc_max_attempts, self.config.max_download_attempts, ttl)
+        return OrderDefaults.from_config(self.config)
 
     def close(self) -> None:
         self.notifier.close()

@@ -52,6 +52,12 @@ class OrderDefaults:
     max_download_attempts: int = 5
     order_ttl: timedelta | None = None
 
+    @classmethod
+    def from_config(cls, config: Any) -> OrderDefaults:
+        """From an SmdpConfig (cc_max_attempts, max_download_attempts, order_ttl_hours)."""
+        ttl = timedelta(hours=config.order_ttl_hours) if config.order_ttl_hours else None
+        return cls(config.cc_max_attempts, config.max_download_attempts, ttl)
+
 
 class Es2Service:
     def __init__(

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from openrsp.smdp.errors import Es9Error
+
 
 class StatusCode(NamedTuple):
     subject: str
     reason: str
     message: str
+
+    def error(self, detail: str | None = None) -> Es9Error:
+        """The Es9Error to raise; `detail` says what exactly was wrong (goes into the message)."""
+        return Es9Error(self.subject, self.reason, f"{self.message}: {detail}" if detail else self.message)
 
 
 # Malformed requests (SGP.22 §6.5, as openrsp.smdp.jsonapi reports them): protocol format.

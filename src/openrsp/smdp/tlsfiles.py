@@ -36,13 +36,9 @@ def tls_server_files(config: SmdpConfig, credentials: Any | None) -> tuple[Path,
     folder = config.credentials_dir
     if folder is not None and (folder / PKI_TLS_CHAIN).is_file() and (folder / PKI_TLS_KEY).is_file():
         return folder / PKI_TLS_CHAIN, folder / PKI_TLS_KEY
-    if credentials is not None:
-        chain = _first_attr(
-            credentials, ("tls_chain_path", "tls_chain", "tls_cert_chain_path", "tls_cert_path")
-        )
-        key = _first_attr(credentials, ("tls_key_path", "tls_key"))
-        if chain is not None and key is not None:
-            return Path(chain), Path(key)
+    tls = getattr(credentials, "tls", None)
+    if tls is not None:
+        return Path(tls.chain_file), Path(tls.key_file)
     raise ConfigError(
         "no TLS server certificate: give --credentials DIR (an `openrsp pki init` folder or an SGP.26 folder)"
     )
@@ -52,7 +48,7 @@ def resolve_address(config: SmdpConfig, credentials: Any | None) -> str:
     """The SM-DP+ address: configured, else the credentials', else the TLS certificate's DNS name."""
     if config.address:
         return config.address
-    address = _first_attr(credentials, ("address",)) if credentials is not None else None
+    address = getattr(credentials, "address", None)
     if address:
         return str(address)
     folder = config.credentials_dir
@@ -85,11 +81,3 @@ def load_ca_certificates(path: Path | None) -> list[x509.Certificate]:
         raise ConfigError(f"CA file not found: {path}") from None
     except ValueError:
         raise ConfigError(f"{path}: not a PEM certificate bundle") from None
-
-
-def _first_attr(obj: Any, names: tuple[str, ...]) -> Any | None:
-    for name in names:
-        value = getattr(obj, name, None)
-        if value is not None:
-            return value
-    return None

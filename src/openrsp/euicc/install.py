@@ -1,0 +1,396 @@
+"""ES10b LoadBoundProfilePackage: verify, unprotect and install a bound profile package (SGP.22 §3.1.3.3).
+
+The LPA sends the BPP in pieces (sgp22-essentials.md §5). `BppLoader` consumes them as one byte
+stream cut at TLV boundaries: the BF36 header with BF23, A0 whole, the A1 header then each 88, A2
+whole, the A3 header then each 86 (a piece may also hold several of these, or the whole package).
+Everything it learns stays in memory; the profile reaches the eUICC state in one transaction, only
+after the last 86 segment has been verified, decrypted and parsed. Any failure is a typed
+`InstallError(bppCommandId, errorReason)` that becomes a signed ProfileInstallationResult.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from openrsp.asn1 import Asn1Error, rsp, saip
+from openrsp.asn1.bpp_segments import (
+    REMOTE_OP_INSTALL_BPP,
+    TAG_BPP,
+    TAG_INITIALISE_SECURE_CHANNEL,
+    BppFormatError,
+    parse_initialise_secure_channel,
+    smdp_sign_input,
+)
+from openrsp.asn1.rsp_types import BppCommandId, ErrorReason, iccid_from_bytes
+from openrsp.asn1.tlv import Tlv, TlvError, iter_tlvs, read_length, read_tag, read_tlv
+from openrsp.crypto.bsp import BspReceiver
+from openrsp.crypto.ecdsa import public_key_to_point, verify_plain
+from openrsp.crypto.ecka import shared_secret
+from openrsp.crypto.errors import BspMacError, BspStructureError, CryptoError
+from openrsp.crypto.kdf import KEY_LENGTH, KEY_TYPE_AES, derive_session_keys
+from openrsp.errors import OpenRSPError
+from openrsp.euicc.bits import decode_bits
+from openrsp.euicc.certs import public_key
+from openrsp.euicc.core import Euicc, SessionContext
+from openrsp.euicc.notifications import build_install_result, store_notification
+from openrsp.euicc.policy import ppr_allowed
+from openrsp.euicc.profile_content import ProfileContentError, profile_from_package
+from openrsp.euicc.session import (
+    BPP_COMMAND_ID_OF_PHASE,
+    BPP_COMMAND_ID_OF_SEGMENT,
+    BppPhase,
+    Es10bCall,
+    OutOfOrderError,
+    Segment,
+    next_phase,
+)
+from openrsp.euicc.state import (
+    CLASS_NAMES,
+    CLASS_OPERATIONAL,
+    EVENTS,
+    PPR_NAMES,
+    NotificationConfig,
+    OperatorId,
+    Profile,
+)
+
+ISDP_AID_PREFIX = bytes.fromhex("A0000005591010FFFFFFFF89")
+
+_SEGMENT_OF_TAG = {
+    0xA0: Segment.A0,
+    0xA1: Segment.A1_HEADER,
+    0x88: Segment.S88,
+    0xA2: Segment.A2,
+    0xA3: Segment.A3_HEADER,
+    0x86: Segment.S86,
+}
+_CONTAINERS = (0xA1, 0xA3)  # only their header arrives as one piece; their children follow
+
+
+class InstallError(OpenRSPError):
+    """A failed installation step: what ProfileInstallationResult.errorResult reports."""
+
+    def __init__(self, command: int, reason: int, message: str = "") -> None:
+        super().__init__(message or f"bppCommandId {command}, errorReason {reason}")
+        self.command = command
+        self.reason = reason
+
+
+def isdp_aid(index: int) -> bytes:
+    """ISD-P AIDs as commercial eUICCs number them: ...89 00001000, ...89 00002000, ..."""
+    return ISDP_AID_PREFIX + (index * 0x1000).to_bytes(4, "big")
+
+
+def sima_response_ok() -> bytes:
+    return saip().encode("EUICCResponse", {"peStatus": [{"status": 0}]})
+
+
+@dataclass
+class _Metadata:
+    iccid: str
+    value: dict[str, Any]
+
+
+@dataclass
+class BppLoader:
+    """One bound profile package being received. Lives in memory only."""
+
+    euicc: Euicc
+    context: SessionContext
+    phase: BppPhase | None = None  # None: the BF36 header and BF23 not seen yet
+    receiver: BspReceiver | None = None
+    bpp_remaining: int = 0
+    container_remaining: int = 0
+    configure_isdp: dict[str, Any] = field(default_factory=dict)
+    dp_proprietary_data: bytes | None = None
+    metadata_plain: bytearray = field(default_factory=bytearray)
+    metadata: _Metadata | None = None
+    profile_plain: bytearray = field(default_factory=bytearray)
+
+    # --- the byte stream ------------------------------------------------------------------------
+    def feed(self, piece: bytes) -> bool:
+        """Consume one LoadBoundProfilePackage piece; True once the whole package is in."""
+        offset = 0
+        if self.phase is None:
+            offset = self._start(piece)
+        while offset < len(piece):
+            if self.phase == BppPhase.COMPLETE:
+                raise InstallError(BppCommandId.loadProfileElements, ErrorReason.scp03tStructureError,
+                                   "data after the end of the bound profile package")
+            offset = self._item(piece, offset)
+        return self.phase == BppPhase.COMPLETE
+
+    def _start(self, piece: bytes) -> int:
+        command = BppCommandId.initialiseSecureChannel
+        try:
+            tag, pos = read_tag(piece, 0)
+            length, pos = read_length(piece, pos)
+            if tag != TAG_BPP:
+                raise InstallError(command, ErrorReason.incorrectInputValues, "not a BoundProfilePackage (BF36)")
+            isc = read_tlv(piece, pos)
+        except TlvError as exc:
+            raise InstallError(command, ErrorReason.incorrectInputValues, str(exc)) from None
+        if isc.tag != TAG_INITIALISE_SECURE_CHANNEL:
+            raise InstallError(command, ErrorReason.incorrectInputValues, "BF36 must start with BF23")
+        self.bpp_remaining = length - len(isc.raw)
+        if self.bpp_remaining < 0:
+            raise InstallError(command, ErrorReason.incorrectInputValues, "BF23 exceeds the BF36 length")
+        self._initialise_secure_channel(isc.raw)
+        self.phase = BppPhase.CONFIGURE_ISDP
+        return isc.end
+
+    def _item(self, piece: bytes, offset: int) -> int:
+        command = BPP_COMMAND_ID_OF_PHASE[self.phase] if self.phase else 0
+        try:
+            tlv = read_tlv(piece, offset) if piece[offset] not in _CONTAINERS else None
+            if tlv is None:  # a container: only its header is consumed here
+                tag, pos = read_tag(piece, offset)
+                length, end = read_length(piece, pos)
+            else:
+                tag, end, length = tlv.tag, tlv.end, 0
+        except TlvError as exc:
+            raise InstallError(command, ErrorReason.scp03tStructureError, str(exc)) from None
+        segment = _SEGMENT_OF_TAG.get(tag)
+        if segment is None:
+            raise InstallError(command, ErrorReason.scp03tStructureError, f"unexpected tag {tag:X} in the BPP")
+        consumed = end - offset
+        if consumed > self.bpp_remaining:
+            raise InstallError(command, ErrorReason.scp03tStructureError, "segment runs past the BF36 length")
+        self.bpp_remaining -= consumed
+        self._advance(segment)
+        command = BPP_COMMAND_ID_OF_SEGMENT[segment]
+        try:
+            if segment in (Segment.A1_HEADER, Segment.A3_HEADER):
+                self.container_remaining = length
+            elif segment == Segment.A0:
+                self._configure_isdp(tlv)
+            elif segment == Segment.S88:
+                self._store_metadata_segment(tlv)
+            elif segment == Segment.A2:
+                self._replace_session_keys(tlv)
+            elif segment == Segment.S86:
+                self._profile_segment(tlv)
+        except BspMacError as exc:
+            raise InstallError(command, ErrorReason.scp03tSecurityError, str(exc)) from None
+        except BspStructureError as exc:
+            raise InstallError(command, ErrorReason.scp03tStructureError, str(exc)) from None
+        self._close_containers()
+        return end
+
+    def _advance(self, segment: Segment) -> None:
+        assert self.phase is not None
+        try:
+            self.phase = next_phase(self.phase, segment)
+        except OutOfOrderError as exc:
+            raise InstallError(BPP_COMMAND_ID_OF_PHASE[self.phase], ErrorReason.scp03tStructureError, str(exc)) from None
+
+    def _consume_child(self, tlv: Tlv) -> None:
+        if len(tlv.raw) > self.container_remaining:
+            raise BspStructureError("segment runs past the length of its sequence")
+        self.container_remaining -= len(tlv.raw)
+
+    def _close_containers(self) -> None:
+        """A1/A3 whose announced length is used up end their phase (possibly right at the header)."""
+        if self.container_remaining:
+            return
+        if self.phase == BppPhase.METADATA:
+            self._advance(Segment.A1_FULL)
+            self._metadata_complete()
+        elif self.phase == BppPhase.PROFILE:
+            self._advance(Segment.A3_FULL)
+            if self.bpp_remaining:
+                raise InstallError(BppCommandId.loadProfileElements, ErrorReason.scp03tStructureError,
+                                   "bytes left in BF36 after the profile segments")
+
+    # --- the steps ------------------------------------------------------------------------------
+    def _initialise_secure_channel(self, raw: bytes) -> None:
+        command = BppCommandId.initialiseSecureChannel
+        ctx = self.context
+        try:
+            isc = parse_initialise_secure_channel(raw)
+        except BppFormatError as exc:
+            raise InstallError(command, ErrorReason.incorrectInputValues, str(exc)) from None
+        if isc.remote_op_id != REMOTE_OP_INSTALL_BPP:
+            raise InstallError(command, ErrorReason.unsupportedRemoteOperationType)
+        if isc.transaction_id != ctx.transaction_id:
+            raise InstallError(command, ErrorReason.invalidTransactionId)
+        if isc.key_type != KEY_TYPE_AES or isc.key_length != KEY_LENGTH:
+            raise InstallError(command, ErrorReason.unsupportedCrtValues)
+        assert ctx.dppb is not None and ctx.one_time_key is not None
+        signed = smdp_sign_input(isc.signed_objects, public_key_to_point(ctx.one_time_key))
+        if not verify_plain(public_key(ctx.dppb), signed, isc.smdp_sign):
+            raise InstallError(command, ErrorReason.invalidSignature)
+        try:
+            secret = shared_secret(ctx.one_time_key, isc.smdp_otpk)
+            keys = derive_session_keys(secret, isc.host_id, bytes.fromhex(self.euicc.state.eid))
+        except (CryptoError, OpenRSPError) as exc:
+            raise InstallError(command, ErrorReason.incorrectInputValues, str(exc)) from None
+        self.receiver = BspReceiver(keys)
+
+    def _unprotect_children(self, tlv: Tlv, tag: int) -> bytes:
+        assert self.receiver is not None
+        plain = b""
+        try:
+            children = list(iter_tlvs(tlv.value))
+        except TlvError as exc:
+            raise BspStructureError(str(exc)) from None
+        if not children or any(child.tag != tag for child in children):
+            raise BspStructureError(f"sequence must hold {tag:02X} segments")
+        for child in children:
+            plain += self.receiver.unprotect(child.raw)
+        return plain
+
+    def _configure_isdp(self, tlv: Tlv) -> None:
+        plain = self._unprotect_children(tlv, 0x87)
+        try:
+            value = rsp().decode("ConfigureISDPRequest", plain)
+        except Asn1Error as exc:
+            raise InstallError(BppCommandId.configureISDP, ErrorReason.incorrectInputValues, str(exc)) from None
+        self.configure_isdp = value
+        inner = read_tlv(plain).value
+        self.dp_proprietary_data = next((t.raw for t in iter_tlvs(inner) if t.tag == 0xB8), None)
+
+    def _store_metadata_segment(self, tlv: Tlv) -> None:
+        assert self.receiver is not None
+        self._consume_child(tlv)
+        self.metadata_plain += self.receiver.unprotect(tlv.raw)
+
+    def _metadata_complete(self) -> None:
+        command = BppCommandId.storeMetadata
+        try:
+            value = rsp().decode("StoreMetadataRequest", bytes(self.metadata_plain))
+        except Asn1Error as exc:
+            raise InstallError(command, ErrorReason.incorrectInputValues, str(exc)) from None
+        iccid = iccid_from_bytes(value["iccid"])
+        state = self.euicc.state
+        if state.profile_by_iccid(iccid) is not None:
+            raise InstallError(command, ErrorReason.installFailedDueToIccidAlreadyExistsOnEuicc)
+        profile_class = value.get("profileClass", CLASS_OPERATIONAL)
+        if profile_class not in CLASS_NAMES:
+            raise InstallError(command, ErrorReason.unsupportedProfileClass)
+        pprs = decode_bits(value["profilePolicyRules"], PPR_NAMES) if "profilePolicyRules" in value else []
+        owner = _operator(value.get("profileOwner"))
+        if not ppr_allowed(state, pprs, profile_class, owner):
+            raise InstallError(command, ErrorReason.pprNotAllowed)
+        self.metadata = _Metadata(iccid, value)
+
+    def _replace_session_keys(self, tlv: Tlv) -> None:
+        assert self.receiver is not None
+        children = list(iter_tlvs(tlv.value))
+        if len(children) != 1:
+            raise BspStructureError("secondSequenceOf87 must hold one ReplaceSessionKeys segment")
+        self.receiver.accept_replace_session_keys(children[0].raw)
+
+    def _profile_segment(self, tlv: Tlv) -> None:
+        assert self.receiver is not None
+        self._consume_child(tlv)
+        self.profile_plain += self.receiver.unprotect(tlv.raw)
+
+    # --- the result -----------------------------------------------------------------------------
+    def build_profile(self) -> Profile:
+        """The profile record from the verified metadata and package (raises InstallError)."""
+        command = BppCommandId.loadProfileElements
+        assert self.metadata is not None
+        state = self.euicc.state
+        try:
+            profile = profile_from_package(bytes(self.profile_plain))
+        except ProfileContentError as exc:
+            raise InstallError(command, ErrorReason.installFailedDueToPEProcessingError, str(exc)) from None
+        if profile.iccid != self.metadata.iccid:
+            raise InstallError(command, ErrorReason.installFailedDueToDataMismatch,
+                               f"package ICCID {profile.iccid} differs from metadata ICCID {self.metadata.iccid}")
+        if profile.size > state.info.nvm_capacity - state.used_memory():
+            raise InstallError(command, ErrorReason.installFailedDueToInsufficientMemoryForProfile)
+        meta = self.metadata.value
+        profile.isdp_aid = isdp_aid(state.next_isdp_index)
+        profile.profile_class = meta.get("profileClass", CLASS_OPERATIONAL)
+        profile.service_provider_name = meta.get("serviceProviderName", "")
+        profile.profile_name = meta.get("profileName", "")
+        profile.icon_type = meta.get("iconType")
+        profile.icon = meta.get("icon")
+        profile.notification_config = [
+            NotificationConfig(decode_bits(c["profileManagementOperation"], EVENTS), c["notificationAddress"])
+            for c in meta.get("notificationConfigurationInfo", [])
+        ]
+        profile.profile_owner = _operator(meta.get("profileOwner"))
+        profile.ppr = decode_bits(meta["profilePolicyRules"], PPR_NAMES) if "profilePolicyRules" in meta else []
+        profile.dp_proprietary_data = self.dp_proprietary_data
+        return profile
+
+
+def _operator(value: dict[str, Any] | None) -> OperatorId | None:
+    if value is None:
+        return None
+    return OperatorId(value["mccMnc"], value.get("gid1"), value.get("gid2"))
+
+
+# --- the ES10b function --------------------------------------------------------------------------
+def load_bound_profile_package(euicc: Euicc, piece: bytes) -> bytes:
+    """One LoadBoundProfilePackage call: b"" while more is expected, else the signed BF37."""
+    starting = piece[:2] == bytes.fromhex("BF36")
+    if starting:
+        if not euicc.session.allows(Es10bCall.LOAD_BPP_START):
+            return _orphan_result(euicc, piece)
+        euicc.session.succeed(Es10bCall.LOAD_BPP_START)
+        euicc.loader = BppLoader(euicc, euicc.context)
+    loader = euicc.loader
+    assert loader is not None
+    try:
+        complete = loader.feed(piece)
+        if not complete:
+            return b""
+        profile = loader.build_profile()
+    except InstallError as exc:
+        return _finish_failed(euicc, loader, exc)
+    return _finish_installed(euicc, loader, profile)
+
+
+def _finish_installed(euicc: Euicc, loader: BppLoader, profile: Profile) -> bytes:
+    ctx = loader.context
+    with euicc.transaction() as state:
+        result = build_install_result(
+            euicc, state, ctx, iccid=profile.iccid, success=(profile.isdp_aid, sima_response_ok())
+        )
+        state.profiles.append(profile)
+        state.next_isdp_index += 1
+        store_notification(state, result)
+    euicc.retry_key = None  # the package is in: its otSK must not serve again
+    euicc.end_session()
+    return result.pending
+
+
+def _finish_failed(euicc: Euicc, loader: BppLoader, error: InstallError) -> bytes:
+    ctx = loader.context
+    iccid = loader.metadata.iccid if loader.metadata else None
+    with euicc.transaction() as state:
+        result = build_install_result(euicc, state, ctx, iccid=iccid, error=(error.command, error.reason))
+        store_notification(state, result)
+    euicc.end_session()
+    return result.pending
+
+
+def _orphan_result(euicc: Euicc, piece: bytes) -> bytes:
+    """A BF36 outside a prepared session: an error result for its transaction, nothing stored."""
+    transaction_id = b"\x00"
+    try:
+        tag, pos = read_tag(piece, 0)
+        _length, pos = read_length(piece, pos)
+        transaction_id = parse_initialise_secure_channel(read_tlv(piece, pos).raw).transaction_id
+    except (TlvError, BppFormatError):
+        pass
+    ctx = SessionContext(transaction_id=transaction_id, identity=euicc.default_identity())
+    result = build_install_result(
+        euicc,
+        euicc.state,
+        ctx,
+        iccid=None,
+        error=(BppCommandId.initialiseSecureChannel, ErrorReason.invalidTransactionId),
+        seq_number=0,
+    )
+    return result.pending
+
+
+def describe_error(error: InstallError) -> str:
+    return f"{BppCommandId(error.command).name}: {ErrorReason(error.reason).name}"
+

@@ -1,0 +1,142 @@
+"""Notifications: the signed install results and the other signed notifications, and the ES10b
+functions that list, hand out and remove them (ListNotification, RetrieveNotificationsList,
+RemoveNotificationFromList).
+
+Every notification takes the next sequence number of the eUICC and is signed when it is made, so
+what the LPA later retrieves is exactly what was signed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openrsp.asn1 import rsp
+from openrsp.asn1.rsp_types import iccid_to_bytes
+from openrsp.asn1.tlv import encode_tlv
+from openrsp.euicc.bits import decode_bits, encode_bits
+from openrsp.euicc.core import Euicc, SessionContext
+from openrsp.euicc.state import EVENTS, EuiccState, Notification, Profile
+
+TAG_SIGNATURE = 0x5F37
+
+
+@dataclass(frozen=True)
+class NotificationResult:
+    notification: Notification
+    pending: bytes  # the DER handed to the LPA (BF37 or OtherSignedNotification)
+
+
+def _metadata(seq_number: int, event: str, address: str, iccid: str | None) -> dict[str, object]:
+    value: dict[str, object] = {
+        "seqNumber": seq_number,
+        "profileManagementOperation": encode_bits([event], EVENTS),
+        "notificationAddress": address,
+    }
+    if iccid is not None:
+        value["iccid"] = iccid_to_bytes(iccid)
+    return value
+
+
+def _take_seq_number(state: EuiccState) -> int:
+    number = state.next_seq_number
+    state.next_seq_number += 1
+    return number
+
+
+def build_install_result(
+    euicc: Euicc,
+    state: EuiccState,
+    ctx: SessionContext,
+    *,
+    iccid: str | None,
+    success: tuple[bytes, bytes] | None = None,
+    error: tuple[int, int] | None = None,
+    seq_number: int | None = None,
+) -> NotificationResult:
+    """ProfileInstallationResult (BF37) signed with the session's eUICC key.
+
+    success = (ISD-P AID, simaResponse); error = (bppCommandId, errorReason). The sequence number is
+    taken from `state` unless given (a result that will not be stored uses 0).
+    """
+    number = _take_seq_number(state) if seq_number is None else seq_number
+    if success is not None:
+        final = ("successResult", {"aid": success[0], "simaResponse": success[1]})
+    else:
+        assert error is not None
+        final = ("errorResult", {"bppCommandId": error[0], "errorReason": error[1]})
+    address = ctx.server_address
+    data: dict[str, object] = {
+        "transactionId": ctx.transaction_id,
+        "notificationMetadata": _metadata(number, "install", address, iccid),
+        "finalResult": final,
+    }
+    if ctx.dppb_oid:
+        data["smdpOid"] = ctx.dppb_oid
+    data_der = rsp().encode("ProfileInstallationResultData", data)
+    identity = ctx.identity or euicc.default_identity()
+    signature = euicc.sign(identity, data_der)
+    pending = encode_tlv(0xBF37, data_der + encode_tlv(TAG_SIGNATURE, signature))
+    return NotificationResult(Notification(number, "install", address, iccid, pending), pending)
+
+
+def build_other_notification(euicc: Euicc, state: EuiccState, profile: Profile, event: str) -> NotificationResult | None:
+    """OtherSignedNotification for enable/disable/delete, when the profile asks for one."""
+    address = profile.address_for(event)
+    if address is None:
+        return None
+    number = _take_seq_number(state)
+    tbs = rsp().encode("NotificationMetadata", _metadata(number, event, address, profile.iccid))
+    identity = euicc.default_identity()
+    signature = euicc.sign(identity, tbs)
+    # OtherSignedNotification ::= SEQUENCE { tbsOtherNotification, 5F37, euiccCertificate, eumCertificate }
+    body = tbs + encode_tlv(TAG_SIGNATURE, signature) + identity.euicc_certificate + identity.eum_certificate
+    pending = encode_tlv(0x30, body)
+    return NotificationResult(Notification(number, event, address, profile.iccid, pending), pending)
+
+
+def store_notification(state: EuiccState, result: NotificationResult | None) -> None:
+    if result is not None:
+        state.notifications.append(result.notification)
+
+
+# --- ES10b ------------------------------------------------------------------------------------
+def _matches(notification: Notification, events: list[str] | None) -> bool:
+    return events is None or notification.event in events
+
+
+def list_notification(euicc: Euicc, request: bytes) -> bytes:
+    value = rsp().decode("ListNotificationRequest", request)
+    events = decode_bits(value["profileManagementOperation"], EVENTS) if "profileManagementOperation" in value else None
+    items = [
+        _metadata(n.seq_number, n.event, n.address, n.iccid)
+        for n in euicc.state.notifications
+        if _matches(n, events)
+    ]
+    return rsp().encode("ListNotificationResponse", ("notificationMetadataList", items))
+
+
+def retrieve_notifications_list(euicc: Euicc, request: bytes) -> bytes:
+    value = rsp().decode("RetrieveNotificationsListRequest", request)
+    criteria = value.get("searchCriteria")
+    found = euicc.state.notifications
+    if criteria is not None:
+        kind, wanted = criteria
+        if kind == "seqNumber":
+            found = [n for n in found if n.seq_number == wanted]
+        else:
+            events = decode_bits(wanted, EVENTS)
+            found = [n for n in found if n.event in events]
+        if not found:
+            return rsp().encode("RetrieveNotificationsListResponse", ("notificationsListResultError", 1))
+    # The stored bytes are exactly what was signed; splice them in rather than re-encoding.
+    return encode_tlv(0xBF2B, encode_tlv(0xA0, b"".join(n.pending for n in found)))
+
+
+def remove_notification_from_list(euicc: Euicc, request: bytes) -> bytes:
+    value = rsp().decode("NotificationSentRequest", request)
+    number = value["seqNumber"]
+    if not any(n.seq_number == number for n in euicc.state.notifications):
+        return rsp().encode("NotificationSentResponse", {"deleteNotificationStatus": 1})
+    with euicc.transaction() as state:
+        state.notifications = [n for n in state.notifications if n.seq_number != number]
+    return rsp().encode("NotificationSentResponse", {"deleteNotificationStatus": 0})

@@ -1,0 +1,234 @@
+"""An eUICC on disk: one folder with its state file and its private keys; creating and opening one.
+
+    DIR/state.json            everything the eUICC remembers (state.py), replaced atomically
+    DIR/euicc-<curve>.key.pem  SK.EUICC.ECDSA per curve (mode 0600)
+
+Writes go to a temporary file in DIR that is fsynced and then renamed over state.json, and the
+folder is fsynced after: a crash leaves the old state or the new one, never a mix. A download in
+progress is never written (it lives in the Euicc object), so a killed process leaves no trace of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from openrsp.crypto.ecdsa import PrivateKey, generate_private_key, load_private_key
+from openrsp.errors import InputError
+from openrsp.euicc.core import Euicc, _utcnow
+from openrsp.euicc.install import isdp_aid
+from openrsp.euicc.isd_r import IsdR
+from openrsp.euicc.iso7816 import Iso7816Card
+from openrsp.euicc.policy import default_rat
+from openrsp.euicc.profile_content import ProfileContentError, profile_from_package
+from openrsp.euicc.state import (
+    CLASS_PROVISIONING,
+    STATE_ENABLED,
+    EuiccState,
+    Profile,
+    SigningIdentity,
+    StateError,
+    TrustedCi,
+)
+from openrsp.euicc.usim import UiccFileSystem, UsimApplication
+from openrsp.pki.credentials import EuiccCredentials
+from openrsp.pki.eid import validate_eid
+from openrsp.pki.issue import issue_euicc_certificate
+from openrsp.profile.alpha import decode_spn
+
+STATE_FILE = "state.json"
+
+
+def key_file_name(curve: str) -> str:
+    return f"euicc-{curve}.key.pem"
+
+
+# --- atomic files ----------------------------------------------------------------------------------
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return  # some platforms cannot open a directory; the rename is still atomic
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, data: bytes, *, private: bool = False) -> None:
+    """Replace `path` by `data` all at once: temp file in the same folder, fsync, rename, fsync folder."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        if private:
+            os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_directory(path.parent)
+
+
+def write_state(directory: Path, state: EuiccState) -> None:
+    data = json.dumps(state.to_json(), indent=1, sort_keys=True).encode() + b"\n"
+    write_atomically(Path(directory) / STATE_FILE, data)
+
+
+def read_state(directory: Path | str) -> EuiccState:
+    path = Path(directory) / STATE_FILE
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise StateError(f"no eUICC in {directory} ({STATE_FILE} missing; create one with `openrsp euicc create`)") from None
+    except (OSError, ValueError) as exc:
+        raise StateError(f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise StateError(f"{path} is not an eUICC state file")
+    return EuiccState.from_json(data)
+
+
+def _remove_stale_temporaries(directory: Path) -> None:
+    """A crash between writing a temp file and renaming it leaves the temp file: it is garbage."""
+    for leftover in directory.glob(f".{STATE_FILE}.*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
+# --- opening ---------------------------------------------------------------------------------------
+def open_euicc(
+    directory: Path | str,
+    *,
+    clock: Callable[[], datetime] = _utcnow,
+    random_bytes: Callable[[int], bytes] = os.urandom,
+    make_one_time_key: Callable[[str], PrivateKey] | None = None,
+) -> Euicc:
+    """The Euicc stored in `directory`, writing its state back there on every change."""
+    directory = Path(directory)
+    state = read_state(directory)
+    _remove_stale_temporaries(directory)
+    keys = {i.key_file: load_private_key(directory / i.key_file) for i in state.identities}
+    return Euicc(
+        state,
+        keys,
+        persist=lambda new_state: write_state(directory, new_state),
+        clock=clock,
+        random_bytes=random_bytes,
+        make_one_time_key=make_one_time_key,
+    )
+
+
+def card_for(euicc: Euicc) -> Iso7816Card:
+    """The ISO 7816 card around an Euicc: ISD-R, the USIM of the enabled profile, the file system."""
+    return Iso7816Card(IsdR(euicc), [UsimApplication(euicc)], default_application=UiccFileSystem(euicc))
+
+
+def open_card(directory: Path | str) -> Iso7816Card:
+    """The card `openrsp euicc serve` and in-process LPAs talk to."""
+    return card_for(open_euicc(directory))
+
+
+# --- creating --------------------------------------------------------------------------------------
+def _aki(cert: x509.Certificate) -> bytes:
+    try:
+        value = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+    except x509.ExtensionNotFound:
+        value = None
+    if value is None:
+        raise InputError("the EUM certificate names no issuer key (authorityKeyIdentifier)")
+    return value
+
+
+def _der(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def create_euicc(
+    directory: Path | str,
+    *,
+    pki: Path | str | None = None,
+    sgp26: Path | str | None = None,
+    eid: str | None = None,
+    curve: str | None = None,
+    default_smdp: str | None = None,
+    root_smds: str | None = None,
+    provisioning_profile: bytes | None = None,
+) -> EuiccState:
+    """Write a new eUICC into `directory` from an `openrsp pki init` folder or an SGP.26 folder.
+
+    Every curve the credentials offer becomes a signing identity (or only `curve`); every CI they
+    hold is trusted for verification. An `eid` other than the credentials' gets a fresh eUICC key and
+    certificate issued by the EUM key. A provisioning profile, when given, is installed enabled.
+    """
+    if (pki is None) == (sgp26 is None):
+        raise InputError("give exactly one of --pki or --sgp26")
+    source = Path(pki if pki is not None else sgp26)  # type: ignore[arg-type]
+    directory = Path(directory)
+    if (directory / STATE_FILE).exists():
+        raise InputError(f"{directory} already holds an eUICC ({STATE_FILE}); choose an empty folder")
+    curves = EuiccCredentials.available_curves(source)
+    if curve is not None:
+        curves = [curve] if curve in curves else []
+    if not curves:
+        raise InputError(f"{source} has no {curve or ''} eUICC credentials".replace("  ", " "))
+    credentials = [EuiccCredentials.load(source, c) for c in curves]
+    wanted_eid = validate_eid(eid) if eid is not None else credentials[0].eid
+
+    keys: dict[str, PrivateKey] = {}
+    identities = []
+    for creds in credentials:
+        key, cert = creds.euicc_key, creds.euicc_cert
+        if creds.eid != wanted_eid:
+            if creds.eum_key is None:
+                raise InputError(f"EID {wanted_eid} needs a new eUICC certificate, but {source} has no EUM key")
+            key = generate_private_key(creds.curve)
+            cert = issue_euicc_certificate(creds.eum_cert, creds.eum_key, wanted_eid, key.public_key())
+        key_file = key_file_name(creds.curve)
+        keys[key_file] = key
+        identities.append(SigningIdentity(creds.curve, _aki(creds.eum_cert), _der(cert), _der(creds.eum_cert), key_file))
+    trusted = [TrustedCi(ci.curve, ci.pkid, _der(ci.cert)) for ci in credentials[0].trusted_cis]
+
+    state = EuiccState(eid=wanted_eid, trusted_cis=trusted, identities=identities, default_smdp=default_smdp, rat=default_rat())
+    if root_smds is not None:
+        state.root_smds = root_smds
+    if provisioning_profile is not None:
+        _install_provisioning_profile(state, provisioning_profile)
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for key_file, key in keys.items():
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        write_atomically(directory / key_file, pem, private=True)
+    write_state(directory, state)
+    return state
+
+
+def _install_provisioning_profile(state: EuiccState, package: bytes) -> None:
+    """What a manufacturer ships: the package installed in the first ISD-P, enabled, class provisioning."""
+    try:
+        profile = profile_from_package(package)
+    except ProfileContentError as exc:
+        raise InputError(f"provisioning profile: {exc}") from None
+    spn = _spn(profile)
+    profile.isdp_aid = isdp_aid(state.next_isdp_index)
+    profile.profile_class = CLASS_PROVISIONING
+    profile.state = STATE_ENABLED
+    profile.service_provider_name = spn
+    profile.profile_name = "Provisioning profile"
+    state.profiles.append(profile)
+    state.next_isdp_index += 1
+
+
+def _spn(profile: Profile) -> str:
+    entry = profile.files.get("ADF.USIM/EF.SPN")
+    name = decode_spn(entry.content) if entry and entry.content else None
+    return name or ""

@@ -1,0 +1,62 @@
+"""SGP.22 §5.1.6.4 subject and reason codes in words, for the messages the LPA prints.
+
+The SM-DP+ keeps its own table; the LPA does not import the SM-DP+ (it only speaks ES9+ to it),
+so the words a user needs to read a failure live here too.
+"""
+
+from __future__ import annotations
+
+SUBJECTS: dict[str, str] = {
+    "1.1": "Function Requester",
+    "1.2": "Function Provider",
+    "1.3.1": "Protocol Format",
+    "1.3.2": "Protocol Version",
+    "1.6": "Function",
+    "8.1": "eUICC",
+    "8.1.1": "EID",
+    "8.1.2": "EUM Certificate",
+    "8.1.3": "eUICC Certificate",
+    "8.1.4": "EID range",
+    "8.2": "Profile",
+    "8.2.1": "Profile ICCID",
+    "8.2.5": "Profile Type",
+    "8.2.6": "Matching ID",
+    "8.2.7": "Confirmation Code",
+    "8.8": "SM-DP+",
+    "8.8.1": "SM-DP+ Address",
+    "8.8.2": "Security configuration",
+    "8.8.3": "Specification Version Number",
+    "8.8.4": "SM-DP+ Certificate",
+    "8.8.5": "Download order",
+    "8.9": "SM-DS",
+    "8.10.1": "TransactionId",
+    "8.11.1": "CI Public Key",
+}
+
+REASONS: dict[str, str] = {
+    "1.1": "Unknown",
+    "1.2": "Not Allowed",
+    "2.1": "Invalid",
+    "2.2": "Mandatory Element Missing",
+    "2.3": "Conditional Element Missing",
+    "3.1": "Unsupported",
+    "3.3": "Already in Use",
+    "3.5": "Invalid Transition",
+    "3.7": "Unavailable",
+    "3.8": "Refused",
+    "3.9": "Unknown",
+    "3.10": "Invalid Association",
+    "4.2": "Execution Error",
+    "4.3": "Stopped on Warning",
+    "4.8": "Insufficient Memory",
+    "4.10": "Time to Live Expired",
+    "5.1": "Inaccessible",
+    "6.1": "Verification Failed",
+    "6.3": "Expired",
+    "6.4": "Maximum number of attempts exceeded",
+}
+
+
+def describe(subject_code: str, reason_code: str) -> str:
+    """'Confirmation Code - Refused' for ('8.2.7', '3.8'); unknown codes are shown as they are."""
+    return f"{SUBJECTS.get(subject_code, subject_code)} - {REASONS.get(reason_code, reason_code)}"

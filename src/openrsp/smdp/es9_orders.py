@@ -1,0 +1,77 @@
+"""Which download order an authenticated eUICC asks for, and whether it may have it (SGP.22 §5.6.3).
+
+Activation code and SM-DS use cases name the order by matchingId (activation code token or
+EventID); the default SM-DP+ case sends no or an empty matchingId, and the order is found by the
+EID. The profile row comes back locked, so the caller's state change cannot race another session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from openrsp.smdp import es9_status as status
+from openrsp.smdp.db.models import Profile
+from openrsp.smdp.es9_status import StatusCode
+from openrsp.smdp.repository import Repository
+from openrsp.smdp.states import State
+
+# States an LPA may download from: a first download, or a retry of a delivered package.
+DOWNLOADABLE = (State.RELEASED, State.DOWNLOADED)
+NOT_YET_RELEASED = (State.ALLOCATED, State.LINKED, State.CONFIRMED)
+
+
+def locate(repo: Repository, db: Session, matching_id: str | None, eid: str) -> Profile:
+    """The profile (locked) whose order this eUICC asks for; MATCHING_ID_REFUSED when there is none."""
+    if matching_id:
+        order = repo.find_order_by_matching_id(db, matching_id)
+        if order is None:
+            raise status.MATCHING_ID_REFUSED.error()
+        iccid = order.profile.iccid
+    else:
+        orders = repo.find_orders_for_eid(db, eid)
+        if not orders:
+            raise status.MATCHING_ID_REFUSED.error("no download order for this EID")
+        ranked = sorted(orders, key=lambda o: (_rank(o.profile.state), o.id))
+        iccid = ranked[0].profile.iccid
+    profile = repo.get_profile(db, iccid, lock=True)
+    if profile is None or profile.order is None:  # cancelled between the two reads
+        raise status.MATCHING_ID_REFUSED.error()
+    return profile
+
+
+def _rank(state: str) -> int:
+    """Released orders first, then retries, then the rest (which will be refused with their reason)."""
+    order = [State.RELEASED, State.DOWNLOADED, *NOT_YET_RELEASED]
+    return order.index(State(state)) if State(state) in order else len(order)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: StatusCode
+    detail: str
+    ends_order: bool  # the order goes to Error with this refusal (expired, attempts exhausted)
+
+
+def refusal(profile: Profile, eid: str, now: datetime) -> Refusal | None:
+    """Why this eUICC may not download this order now, or None."""
+    order = profile.order
+    assert order is not None
+    state = State(profile.state)
+    if order.eid and order.eid != eid:
+        return Refusal(status.EID_MISMATCH, f"the order is for another eUICC (EID {order.eid})", False)
+    pending = state in DOWNLOADABLE or state in NOT_YET_RELEASED
+    if pending and order.expires_at is not None and now >= order.expires_at:
+        detail = f"the order expired {order.expires_at.isoformat()}"
+        return Refusal(status.ORDER_EXPIRED, detail, state in DOWNLOADABLE)
+    if state in NOT_YET_RELEASED:
+        return Refusal(status.PROFILE_NOT_RELEASED, f"profile {profile.iccid} is {state.value}", False)
+    if order.cc_hash is not None and order.cc_attempts >= order.cc_max_attempts:
+        return Refusal(status.ORDER_LOCKED, "confirmation code attempts exhausted", state in DOWNLOADABLE)
+    if state not in DOWNLOADABLE:
+        return Refusal(status.MATCHING_ID_REFUSED, f"profile {profile.iccid} is {state.value}", False)
+    if state == State.DOWNLOADED and order.download_attempts >= order.max_download_attempts:
+        return Refusal(status.ORDER_LOCKED, f"{order.download_attempts} downloads already", True)
+    return None

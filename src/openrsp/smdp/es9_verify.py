@@ -1,0 +1,98 @@
+"""Who is on the other end: the eUICC's certificate chain and signatures, as authenticateClient and
+the later ES9+ calls check them (SGP.22 §5.6.3), each failure mapped to its SGP.22 status code.
+
+EUM chains are verified once and then remembered by fingerprint (pki.verify.ChainVerifier), and
+parsed certificates are kept by their DER, so a busy SM-DP+ pays one signature check per new eUICC
+certificate and nothing per EUM.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
+
+from openrsp.crypto.ecdsa import PublicKey, verify_plain
+from openrsp.crypto.keys import curve_of, public_key_from_point, public_key_to_point
+from openrsp.errors import InputError
+from openrsp.pki.eid import eid_from_certificate
+from openrsp.pki.verify import ChainError, ChainVerifier, aki_of
+from openrsp.smdp import es9_status as status
+from openrsp.smdp.es9_status import StatusCode
+
+_VERIFIER = ChainVerifier(cache_size=1024)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(der: bytes) -> x509.Certificate:
+    return x509.load_der_x509_certificate(der)
+
+
+def load_certificate(der: bytes, invalid: StatusCode) -> x509.Certificate:
+    try:
+        return _parse(der)
+    except ValueError:
+        raise invalid.error("not a DER X.509 certificate") from None
+
+
+@dataclass(frozen=True)
+class AuthenticatedEuicc:
+    eid: str
+    public_key: PublicKey
+    curve: str
+
+    @property
+    def public_point(self) -> bytes:
+        """PK.EUICC.ECDSA as an uncompressed point: what the RSP session keeps for later checks."""
+        return public_key_to_point(self.public_key)
+
+
+def _status_for(error: ChainError) -> StatusCode:
+    if error.role == "eum":
+        if error.rule == "unknown-issuer":
+            return status.UNKNOWN_CI_KEY
+        return status.EXPIRED_EUM_CERT if error.rule == "expired" else status.INVALID_EUM_CERT
+    if error.role == "ci":
+        return status.UNKNOWN_CI_KEY
+    if error.rule == "eid-range":
+        return status.EID_OUT_OF_RANGE
+    return status.EXPIRED_EUICC_CERT if error.rule == "expired" else status.INVALID_EUICC_CERT
+
+
+def verify_euicc_chain(
+    euicc_der: bytes, eum_der: bytes, ci: x509.Certificate, ci_pkid: bytes, at: datetime
+) -> AuthenticatedEuicc:
+    """CERT.EUICC → CERT.EUM → the CI the session chose (euiccCiPKIdToBeUsed), valid at `at`,
+    with the EID inside the EUM's permitted range."""
+    eum = load_certificate(eum_der, status.INVALID_EUM_CERT)
+    euicc = load_certificate(euicc_der, status.INVALID_EUICC_CERT)
+    if aki_of(eum) != ci_pkid:
+        # SGP.22: the chain's root must be the CI named in euiccCiPKIdToBeUsed.
+        raise status.UNKNOWN_CI_KEY.error(
+            "the EUM certificate is not issued by the CI chosen for this session"
+        )
+    try:
+        chain = _VERIFIER.verify(euicc, [ci], [eum], role="euicc", at=at)
+    except ChainError as exc:
+        raise _status_for(exc).error(exc.message) from None
+    try:
+        eid = chain.eid or eid_from_certificate(euicc)
+    except InputError as exc:
+        raise status.INVALID_EUICC_CERT.error(str(exc)) from None
+    key = euicc.public_key()
+    assert isinstance(key, PublicKey)  # the chain rules accept EC keys only
+    return AuthenticatedEuicc(eid=eid, public_key=key, curve=curve_of(key))
+
+
+def verify_signature(public_key: PublicKey, data: bytes, signature: bytes, what: str) -> None:
+    """The eUICC's signature over data, or 8.1/6.1."""
+    if not verify_plain(public_key, data, signature):
+        raise status.INVALID_EUICC_SIGNATURE.error(f"{what} does not verify")
+
+
+@functools.lru_cache(maxsize=1024)
+def public_key_for(curve: str, point: bytes) -> PublicKey:
+    """PK.EUICC.ECDSA back from the point an RSP session stored (parsed once per process)."""
+    return public_key_from_point(curve, point)

@@ -1,0 +1,247 @@
+"""The SM-DP+ ASGI application: ES9+ and ES2+ over the JSON binding of SGP.22 §6.5.
+
+Framing is checked here (Content-Type, X-Admin-Protocol, JSON, mandatory fields, client
+certificates); the functions themselves are the sans-I/O services (es9plus.Es9Service,
+es2plus.Es2Service), run in a worker thread because they use the (synchronous) database.
+Every failure is an HTTP 200 whose header.functionExecutionStatus is "Failed" with SGP.22 codes:
+never an HTTP 500, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from openrsp.smdp import es9plus
+from openrsp.smdp.codes import (
+    FUNCTION,
+    FUNCTION_PROVIDER,
+    FUNCTION_REQUESTER,
+    PROTOCOL_FORMAT,
+    PROTOCOL_VERSION,
+)
+from openrsp.smdp.config import ENV_CONFIG, SmdpConfig
+from openrsp.smdp.context import SmdpContext, build_context
+from openrsp.smdp.errors import Es2Error, Es9Error, RspStatusError
+from openrsp.smdp.es2plus import EXTENSION_FUNCTIONS, Es2Service
+from openrsp.smdp.es2plus import FUNCTIONS as ES2_FUNCTIONS
+from openrsp.smdp.jsonapi import ADMIN_PROTOCOL, ADMIN_PROTOCOL_PREFIX, failure, success
+from openrsp.smdp.tlsfiles import load_ca_certificates
+
+_log = logging.getLogger("openrsp.smdp")
+
+MAX_BODY = 1 << 20  # ES2+/ES9+ requests are a few kilobytes; refuse anything absurd
+
+# The mandatory request fields of each ES9+ function (SGP.22 §5.6).
+ES9_FIELDS: dict[str, tuple[str, ...]] = {
+    "initiateAuthentication": ("euiccChallenge", "euiccInfo1", "smdpAddress"),
+    "authenticateClient": ("transactionId", "authenticateServerResponse"),
+    "getBoundProfilePackage": ("transactionId", "prepareDownloadResponse"),
+    "handleNotification": ("pendingNotification",),
+    "cancelSession": ("transactionId", "cancelSessionResponse"),
+}
+STATUS_PATH = "/openrsp/es2plus/profileStatus"
+
+
+class SmdpApp:
+    """The request handlers, bound to one SmdpContext."""
+
+    def __init__(self, context: SmdpContext) -> None:
+        self.context = context
+        self.operator_cas = load_ca_certificates(context.config.operator_ca)
+        self.lpa_cas = load_ca_certificates(context.config.lpa_ca)
+
+    # -- ES9+ -----------------------------------------------------------------------------------
+
+    async def es9(self, request: Request) -> Response:
+        function = request.path_params["function"]
+        if function not in ES9_FIELDS:
+            return _json(failure(Es9Error(FUNCTION, "3.9", f"unknown ES9+ function {function}")), 404)
+        try:
+            if self.lpa_cas and _client_certificate(request, self.lpa_cas) is None:
+                raise Es9Error(FUNCTION_REQUESTER, "1.1", "a client certificate from the LPA CA is required")
+            body = await _parse_body(request, Es9Error)
+            for name in ES9_FIELDS[function]:
+                if name not in body:
+                    raise Es9Error(PROTOCOL_FORMAT, "2.2", f"{name} is missing")
+                if not isinstance(body[name], str):
+                    raise Es9Error(PROTOCOL_FORMAT, "2.1", f"{name} must be a string")
+            result = await run_in_threadpool(self._call_es9, function, body)
+        except Es9Error as exc:
+            _log.info("ES9+ %s failed: %s", function, exc)
+            return _json(failure(exc))
+        except Exception:
+            _log.exception("ES9+ %s: unexpected error", function)
+            return _json(failure(Es9Error(FUNCTION_PROVIDER, "4.2", "internal error in the SM-DP+")))
+        if function == "handleNotification":
+            return Response(status_code=204, headers={"X-Admin-Protocol": ADMIN_PROTOCOL})
+        return _json(success(result))
+
+    def _call_es9(self, function: str, body: dict[str, Any]) -> dict[str, Any]:
+        service = es9plus.Es9Service(self.context)
+        result = getattr(service, function)(body)
+        return dict(result or {})
+
+    # -- ES2+ -----------------------------------------------------------------------------------
+
+    async def es2(self, request: Request) -> Response:
+        function = request.path_params["function"]
+        if function not in ES2_FUNCTIONS:
+            return _json(failure(Es2Error(FUNCTION, "3.9", f"unknown ES2+ function {function}")), 404)
+        return await self._es2_call(request, function)
+
+    async def profile_status(self, request: Request) -> Response:
+        return await self._es2_call(request, EXTENSION_FUNCTIONS[0])
+
+    async def _es2_call(self, request: Request, function: str) -> Response:
+        try:
+            cert = self._operator_certificate(request)
+            body = await _parse_body(request, Es2Error)
+            _check_request_header(body)
+            fields = {k: v for k, v in body.items() if k != "header"}
+            result = await run_in_threadpool(self._call_es2, cert, function, fields)
+        except Es2Error as exc:
+            _log.info("ES2+ %s failed: %s", function, exc)
+            return _json(failure(exc))
+        except Exception:
+            _log.exception("ES2+ %s: unexpected error", function)
+            return _json(failure(Es2Error(FUNCTION_PROVIDER, "4.2", "internal error in the SM-DP+")))
+        return _json(success(result))
+
+    def _operator_certificate(self, request: Request) -> x509.Certificate:
+        if not _peer_certificates(request):
+            raise Es2Error(FUNCTION_REQUESTER, "1.1", "ES2+ needs an operator client certificate")
+        cert = _client_certificate(request, self.operator_cas)
+        if cert is None:
+            raise Es2Error(FUNCTION_REQUESTER, "1.2", "the client certificate is not from the operator CA")
+        return cert
+
+    def _call_es2(self, cert: x509.Certificate, function: str, fields: dict[str, Any]) -> dict[str, Any]:
+        context = self.context
+        with context.repo.transaction() as session:
+            operator = context.repo.operator_for_certificate(
+                session, _common_name(cert), context.config.default_operator
+            )
+            if operator is None:
+                raise Es2Error(FUNCTION_REQUESTER, "1.2", "this certificate belongs to no operator here")
+            name = operator.name
+        service = Es2Service(
+            context.repo,
+            operator=name,
+            address=context.address,
+            defaults=context.order_defaults,
+            clock=context.clock,
+            rng=context.rng,
+        )
+        return service.call(function, fields)
+
+
+# -- framing helpers ------------------------------------------------------------------------------
+
+
+async def _parse_body(request: Request, error: type[RspStatusError]) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise error(PROTOCOL_FORMAT, "2.1", "Content-Type must be application/json")
+    protocol = request.headers.get("x-admin-protocol")
+    if protocol is None:
+        raise error(PROTOCOL_VERSION, "2.2", "X-Admin-Protocol header is missing")
+    if not protocol.startswith(ADMIN_PROTOCOL_PREFIX):
+        raise error(PROTOCOL_VERSION, "3.1", f"unsupported X-Admin-Protocol {protocol!r} (gsma/rsp/v2.x.y)")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        raise error(PROTOCOL_FORMAT, "2.1", "request body too large")
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise error(PROTOCOL_FORMAT, "2.1", "request body too large")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise error(PROTOCOL_FORMAT, "2.1", "request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise error(PROTOCOL_FORMAT, "2.1", "request body must be a JSON object")
+    return body
+
+
+def _check_request_header(body: dict[str, Any]) -> None:
+    header = body.get("header")
+    if not isinstance(header, dict):
+        raise Es2Error(PROTOCOL_FORMAT, "2.2", "header is missing")
+    for name in ("functionRequesterIdentifier", "functionCallIdentifier"):
+        if not isinstance(header.get(name), str) or not header[name]:
+            raise Es2Error(PROTOCOL_FORMAT, "2.2", f"header.{name} is missing")
+
+
+def _peer_certificates(request: Request) -> list[str]:
+    tls = request.scope.get("extensions", {}).get("tls") or {}
+    return list(tls.get("client_cert_chain") or [])
+
+
+def _client_certificate(request: Request, cas: list[x509.Certificate]) -> x509.Certificate | None:
+    """The peer's certificate if one of `cas` issued it (TLS already checked chain and validity)."""
+    chain = _peer_certificates(request)
+    if not chain or not cas:
+        return None
+    cert = x509.load_pem_x509_certificate(chain[0].encode())
+    for ca in cas:
+        try:
+            cert.verify_directly_issued_by(ca)
+            return cert
+        except Exception:  # wrong issuer name, wrong signature, unsupported key: not this CA
+            continue
+    return None
+
+
+def _common_name(cert: x509.Certificate) -> str | None:
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else None
+
+
+def _json(content: dict[str, Any], status_code: int = 200) -> JSONResponse:
+    return JSONResponse(content, status_code=status_code, headers={"X-Admin-Protocol": ADMIN_PROTOCOL})
+
+
+async def _health(_request: Request) -> Response:
+    # The worker's pid lets an operator (and the tests) see which worker answered.
+    return JSONResponse({"status": "ok", "pid": os.getpid()})
+
+
+# -- application factories --------------------------------------------------------------------------
+
+
+def create_app(context: SmdpContext, *, close_context: bool = True) -> Starlette:
+    handlers = SmdpApp(context)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        if close_context:
+            context.close()
+
+    routes = [
+        Route("/gsma/rsp2/es9plus/{function}", handlers.es9, methods=["POST"]),
+        Route("/gsma/rsp2/es2plus/{function}", handlers.es2, methods=["POST"]),
+        Route(STATUS_PATH, handlers.profile_status, methods=["POST"]),
+        Route("/openrsp/health", _health, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def create_app_from_env() -> Starlette:
+    """uvicorn factory for `smdp serve` workers: the resolved configuration comes in the environment."""
+    text = os.environ.get(ENV_CONFIG)
+    if not text:
+        raise RuntimeError(f"{ENV_CONFIG} is not set; start the SM-DP+ with `openrsp smdp serve`")
+    return create_app(build_context(SmdpConfig.from_json(text)))

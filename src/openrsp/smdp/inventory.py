@@ -1,0 +1,124 @@
+"""Filling the inventory: import SAIP packages, or generate them from subscriber data.
+
+Both are all-or-nothing: every package is read (or built) first, then all go into the database in
+one transaction; one bad file or one ICCID already known and nothing is added.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from openrsp.errors import OpenRSPError
+from openrsp.profile import ProfilePackage, Subscription, generate_package, generate_subscriptions
+from openrsp.smdp.errors import InventoryError
+from openrsp.smdp.repository import DEFAULT_PROFILE_TYPE, NewProfile, Repository
+
+
+def record_from_package(
+    der: bytes,
+    *,
+    source: str,
+    profile_type: str | None = None,
+    profile_class: str = "operational",
+    profile_name: str | None = None,
+) -> NewProfile:
+    """What the inventory keeps about one package (its subscriber data read from the package)."""
+    try:
+        package = ProfilePackage.from_der(der)
+        aka = package.aka
+        return NewProfile(
+            iccid=package.iccid,
+            package=der,
+            profile_type=profile_type or package.profile_type or DEFAULT_PROFILE_TYPE,
+            imsi=package.imsi,
+            msisdn=package.msisdn,
+            ki=aka.ki if aka else None,
+            opc=aka.opc if aka else None,
+            aka_algorithm=aka.algorithm if aka else None,
+            spn=package.spn,
+            profile_name=profile_name or package.spn or source,
+            profile_class=profile_class,
+        )
+    except OpenRSPError as exc:
+        raise InventoryError(f"{source}: {exc}") from None
+
+
+def import_packages(
+    repo: Repository,
+    files: Sequence[Path],
+    *,
+    operator: str,
+    profile_type: str | None = None,
+    profile_class: str = "operational",
+) -> list[str]:
+    """Import the package files; their ICCIDs, in order."""
+    records = []
+    for path in files:
+        try:
+            der = path.read_bytes()
+        except OSError as exc:
+            raise InventoryError(f"{path}: {exc.strerror or exc}") from None
+        records.append(
+            record_from_package(der, source=path.stem, profile_type=profile_type, profile_class=profile_class)
+        )
+    return repo.add_profiles(records, operator)
+
+
+def record_from_subscription(sub: Subscription, *, profile_type: str) -> NewProfile:
+    return NewProfile(
+        iccid=sub.iccid,
+        package=generate_package(sub),
+        profile_type=profile_type,
+        imsi=sub.imsi,
+        msisdn=sub.msisdn,
+        ki=sub.ki,
+        opc=sub.opc,
+        aka_algorithm=sub.algorithm,
+        spn=sub.spn,
+        profile_name=sub.profile_name or sub.spn,
+        profile_class=sub.profile_class,
+    )
+
+
+def subscriptions_from_rows(
+    rows: Iterable[Mapping[str, str]], *, rng: random.Random | None = None, append_check_digit: bool = False
+) -> list[Subscription]:
+    """Subscriptions from CSV-like rows; Ki/OPc drawn at random where the row has none."""
+    try:
+        return generate_subscriptions(rows, rng, append_check_digit=append_check_digit)
+    except OpenRSPError as exc:
+        raise InventoryError(str(exc)) from None
+
+
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InventoryError(f"{path}: {exc.strerror or exc}") from None
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "iccid" not in [f.strip().lower() for f in reader.fieldnames]:
+        raise InventoryError(f"{path}: the first line must name the columns (iccid,imsi,ki,opc,…)")
+    aliases = {"name": "profile_name", "class": "profile_class"}
+    return [
+        {aliases.get(k.strip().lower(), k.strip().lower()): v for k, v in row.items() if k} for row in reader
+    ]
+
+
+def generate_profiles(
+    repo: Repository,
+    subscriptions: Sequence[Subscription],
+    *,
+    operator: str,
+    profile_type: str = DEFAULT_PROFILE_TYPE,
+) -> list[Subscription]:
+    """Build a package per subscription and add them all; the subscriptions (with their keys)."""
+    try:
+        records = [record_from_subscription(sub, profile_type=profile_type) for sub in subscriptions]
+    except OpenRSPError as exc:
+        raise InventoryError(str(exc)) from None
+    repo.add_profiles(records, operator)
+    return list(subscriptions)

@@ -1,0 +1,63 @@
+"""`openrsp smdp serve`: uvicorn over HTTPS only, one or more stateless workers.
+
+The parent process prepares what must exist once (schema upgrade, KEK file, operators from the
+configuration), then hands the resolved configuration to the workers in the environment; each
+worker builds its own context from it. All state lives in the database, so restarts and extra
+workers lose nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from dataclasses import replace
+
+import uvicorn
+
+from openrsp.smdp.config import ENV_CONFIG, SmdpConfig
+from openrsp.smdp.context import open_repository
+from openrsp.smdp.errors import ConfigError
+from openrsp.smdp.http.tls import ClientCertH11Protocol, make_ssl_context
+from openrsp.smdp.tlsfiles import load_credentials, resolve_address, tls_server_files
+
+_log = logging.getLogger("openrsp.smdp")
+
+
+def prepare(config: SmdpConfig) -> tuple[SmdpConfig, functools.partial]:
+    """Check and create what the workers share; the config (address filled in) and SSL factory."""
+    credentials = load_credentials(config.credentials_dir)
+    chain, key = tls_server_files(config, credentials)
+    address = resolve_address(config, credentials)
+    if not address:
+        raise ConfigError("SM-DP+ address unknown: give --address (or a TLS certificate with a DNS name)")
+    client_cas = [str(path) for path in (config.operator_ca, config.lpa_ca) if path is not None]
+    for path in client_cas:
+        if not os.path.isfile(path):
+            raise ConfigError(f"CA file not found: {path}")
+    repo = open_repository(config)  # schema upgrade + KEK + operators, once, before any worker
+    repo.engine.dispose()
+    factory = functools.partial(
+        make_ssl_context, chain_file=str(chain), key_file=str(key), client_ca_files=tuple(client_cas)
+    )
+    return replace(config, address=address), factory
+
+
+def serve(config: SmdpConfig) -> None:
+    config, ssl_factory = prepare(config)
+    os.environ[ENV_CONFIG] = config.to_json()
+    _log.info(
+        "SM-DP+ %s on https://%s:%d (%d worker(s))", config.address, config.host, config.port, config.workers
+    )
+    uvicorn.run(
+        "openrsp.smdp.http.app:create_app_from_env",
+        factory=True,
+        host=config.host,
+        port=config.port,
+        workers=config.workers,
+        http=ClientCertH11Protocol,
+        ssl_context_factory=ssl_factory,
+        log_level=config.log_level,
+        lifespan="on",
+        server_header=False,
+    )
