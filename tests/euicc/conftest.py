@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # rsp_harness lives next to the tests
 
-from rsp_harness import Lpa, TestSmdp  # noqa: E402
+from rsp_harness import Lpa, HarnessSmdp  # noqa: E402
 
 from openrsp.euicc.store import card_for, create_euicc, open_euicc  # noqa: E402
 from openrsp.lpa.es10_client import Es10Client  # noqa: E402
@@ -40,9 +40,11 @@ def euicc_dir(tmp_path: Path, pki_dir: Path) -> Path:
 class Rig:
     """An eUICC opened from its folder, its card, an LPA-side ES10 client and a test SM-DP+."""
 
-    def __init__(self, directory: Path, smdp: TestSmdp) -> None:
+    def __init__(self, directory: Path, smdp: HarnessSmdp, credentials: SmdpCredentials | None = None) -> None:
         self.directory = directory
         self.smdp = smdp
+        self.smdp_credentials = credentials
+        self.smdp_sets = credentials.sets if credentials else (smdp.ci_set,)
         self.reopen()
 
     def reopen(self) -> None:
@@ -52,6 +54,12 @@ class Rig:
         self.client = Es10Client(InProcessTransport(self.card))
         self.lpa = Lpa(self.client.call, self.smdp, self.euicc.state.eid)
 
+    def reset_card(self) -> None:
+        """A card reset (same process): channels and everything volatile are gone."""
+        self.card.reset()
+        self.client = Es10Client(InProcessTransport(self.card))
+        self.lpa.call = self.client.call
+
     @property
     def state_bytes(self) -> bytes:
         return (self.directory / "state.json").read_bytes()
@@ -59,4 +67,4 @@ class Rig:
 
 @pytest.fixture
 def rig(euicc_dir: Path, smdp_credentials: SmdpCredentials) -> Rig:
-    return Rig(euicc_dir, TestSmdp(smdp_credentials.sets[0]))
+    return Rig(euicc_dir, HarnessSmdp(smdp_credentials.sets[0]), smdp_credentials)

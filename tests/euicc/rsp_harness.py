@@ -15,7 +15,6 @@ from openrsp.asn1.bpp_segments import segments_for_lpa
 from openrsp.asn1.rsp_types import bit_string, iccid_to_bytes
 from openrsp.asn1.tlv import encode_tlv, read_tlv
 from openrsp.crypto.ecdsa import PrivateKey, sign_plain, verify_plain
-from openrsp.crypto.kdf import SessionKeys
 from openrsp.pki.credentials import SmdpCiSet
 from openrsp.smdp.bpp import build_bound_profile_package
 
@@ -54,7 +53,7 @@ def store_metadata(
 
 
 @dataclass
-class TestSmdp:
+class HarnessSmdp:
     """Just enough SM-DP+ to talk ES8+/ES9+ data to an eUICC, with every input overridable."""
 
     ci_set: SmdpCiSet
@@ -170,7 +169,7 @@ def final_result(result: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 class Lpa:
     """Runs the ES10 side of a download against `call` (an Es10Client.call or IsdR.handle_es10)."""
 
-    def __init__(self, call: Call, smdp: TestSmdp, eid: str) -> None:
+    def __init__(self, call: Call, smdp: HarnessSmdp, eid: str) -> None:
         self.call = call
         self.smdp = smdp
         self.eid = eid
@@ -243,5 +242,3 @@ def verify_with_certificate(cert_der: bytes, data: bytes, signature: bytes) -> b
 
     return verify_plain(x509.load_der_x509_certificate(cert_der).public_key(), data, signature)
 
-
-__all__ = ["SessionKeys"]

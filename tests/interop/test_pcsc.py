@@ -129,3 +129,43 @@ def test_openrsp_euicc_serve_behind_pcscd(pcsc, tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_real_euicc_served_by_openrsp_behind_pcscd(pcsc, tmp_path):
+    """The whole chain an external LPA (lpac) would use: eUICC folder -> `openrsp euicc serve` -> vpcd
+    -> pcscd -> PC/SC client, with the real ISD-R answering lpac's `chip info` requests."""
+    from openrsp.euicc.store import create_euicc, open_euicc
+    from openrsp.pki.testpki import init_pki
+
+    init_pki(tmp_path / "pki")
+    create_euicc(tmp_path / "euicc", pki=tmp_path / "pki")
+    eid = bytes.fromhex(open_euicc(tmp_path / "euicc").state.eid)
+    reader, port = pcsc.readers[1], pcsc.ports[1]
+    openrsp = Path(sys.executable).parent / "openrsp"
+    process = subprocess.Popen(
+        [str(openrsp), "euicc", "serve", str(tmp_path / "euicc"), "--vpcd", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(
+            lambda: card_present(reader) or process.poll() is not None, f"the served eUICC in {reader!r}"
+        )
+        assert process.poll() is None, process.communicate()[1]
+        with (
+            PcscTransport(reader, exclusive=True, protocol="T=0") as transport,
+            Es10Client(transport) as client,
+        ):
+            assert client.call(bytes.fromhex("BF3E035C015A")) == bytes.fromhex("BF3E125A10") + eid
+            info2 = client.call(bytes.fromhex("BF2200"))
+            assert info2[:2] == b"\xbf\x22"
+            assert client.call(bytes.fromhex("BF2D00"))[:2] == b"\xbf\x2d"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=TIMEOUT)
+        assert process.returncode == 0, stderr
+        wait_for(lambda: not card_present(reader), "the card to leave the reader after SIGTERM")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

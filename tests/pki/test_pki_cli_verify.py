@@ -6,7 +6,10 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 from pki_testdata import SGP26_CHAINS, SGP26_EID, SGP26_PKIDS, SGP26_TIME_ISO, run_openrsp
 
-from openrsp.pki.certio import load_certificate
+from openrsp.pki.certio import load_certificate, load_private_key
+from openrsp.pki.curves import generate_key
+from openrsp.pki.eid import make_eid
+from openrsp.pki.issue import issue_euicc_certificate
 
 
 def _one_line_error(result) -> None:
@@ -109,11 +112,6 @@ def test_wrong_ci_and_missing_eum(pki_dir, sgp26_dir):
 
 
 def test_eid_outside_the_eum_range_is_rejected(pki_dir, tmp_path):
-    from openrsp.pki.certio import load_private_key
-    from openrsp.pki.curves import generate_key
-    from openrsp.pki.eid import make_eid
-    from openrsp.pki.issue import issue_euicc_certificate
-
     eum = load_certificate(pki_dir / "nist" / "eum.cert.pem")
     leaf = issue_euicc_certificate(eum, load_private_key(pki_dir / "nist" / "eum.key.pem"), make_eid("89049032", 3),
                                    generate_key("nist").public_key(), strict=False)  # fmt: skip

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from smdp_support import OPENRSP, FakeClock, create_database, drop_database, reset_schema
+from smdp_support import OPENRSP, FakeClock, create_database, drop_database, empty_tables
 
 from openrsp.smdp.db.engine import make_engine, migrate, sqlite_url
 from openrsp.smdp.repository import Repository
@@ -19,6 +19,9 @@ KEK = bytes(range(32))
 @pytest.fixture(scope="module")
 def pg_database() -> Iterator[str]:
     url = create_database()
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()
     try:
         yield url
     finally:
@@ -31,7 +34,7 @@ def db_url(request, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return sqlite_url(tmp_path / "smdp.sqlite")
     url = request.getfixturevalue("pg_database")
-    reset_schema(url)
+    empty_tables(url)
     return url
 
 

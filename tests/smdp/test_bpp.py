@@ -95,7 +95,7 @@ def test_bpp_decodes_as_the_asn1_type_and_has_the_sgp22_initialise_secure_channe
     # BF23 { 82 01 01, 80 10 <tid>, A6 { 80 01 88, 81 01 10, 84 08 <host id> }, 5F49, 5F37 }
     raw = split_bpp(bpp.der).initialise_secure_channel
     assert raw.startswith(bytes.fromhex("BF23"))
-    assert bytes.fromhex("820101" + "8010" + bytes(range(16)).hex() + "A60E800188810110" + "8408") in raw
+    assert bytes.fromhex("820101" + "8010" + bytes(range(16)).hex() + "A610800188810110" + "8408") in raw
 
 
 def test_smdp_sign_verifies_with_the_dppb_certificate_over_objects_and_euicc_otpk(dppb_key):
@@ -128,7 +128,11 @@ def test_without_ppk_there_is_no_a2_and_the_receiver_gets_the_profile_back(dppb_
     parts = split_bpp(bpp.der)
     assert parts.replace_session_keys is None
     assert all(len(s) <= 1020 for s in parts.profile_segments)
-    receiver = BspReceiver(derive_session_keys(bytes.fromhex("c9a993dd4879a8f7161f2085410edd4f9652f1df37be097ba96ba2ca6be528fe"), HOST_ID, EID))
+    receiver = BspReceiver(
+        derive_session_keys(
+            bytes.fromhex("c9a993dd4879a8f7161f2085410edd4f9652f1df37be097ba96ba2ca6be528fe"), HOST_ID, EID
+        )
+    )
     assert receiver.unprotect(parts.configure_isdp[0]) == CONFIGURE_PLAIN
     assert receiver.unprotect(parts.store_metadata[0]) == METADATA_PLAIN
     assert b"".join(receiver.unprotect(s) for s in parts.profile_segments) == profile
@@ -149,7 +153,13 @@ def test_rebuild_with_the_same_one_time_key_gives_an_equivalent_package(dppb_key
 def test_long_metadata_is_split_over_several_88_segments(dppb_key):
     metadata = rsp().encode(
         "StoreMetadataRequest",
-        {"iccid": bytes(10), "serviceProviderName": "x", "profileName": "y", "iconType": 1, "icon": bytes(1024)},
+        {
+            "iccid": bytes(10),
+            "serviceProviderName": "x",
+            "profileName": "y",
+            "iconType": 1,
+            "icon": bytes(1024),
+        },
     )
     bpp = _vector_bpp(dppb_key, store_metadata=metadata)
     assert len(split_bpp(bpp.der).store_metadata) == 2

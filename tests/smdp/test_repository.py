@@ -3,7 +3,9 @@
 import threading
 
 import pytest
+from sqlalchemy import select
 
+from openrsp.smdp.db.models import Notification
 from openrsp.smdp.errors import Es2Error, InventoryError, StateConflict
 from openrsp.smdp.es2plus import Es2Service
 from openrsp.smdp.repository import NewProfile
@@ -126,10 +128,6 @@ def test_received_notifications_are_kept(repo):
         repo.record_notification(
             session, event_="install", raw=b"\xbf\x37\x00", seq=7, eid="1" * 32, result="ok"
         )
-    from sqlalchemy import select
-
-    from openrsp.smdp.db.models import Notification
-
     with repo.transaction() as session:
         rows = list(session.scalars(select(Notification)))
         assert [(n.seq, n.event, n.raw, n.result) for n in rows] == [(7, "install", b"\xbf\x37\x00", "ok")]

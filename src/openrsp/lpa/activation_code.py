@@ -78,7 +78,9 @@ def parse_activation_code(text: str) -> ActivationCode:
     except LpaInputError as exc:
         raise ActivationCodeError(str(exc)) from None
     if not _MATCHING_ID.match(matching_id):
-        raise ActivationCodeError(f"matching ID {matching_id!r} has characters an activation code cannot hold")
+        raise ActivationCodeError(
+            f"matching ID {matching_id!r} has characters an activation code cannot hold"
+        )
     if oid and not _OID.match(oid):
         raise ActivationCodeError(f"SM-DP+ OID {oid!r} is not a dotted object identifier")
     if cc_flag not in ("", "0", "1"):

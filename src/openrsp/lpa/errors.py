@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openrsp.asn1.rsp_types import CancelSessionReason
 from openrsp.errors import InputError, OpenRSPError
 from openrsp.lpa.status_codes import describe
 
@@ -104,16 +105,21 @@ class DownloadCancelled(LpaError):
 
     step = "cancelled"
 
+    def __init__(self, message: str, reason: int = CancelSessionReason.endUserRejection) -> None:
+        super().__init__(message)
+        self.reason = reason  # the CancelSession reason this refusal calls for
+
 
 class ProfileInstallFailed(LpaError):
     """The eUICC refused the bound profile package (ProfileInstallationResult errorResult)."""
 
     step = "es10b_load_bound_profile_package"
 
-    def __init__(self, command: str, reason: str, reason_code: int) -> None:
+    def __init__(self, command: str, reason: str, reason_code: int, *, notification: Any = None) -> None:
         self.command = command
         self.reason = reason
         self.reason_code = reason_code
+        self.notification = notification  # how delivering the failure result to the SM-DP+ went
         super().__init__(f"the eUICC refused the profile at {command}: {reason} ({reason_code})")
 
     def details(self) -> dict[str, Any]:

@@ -316,7 +316,9 @@ class Es10:
         The LPA forwards an error response to the SM-DP+ as well (so it can close the session);
         `authenticate_server_error` says whether it is one.
         """
-        body = server_signed1 + server_signature1 + euicc_ci_pkid_to_be_used + server_certificate + ctx_params1
+        body = (
+            server_signed1 + server_signature1 + euicc_ci_pkid_to_be_used + server_certificate + ctx_params1
+        )
         der = self._raw(encode_tlv(TAG_AUTHENTICATE_SERVER, body), "es10b_authenticate_server")
         self._decode("AuthenticateServerResponse", der, "es10b_authenticate_server")
         return der
@@ -326,8 +328,12 @@ class Es10:
         if kind == "authenticateResponseOk":
             return None
         code = value["authenticateErrorCode"]
-        return Es10Error("AuthenticateServer", code, code_name(AuthenticateErrorCode, code),
-                         step="es10b_authenticate_server")
+        return Es10Error(
+            "AuthenticateServer",
+            code,
+            code_name(AuthenticateErrorCode, code),
+            step="es10b_authenticate_server",
+        )
 
     def prepare_download(
         self,
@@ -349,8 +355,9 @@ class Es10:
         if kind == "downloadResponseOk":
             return None
         code = value["downloadErrorCode"]
-        return Es10Error("PrepareDownload", code, code_name(DownloadErrorCode, code),
-                         step="es10b_prepare_download")
+        return Es10Error(
+            "PrepareDownload", code, code_name(DownloadErrorCode, code), step="es10b_prepare_download"
+        )
 
     def load_bound_profile_package(self, segment: bytes) -> InstallResult | None:
         """One LoadBoundProfilePackage segment; the installation result once the card gives it."""
@@ -365,16 +372,22 @@ class Es10:
 
     def cancel_session(self, transaction_id: bytes, reason: int) -> bytes:
         """CancelSession (BF41); returns the eUICC's signed answer for ES9+ cancelSession."""
-        request = self.codec.encode("CancelSessionRequest", {"transactionId": transaction_id, "reason": reason})
+        request = self.codec.encode(
+            "CancelSessionRequest", {"transactionId": transaction_id, "reason": reason}
+        )
         der = self._raw(request, "es10b_cancel_session")
         kind, value = self._decode("CancelSessionResponse", der, "es10b_cancel_session")
         if kind == "cancelSessionResponseError":
-            raise Es10Error("CancelSession", value, code_name(CancelSessionError, value), step="es10b_cancel_session")
+            raise Es10Error(
+                "CancelSession", value, code_name(CancelSessionError, value), step="es10b_cancel_session"
+            )
         return der
 
     # --- ES10b: notifications -----------------------------------------------------------------
     def list_notifications(self) -> list[NotificationMetadata]:
-        kind, value = self._call("ListNotificationRequest", {}, "ListNotificationResponse", "es10b_list_notification")
+        kind, value = self._call(
+            "ListNotificationRequest", {}, "ListNotificationResponse", "es10b_list_notification"
+        )
         if kind != "notificationMetadataList":
             raise Es10Error("ListNotification", value, "undefinedError", step="es10b_list_notification")
         return [_notification_metadata(item) for item in value]
@@ -388,7 +401,9 @@ class Es10:
         if kind != "notificationList":
             if value == 1:  # noResultAvailable
                 return []
-            raise Es10Error("RetrieveNotificationsList", value, code_name(RetrieveNotificationsError, value), step=step)
+            raise Es10Error(
+                "RetrieveNotificationsList", value, code_name(RetrieveNotificationsError, value), step=step
+            )
         try:
             # Keep each PendingNotification's bytes: the SM-DP+ checks the eUICC's signature on them.
             inner = read_single_tlv(der, TAG_RETRIEVE_NOTIFICATIONS).value
@@ -397,28 +412,44 @@ class Es10:
             raise Es10FormatError(f"{step}: {exc}") from None
         result = []
         for raw, (choice, item) in zip(raws, value, strict=True):
-            meta = item["profileInstallationResultData"]["notificationMetadata"] if choice == "profileInstallationResult" else item["tbsOtherNotification"]
+            meta = (
+                item["profileInstallationResultData"]["notificationMetadata"]
+                if choice == "profileInstallationResult"
+                else item["tbsOtherNotification"]
+            )
             result.append(PendingNotification(_notification_metadata(meta), raw))
         return result
 
     def remove_notification(self, seq_number: int) -> bool:
         """RemoveNotificationFromList; False when there was nothing with that number."""
         value = self._call(
-            "NotificationSentRequest", {"seqNumber": seq_number}, "NotificationSentResponse",
+            "NotificationSentRequest",
+            {"seqNumber": seq_number},
+            "NotificationSentResponse",
             "es10b_remove_notification_from_list",
         )
         status = value["deleteNotificationStatus"]
         if status in (NotificationSentStatus.ok, NotificationSentStatus.nothingToDelete):
             return status == NotificationSentStatus.ok
-        raise Es10Error("RemoveNotificationFromList", status, code_name(NotificationSentStatus, status),
-                        step="es10b_remove_notification_from_list")
+        raise Es10Error(
+            "RemoveNotificationFromList",
+            status,
+            code_name(NotificationSentStatus, status),
+            step="es10b_remove_notification_from_list",
+        )
 
     # --- ES10c: profiles ----------------------------------------------------------------------
     def get_profiles_info(self) -> list[ProfileInfo]:
-        kind, value = self._call("ProfileInfoListRequest", {}, "ProfileInfoListResponse", "es10c_get_profiles_info")
+        kind, value = self._call(
+            "ProfileInfoListRequest", {}, "ProfileInfoListResponse", "es10c_get_profiles_info"
+        )
         if kind != "profileInfoListOk":
-            raise Es10Error("GetProfilesInfo", value, code_name(ProfileInfoListError, value),
-                            step="es10c_get_profiles_info")
+            raise Es10Error(
+                "GetProfilesInfo",
+                value,
+                code_name(ProfileInfoListError, value),
+                step="es10c_get_profiles_info",
+            )
         profiles = []
         for item in value:
             state = item.get("profileState")
@@ -439,12 +470,18 @@ class Es10:
 
     def disable_profile(self, profile: str, refresh: bool = True) -> None:
         request = {"profileIdentifier": profile_identifier(profile), "refreshFlag": refresh}
-        value = self._call("DisableProfileRequest", request, "DisableProfileResponse", "es10c_disable_profile")
+        value = self._call(
+            "DisableProfileRequest", request, "DisableProfileResponse", "es10c_disable_profile"
+        )
         self._check("DisableProfile", value["disableResult"], DisableResult, "es10c_disable_profile")
 
     def delete_profile(self, profile: str) -> None:
-        value = self._call("DeleteProfileRequest", profile_identifier(profile), "DeleteProfileResponse",
-                           "es10c_delete_profile")
+        value = self._call(
+            "DeleteProfileRequest",
+            profile_identifier(profile),
+            "DeleteProfileResponse",
+            "es10c_delete_profile",
+        )
         self._check("DeleteProfile", value["deleteResult"], DeleteResult, "es10c_delete_profile")
 
     def set_nickname(self, iccid: str, nickname: str) -> None:
@@ -454,7 +491,9 @@ class Es10:
         if kind != "iccid":
             raise LpaInputError("SetNickname needs the profile's ICCID, not its AID")
         value = self._call(
-            "SetNicknameRequest", {"iccid": identifier, "profileNickname": nickname}, "SetNicknameResponse",
+            "SetNicknameRequest",
+            {"iccid": identifier, "profileNickname": nickname},
+            "SetNicknameResponse",
             "es10c_set_nickname",
         )
         self._check("SetNickname", value["setNicknameResult"], SetNicknameResult, "es10c_set_nickname")
@@ -468,8 +507,12 @@ class Es10:
             raise LpaInputError("memory reset needs at least one thing to reset")
         nbits = max(bits) + 1
         data = bytes([sum(0x80 >> b for b in bits)])
-        value = self._call("EuiccMemoryResetRequest", {"resetOptions": (data, nbits)}, "EuiccMemoryResetResponse",
-                           "es10c_euicc_memory_reset")
+        value = self._call(
+            "EuiccMemoryResetRequest",
+            {"resetOptions": (data, nbits)},
+            "EuiccMemoryResetResponse",
+            "es10c_euicc_memory_reset",
+        )
         result = value["resetResult"]
         if result == MemoryResetResult.nothingToDelete:
             return False
@@ -477,24 +520,34 @@ class Es10:
         return True
 
     def get_eid(self) -> str:
-        value = self._call("GetEuiccDataRequest", {"tagList": b"\x5a"}, "GetEuiccDataResponse", "es10c_get_eid")
+        value = self._call(
+            "GetEuiccDataRequest", {"tagList": b"\x5a"}, "GetEuiccDataResponse", "es10c_get_eid"
+        )
         return to_hex(value["eidValue"])
 
     # --- ES10a: addresses, ES10b: EUICCInfo2 ----------------------------------------------------
     def get_configured_addresses(self) -> ConfiguredAddresses:
         value = self._call(
-            "EuiccConfiguredAddressesRequest", {}, "EuiccConfiguredAddressesResponse",
+            "EuiccConfiguredAddressesRequest",
+            {},
+            "EuiccConfiguredAddressesResponse",
             "es10a_get_euicc_configured_addresses",
         )
         return ConfiguredAddresses(value.get("defaultDpAddress") or None, value.get("rootDsAddress") or None)
 
     def set_default_dp_address(self, address: str) -> None:
         value = self._call(
-            "SetDefaultDpAddressRequest", {"defaultDpAddress": address}, "SetDefaultDpAddressResponse",
+            "SetDefaultDpAddressRequest",
+            {"defaultDpAddress": address},
+            "SetDefaultDpAddressResponse",
             "es10a_set_default_dp_address",
         )
-        self._check("SetDefaultDpAddress", value["setDefaultDpAddressResult"], SetDefaultDpAddressResult,
-                    "es10a_set_default_dp_address")
+        self._check(
+            "SetDefaultDpAddress",
+            value["setDefaultDpAddressResult"],
+            SetDefaultDpAddressResult,
+            "es10a_set_default_dp_address",
+        )
 
     def get_euicc_info2(self) -> dict[str, Any]:
         """EUICCInfo2 (BF22) as decoded values."""
@@ -504,4 +557,3 @@ class Es10:
     def _check(function: str, result: int, codes: Any, step: str) -> None:
         if result != 0:
             raise Es10Error(function, result, code_name(codes, result), step=step)
-

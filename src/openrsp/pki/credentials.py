@@ -6,6 +6,7 @@
   The second SM-DP+ identity (DP2*) and the DP4/DP8 TLS certificates are not loaded.
 """
 
+import os
 import ssl
 import tempfile
 from dataclasses import dataclass, field
@@ -146,12 +147,15 @@ def _address_and_oid(tls_cert: x509.Certificate, dpauth_cert: x509.Certificate) 
 def _materialized_chain(leaf: x509.Certificate, ci: x509.Certificate, directory: Path | None) -> Path:
     """Write leaf + CI as one PEM file (the SGP.26 folder has no such file and may be read-only)."""
     pem = certificate_pem(leaf) + certificate_pem(ci)
-    directory = (
-        directory or Path(tempfile.gettempdir()) / f"openrsp-tls-{short_digest(certificate_der(leaf))}"
-    )
+    if directory is None:
+        name = f"openrsp-{os.getuid()}-tls-{short_digest(certificate_der(leaf))}"
+        directory = Path(tempfile.gettempdir()) / name
     path = directory / "chain.pem"
-    if not path.is_file() or path.read_bytes() != pem:
-        write_file(path, pem)
+    try:
+        if not path.is_file() or path.read_bytes() != pem:
+            write_file(path, pem)
+    except OSError as exc:
+        raise InputError(f"cannot write the TLS chain file {path}: {exc.strerror}") from None
     return path
 
 

@@ -41,7 +41,7 @@ def make_eid(prefix: str, serial: int = 0) -> str:
     if not prefix.isdigit() or len(prefix) > _BODY_LENGTH:
         raise InputError(f"EID prefix must be up to {_BODY_LENGTH} digits, got {prefix!r}")
     width = _BODY_LENGTH - len(prefix)
-    if serial < 0 or len(str(serial)) > width:
+    if not 0 <= serial < 10**width:
         raise InputError(f"serial {serial} does not fit in the {width} digits after prefix {prefix}")
     body = prefix + (str(serial).zfill(width) if width else "")
     return body + eid_check_digits(body)

@@ -9,7 +9,7 @@ import ipaddress
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -25,9 +25,7 @@ from openrsp.pki.eid import (
     permitted_eins_extension,
     validate_eid,
 )
-
-if TYPE_CHECKING:
-    from openrsp.pki.testpki import PkiIndex
+from openrsp.pki.layout import PkiIndex
 
 CI_LIFETIME = timedelta(days=35 * 365)
 EUM_LIFETIME = timedelta(days=30 * 365)
@@ -44,8 +42,11 @@ def _name(*pairs: tuple[x509.ObjectIdentifier, str]) -> x509.Name:
     return x509.Name([x509.NameAttribute(oid, value) for oid, value in pairs])
 
 
-CI_SUBJECT = _name((NameOID.COMMON_NAME, "openrsp Test CI"), (NameOID.ORGANIZATIONAL_UNIT_NAME, "TESTCERT"),
-                   (NameOID.ORGANIZATION_NAME, "openrsp"))  # fmt: skip
+CI_SUBJECT = _name(
+    (NameOID.COMMON_NAME, "openrsp Test CI"),
+    (NameOID.ORGANIZATIONAL_UNIT_NAME, "TESTCERT"),
+    (NameOID.ORGANIZATION_NAME, "openrsp"),
+)
 EUM_SUBJECT = _name((NameOID.ORGANIZATION_NAME, "openrsp Test EUM"), (NameOID.COMMON_NAME, "openrsp EUM"))
 SMDP_SUBJECT = _name((NameOID.ORGANIZATION_NAME, "openrsp"), (NameOID.COMMON_NAME, "openrsp SM-DP+"))
 
@@ -88,10 +89,16 @@ def _key_usage(
     *, digital_signature: bool = False, cert_sign: bool = False, crl_sign: bool = False
 ) -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=digital_signature, content_commitment=False, key_encipherment=False,
-        data_encipherment=False, key_agreement=False, key_cert_sign=cert_sign, crl_sign=crl_sign,
-        encipher_only=False, decipher_only=False,
-    )  # fmt: skip
+        digital_signature=digital_signature,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=cert_sign,
+        crl_sign=crl_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 def _policy(oid: x509.ObjectIdentifier) -> x509.CertificatePolicies:
@@ -405,7 +412,7 @@ def init_pki(
     force: bool = False,
     now: datetime | None = None,
     smdp_oid: str = oids.DEFAULT_SMDP_OID,
-) -> "PkiIndex":
+) -> PkiIndex:
     """Create a complete test PKI on disk (the `openrsp pki init` layout); see openrsp.pki.testpki."""
     from openrsp.pki.testpki import init_pki as _init_pki  # testpki builds on this module
 

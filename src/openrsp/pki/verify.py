@@ -52,7 +52,6 @@ RULES = (
     "eid",
     "eid-range",
 )
-_MAX_DEPTH = 3  # SGP.22 v2: eUICC -> EUM -> CI is the longest path
 
 
 class ChainError(OpenRSPError):
@@ -214,7 +213,7 @@ class ChainVerifier:
         pool = list(untrusted)
         trusted_fps = {fingerprint(c) for c in trusted}
         walk = _Walk(at)
-        leaf_role = self._leaf_role(leaf, role, walk)
+        leaf_role = _leaf_role(leaf, role)
         walk.links.append((leaf, leaf_role))
 
         if leaf_role == "ci":
@@ -225,11 +224,10 @@ class ChainVerifier:
             self._check_links(walk, 1)
             return VerifiedChain((leaf,), ("ci",))
 
+        # Roles fix the path: eUICC -> EUM -> CI, every other role -> CI (SGP.22 v2).
         cert, cert_role = leaf, leaf_role
         unchecked = 1  # links[:unchecked] still need every rule; the rest came from the cache
         while cert_role != "ci":
-            if len(walk.links) >= _MAX_DEPTH + 1:
-                raise walk.fail("policy", "chain is longer than SGP.22 allows", cert, cert_role)
             issuer_role = PROFILES[cert_role].issuer_role
             issuer = _find_issuer(
                 cert, cert_role, trusted if issuer_role == "ci" else pool, issuer_role, walk
@@ -247,35 +245,16 @@ class ChainVerifier:
         self._remember(chain)
         return VerifiedChain(tuple(c for c, _ in chain), tuple(r for _, r in chain))
 
-    def _leaf_role(self, leaf: x509.Certificate, role: str | None, walk: _Walk) -> str:
-        found = role_of(leaf)
-        if role is not None:
-            expected = check_role(role)
-            if found != role:
-                shown = f"policy of a {_title(found)} certificate" if found else "no SGP.22 role policy"
-                raise ChainError(
-                    "policy",
-                    f"expected a {expected.title} certificate (policy {expected.policy.dotted_string}); "
-                    f"this one has {shown}",
-                    role=role,
-                    certificate=leaf,
-                )
-            return role
-        if found is None:
-            raise ChainError(
-                "policy", "certificate has no SGP.22 role policy (2.23.146.1.2.1.x)", certificate=leaf
-            )
-        return found
-
     def _cached(
         self, issuer: x509.Certificate, trusted_fps: set[bytes], at: datetime
     ) -> _VerifiedIssuer | None:
         if role_of(issuer) == "ci":
             return None  # CIs are trust anchors; checking them is cheap and must follow the caller's list
+        key = fingerprint(issuer)
         with self._lock:
-            hit = self._cache.get(fingerprint(issuer))
+            hit = self._cache.get(key)
             if hit is not None:
-                self._cache.move_to_end(fingerprint(issuer))
+                self._cache.move_to_end(key)
         if hit and hit.ci_fingerprint in trusted_fps and hit.not_before <= at <= hit.not_after:
             return hit
         return None
@@ -318,6 +297,28 @@ class ChainVerifier:
         for cert, role, issuer in triples:
             if role == "euicc":
                 _check_eid(walk, cert, issuer)
+
+
+def _leaf_role(leaf: x509.Certificate, role: str | None) -> str:
+    """The role the leaf must have: the one asked for, or the one its policy names."""
+    found = role_of(leaf)
+    if role is not None:
+        expected = check_role(role)
+        if found != role:
+            shown = f"policy of a {_title(found)} certificate" if found else "no SGP.22 role policy"
+            raise ChainError(
+                "policy",
+                f"expected a {expected.title} certificate (policy {expected.policy.dotted_string}); "
+                f"this one has {shown}",
+                role=role,
+                certificate=leaf,
+            )
+        return role
+    if found is None:
+        raise ChainError(
+            "policy", "certificate has no SGP.22 role policy (2.23.146.1.2.1.x)", certificate=leaf
+        )
+    return found
 
 
 def _utc(at: datetime | None) -> datetime:

@@ -1,33 +1,589 @@
-"""ES9+ (LPA → SM-DP+) function logic — placeholder until the ES9+ handlers land.
+"""ES9+ (LPA → SM-DP+), SGP.22 §5.6: the five functions over the database, sans-I/O.
 
-The HTTP layer (openrsp.smdp.http.app) checks the framing, parses the JSON and calls
-`Es9Service(context).<function>(body)` with the ES9+ function name; the returned dict is the
-response without its header. Raise openrsp.smdp.errors.Es9Error(subject, reason, message) to fail.
+The HTTP layer (openrsp.smdp.http.app) checks the framing and calls
+`Es9Service(context).<function>(body)`; the returned dict is the response without its header, and
+an Es9Error becomes a Failed functionExecutionStatus with its subjectCode/reasonCode.
+
+Each call runs in one DB transaction. A failure is itself a change of state (the RSP session
+ends, a confirmation-code attempt is counted, an order goes to Error) and is committed before the
+error goes back to the LPA. What may follow what within one RSP session is rsp_session.py's table;
+what may happen to the order is states.py's. The order row is locked, and each session remembers
+which version of its order it authenticated against, so of two sessions racing for one order only
+one ever receives a bound profile package.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openrsp.asn1 import rsp
+from openrsp.asn1.rsp_types import (
+    AuthenticateErrorCode,
+    BppCommandId,
+    CancelSessionReason,
+    DownloadErrorCode,
+    ErrorReason,
+    NotificationEvent,
+    bits_set,
+    code_name,
+    iccid_from_bytes,
+)
+from openrsp.asn1.tlv import encode_tlv
+from openrsp.crypto.ecdsa import sign_plain
+from openrsp.crypto.ecka import generate_one_time_key
+from openrsp.crypto.kdf import SessionKeys
+from openrsp.crypto.keys import private_key_from_scalar, private_key_to_scalar, public_key_from_point
+from openrsp.errors import OpenRSPError
+from openrsp.hexutil import to_hex
+from openrsp.pki.verify import aki_of
+from openrsp.smdp import es9_orders
+from openrsp.smdp import es9_status as status
+from openrsp.smdp.bpp import build_bound_profile_package
 from openrsp.smdp.context import SmdpContext
-from openrsp.smdp.errors import Es9Error
+from openrsp.smdp.db.models import Profile, RspSession
+from openrsp.smdp.errors import Es9Error, StateConflict
+from openrsp.smdp.es9_credentials import SigningSet, choose_set, set_for_pkid, signing_sets
+from openrsp.smdp.es9_messages import (
+    AuthenticateServerOk,
+    EuiccRefusal,
+    OtherSignedNotification,
+    SignedPart,
+    parse_authenticate_server_response,
+    parse_cancel_session_response,
+    parse_pending_notification,
+    parse_prepare_download_response,
+)
+from openrsp.smdp.es9_metadata import store_metadata
+from openrsp.smdp.es9_status import StatusCode
+from openrsp.smdp.es9_verify import load_certificate, public_key_for, verify_euicc_chain, verify_signature
+from openrsp.smdp.es9_wire import base64_field, decode, require_field, transaction_id_field
+from openrsp.smdp.repository import ProgressPoint
+from openrsp.smdp.rsp_session import SessionEvent, SessionState, allows, next_state
+from openrsp.smdp.states import Event, State
+
+TAG_SIGNATURE = 0x5F37
+SUPPORTED_SVN_MAJOR = (2, 3)  # v2.x eUICCs, and v3 eUICCs, which speak v2 to a v2 SM-DP+
+# cancelSession reasons after which the user may simply try again; any other ends the order.
+RETRYABLE_CANCEL = (CancelSessionReason.postponed, CancelSessionReason.timeout)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _signature_tlv(signature: bytes) -> bytes:
+    return encode_tlv(TAG_SIGNATURE, signature)
+
+
+@dataclass(frozen=True)
+class _Binding:
+    """What binds a package to one eUICC one-time key: enough to rebuild an equivalent package."""
+
+    euicc_otpk: bytes
+    otsk: bytes  # otSK.DP.ECKA scalar
+    ppk: SessionKeys  # profile protection keys (ReplaceSessionKeys)
 
 
 class Es9Service:
     def __init__(self, context: SmdpContext) -> None:
         self.context = context
+        self.repo = context.repo
+
+    # -- initiateAuthentication (SGP.22 §5.6.1) ---------------------------------------------------
 
     def initiateAuthentication(self, body: dict[str, Any]) -> dict[str, Any]:
-        raise Es9Error("8.8.1", "3.8", "not implemented yet")
+        euicc_challenge = base64_field(body, "euiccChallenge")
+        if len(euicc_challenge) != 16:
+            raise status.INVALID_INPUT.error("euiccChallenge must be 16 bytes")
+        info1 = decode("EUICCInfo1", base64_field(body, "euiccInfo1"), "euiccInfo1")
+        address = require_field(body, "smdpAddress").strip()
+        if address.lower() != self.context.address.lower():
+            raise status.UNKNOWN_SMDP_ADDRESS.error(f"this SM-DP+ is {self.context.address}, not {address}")
+        svn = info1["svn"]
+        if svn[0] not in SUPPORTED_SVN_MAJOR:
+            raise status.UNSUPPORTED_SVN.error(f"v{svn[0]}.{svn[1]}.{svn[2]}")
+        chosen = choose_set(
+            self.context.credentials,
+            list(info1["euiccCiPKIdListForVerification"]),
+            list(info1["euiccCiPKIdListForSigning"]),
+        )
+        transaction_id = self.context.rng(16)
+        server_challenge = self.context.rng(16)
+        server_signed1 = rsp().encode(
+            "ServerSigned1",
+            {
+                "transactionId": transaction_id,
+                "euiccChallenge": euicc_challenge,
+                "serverAddress": self.context.address,
+                "serverChallenge": server_challenge,
+            },
+        )
+        signature = sign_plain(chosen.dpauth_key, server_signed1)
+        now = self.context.clock()
+        with self.repo.transaction() as db:
+            if transaction_id[0] < 4:  # now and then (1 in 64), sweep away sessions that expired
+                self.repo.purge_expired_rsp_sessions(db)
+            self.repo.create_rsp_session(
+                db,
+                transaction_id,
+                state=SessionState.INITIATED.value,
+                expires_at=now + self.context.session_ttl,
+                data={"ci_pkid": to_hex(chosen.ci_pkid), "server_challenge": to_hex(server_challenge)},
+            )
+        return {
+            "transactionId": to_hex(transaction_id),
+            "serverSigned1": _b64(server_signed1),
+            "serverSignature1": _b64(_signature_tlv(signature)),
+            "euiccCiPKIdToBeUsed": _b64(chosen.ci_pkid_tlv),
+            "serverCertificate": _b64(chosen.dpauth_der),
+        }
+
+    # -- authenticateClient (SGP.22 §5.6.3) -------------------------------------------------------
 
     def authenticateClient(self, body: dict[str, Any]) -> dict[str, Any]:
-        raise Es9Error("8.8.1", "3.8", "not implemented yet")
+        transaction_id = transaction_id_field(body)
+        response = parse_authenticate_server_response(base64_field(body, "authenticateServerResponse"))
+        now = self.context.clock()
+        return self._run(
+            lambda db: self._authenticate_client(db, transaction_id, response, now),
+            conflict=status.MATCHING_ID_REFUSED,
+        )
+
+    def _authenticate_client(
+        self, db: Session, transaction_id: bytes, response: AuthenticateServerOk | EuiccRefusal, now: datetime
+    ) -> dict[str, Any]:
+        row = self._session(db, transaction_id, SessionEvent.AUTHENTICATE_CLIENT, now)
+        try:
+            return self._authenticate(db, row, transaction_id, response, now)
+        except Es9Error:
+            self._move(row, SessionEvent.FAIL, now)  # every authenticateClient failure ends the session
+            raise
+
+    def _authenticate(
+        self,
+        db: Session,
+        row: RspSession,
+        transaction_id: bytes,
+        response: AuthenticateServerOk | EuiccRefusal,
+        now: datetime,
+    ) -> dict[str, Any]:
+        if isinstance(response, EuiccRefusal):
+            reason = code_name(AuthenticateErrorCode, response.code)
+            raise status.EUICC_REPORTED_ERROR.error(f"AuthenticateServer failed: {reason}")
+        signed1 = response.signed1.value
+        if signed1["transactionId"] != transaction_id:
+            raise status.UNKNOWN_TRANSACTION.error("euiccSigned1 names another transactionId")
+        ci_set = set_for_pkid(self.context.credentials, bytes.fromhex(row.data["ci_pkid"]))
+        euicc = verify_euicc_chain(
+            response.euicc_certificate, response.eum_certificate, ci_set.ci_cert, ci_set.ci_pkid, now
+        )
+        verify_signature(
+            euicc.public_key, response.signed1.raw, response.signed1.signature, "euiccSignature1"
+        )
+        if signed1["serverChallenge"] != bytes.fromhex(row.data["server_challenge"]):
+            raise status.INVALID_EUICC_SIGNATURE.error("serverChallenge does not match this session's")
+
+        _, ctx = signed1["ctxParams1"]
+        profile = es9_orders.locate(self.repo, db, ctx.get("matchingId") or None, euicc.eid)
+        refusal = es9_orders.refusal(profile, euicc.eid, now)
+        if refusal is not None:
+            if refusal.ends_order:
+                self._fail_order(db, profile, refusal.code, refusal.detail, point_id=1)
+            raise refusal.code.error(refusal.detail)
+        order = profile.order
+        assert order is not None
+
+        previous = self._bound_session(db, profile, euicc.eid) if profile.state == State.DOWNLOADED else None
+        smdp_signed2_value: dict[str, Any] = {
+            "transactionId": transaction_id,
+            "ccRequiredFlag": order.cc_hash is not None,
+        }
+        if previous is not None:  # a retry: offer the eUICC its earlier one-time key back
+            smdp_signed2_value["bppEuiccOtpk"] = bytes.fromhex(previous.data["binding"]["euicc_otpk"])
+        smdp_signed2 = rsp().encode("SmdpSigned2", smdp_signed2_value)
+        smdp_signature2 = _signature_tlv(
+            sign_plain(ci_set.dppb_key, smdp_signed2 + response.signed1.signature_tlv)
+        )
+        metadata = store_metadata(profile, self.context.address)
+
+        row.iccid = profile.iccid
+        row.eid = euicc.eid
+        row.data = {
+            **row.data,
+            "euicc_key": to_hex(euicc.public_point),
+            "curve": euicc.curve,
+            "smdp_signature2": to_hex(smdp_signature2),
+            "metadata": to_hex(metadata),
+            "order_version": [profile.state, order.download_attempts],
+            "retry_of": previous.transaction_id if previous is not None else None,
+        }
+        self._move(row, SessionEvent.AUTHENTICATE_CLIENT, now)
+        self.repo.report_progress(db, profile, ProgressPoint(1), event_="eligibilityCheck")
+        return {
+            "transactionId": to_hex(transaction_id),
+            "profileMetadata": _b64(metadata),
+            "smdpSigned2": _b64(smdp_signed2),
+            "smdpSignature2": _b64(smdp_signature2),
+            "smdpCertificate": _b64(ci_set.dppb_der),
+        }
+
+    def _bound_session(self, db: Session, profile: Profile, eid: str) -> RspSession | None:
+        """The session that last bound this profile to this eUICC (for a download retry)."""
+        query = (
+            select(RspSession)
+            .where(
+                RspSession.iccid == profile.iccid,
+                RspSession.eid == eid,
+                RspSession.state == SessionState.BOUND.value,
+            )
+            .order_by(RspSession.updated_at.desc())
+        )
+        for candidate in db.scalars(query):
+            if candidate.data.get("binding"):
+                return candidate
+        return None
+
+    # -- getBoundProfilePackage (SGP.22 §5.6.2) ---------------------------------------------------
 
     def getBoundProfilePackage(self, body: dict[str, Any]) -> dict[str, Any]:
-        raise Es9Error("8.8.1", "3.8", "not implemented yet")
+        transaction_id = transaction_id_field(body)
+        response = parse_prepare_download_response(base64_field(body, "prepareDownloadResponse"))
+        now = self.context.clock()
+        return self._run(
+            lambda db: self._get_bound_profile_package(db, transaction_id, response, now),
+            conflict=status.BPP_NOT_AVAILABLE,
+        )
+
+    def _get_bound_profile_package(
+        self, db: Session, transaction_id: bytes, response: SignedPart | EuiccRefusal, now: datetime
+    ) -> dict[str, Any]:
+        row = self._session(db, transaction_id, SessionEvent.GET_BOUND_PROFILE_PACKAGE, now)
+        try:
+            return self._bind(db, row, transaction_id, response, now)
+        except _KeepSession as keep:
+            raise keep.error from None
+        except Es9Error:
+            self._move(row, SessionEvent.FAIL, now)
+            raise
+
+    def _bind(
+        self,
+        db: Session,
+        row: RspSession,
+        transaction_id: bytes,
+        response: SignedPart | EuiccRefusal,
+        now: datetime,
+    ) -> dict[str, Any]:
+        if isinstance(response, EuiccRefusal):
+            reason = code_name(DownloadErrorCode, response.code)
+            raise status.EUICC_REPORTED_ERROR.error(f"PrepareDownload failed: {reason}")
+        signed2 = response.value
+        if signed2["transactionId"] != transaction_id:
+            raise status.UNKNOWN_TRANSACTION.error("euiccSigned2 names another transactionId")
+        data = row.data
+        euicc_key = public_key_for(data["curve"], bytes.fromhex(data["euicc_key"]))
+        verify_signature(
+            euicc_key,
+            response.raw + bytes.fromhex(data["smdp_signature2"]),
+            response.signature,
+            "euiccSignature2",
+        )
+        ci_set = set_for_pkid(self.context.credentials, bytes.fromhex(data["ci_pkid"]))
+        euicc_otpk = signed2["euiccOtpk"]
+        try:
+            public_key_from_point(ci_set.curve, euicc_otpk)
+        except OpenRSPError as exc:
+            raise status.INVALID_INPUT.error(f"euiccOtpk: {exc}") from None
+        profile = self.repo.get_profile(db, row.iccid or "", lock=True)
+        if profile is None or profile.order is None:
+            raise status.BPP_NOT_AVAILABLE.error("the download order was cancelled")
+
+        if row.state == SessionState.BOUND.value:  # the LPA asks again within the session
+            binding = _binding_from(self._open_binding(profile, data["binding"]))
+            if binding.euicc_otpk != euicc_otpk:
+                raise _KeepSession(status.BPP_NOT_AVAILABLE.error("this session is bound to another otPK"))
+            return self._package(row, transaction_id, ci_set, profile, binding)
+
+        order = profile.order
+        if [profile.state, order.download_attempts] != data["order_version"]:
+            raise status.BPP_NOT_AVAILABLE.error("another session took this order")
+        refusal = es9_orders.refusal(profile, row.eid or "", now)
+        if refusal is not None:
+            if refusal.ends_order:
+                self._fail_order(db, profile, refusal.code, refusal.detail, point_id=3)
+            raise refusal.code.error(refusal.detail)
+        if order.cc_hash is not None:
+            self._check_confirmation_code(db, profile, transaction_id, signed2.get("hashCc"))
+
+        previous = self._previous_binding(db, data.get("retry_of"))
+        binding = None
+        if previous is not None:
+            offered = _binding_from(self._open_binding(profile, previous.data["binding"]))
+            binding = offered if offered.euicc_otpk == euicc_otpk else None
+            self._move(previous, SessionEvent.FAIL, now)  # superseded by this session
+        if binding is None:
+            binding = self._new_binding(ci_set.curve, euicc_otpk)
+
+        self.repo.transition(
+            db, profile, Event.BPP_DELIVERED, detail={"transactionId": to_hex(transaction_id)}
+        )
+        if order.eid is None:
+            order.eid = row.eid  # the profile is now bound to this eUICC
+        order.download_attempts += 1
+        order.updated_at = now
+        row.data = {**data, "binding": self._seal_binding(profile, binding)}
+        self._move(row, SessionEvent.GET_BOUND_PROFILE_PACKAGE, now)
+        row.expires_at = None  # kept while the order is Downloaded: retries and the install result need it
+        return self._package(row, transaction_id, ci_set, profile, binding)
+
+    def _check_confirmation_code(
+        self, db: Session, profile: Profile, transaction_id: bytes, hash_cc: bytes | None
+    ) -> None:
+        order = profile.order
+        assert order is not None and order.cc_hash is not None
+        if hash_cc is None:
+            raise _KeepSession(status.CC_MISSING.error())
+        expected = hashlib.sha256(order.cc_hash + transaction_id).digest()
+        if hmac.compare_digest(hash_cc, expected):
+            return
+        order.cc_attempts += 1
+        order.updated_at = self.context.clock()
+        left = order.cc_max_attempts - order.cc_attempts
+        if left <= 0:
+            self._fail_order(db, profile, status.CC_TOO_MANY_ATTEMPTS, "order locked", point_id=2)
+            raise status.CC_TOO_MANY_ATTEMPTS.error(f"{order.cc_attempts} wrong codes; the order is locked")
+        code = status.CC_REFUSED
+        point = ProgressPoint(2, success=False, status_code_data=_status_data(code))
+        self.repo.report_progress(db, profile, point, event_="confirmationFailure")
+        raise _KeepSession(code.error(f"{left} attempt(s) left"))
+
+    def _previous_binding(self, db: Session, transaction_id: str | None) -> RspSession | None:
+        if not transaction_id:
+            return None
+        previous = self.repo.get_rsp_session(db, transaction_id, lock=True)
+        if previous is None or previous.state != SessionState.BOUND.value or not previous.data.get("binding"):
+            return None
+        return previous
+
+    def _new_binding(self, curve: str, euicc_otpk: bytes) -> _Binding:
+        rng = None if self.context.rng is os.urandom else self.context.rng
+        ot_key = generate_one_time_key(curve, rng=rng)
+        keys = self.context.rng(48)
+        ppk = SessionKeys(s_enc=keys[:16], s_mac=keys[16:32], initial_mcv=keys[32:])
+        return _Binding(euicc_otpk, private_key_to_scalar(ot_key), ppk)
+
+    def _seal_binding(self, profile: Profile, binding: _Binding) -> dict[str, str]:
+        secret = binding.otsk + binding.ppk.s_enc + binding.ppk.s_mac + binding.ppk.initial_mcv
+        sealed = self.context.sealer.seal(secret, f"es9-binding/{profile.iccid}")
+        return {"euicc_otpk": to_hex(binding.euicc_otpk), "secret": to_hex(sealed)}
+
+    def _open_binding(self, profile: Profile, stored: dict[str, str]) -> tuple[bytes, bytes]:
+        secret = self.context.sealer.open(bytes.fromhex(stored["secret"]), f"es9-binding/{profile.iccid}")
+        return bytes.fromhex(stored["euicc_otpk"]), secret
+
+    def _package(
+        self, row: RspSession, transaction_id: bytes, ci_set: SigningSet, profile: Profile, binding: _Binding
+    ) -> dict[str, Any]:
+        bpp = build_bound_profile_package(
+            transaction_id=transaction_id,
+            eid=bytes.fromhex(row.eid or ""),
+            euicc_otpk=binding.euicc_otpk,
+            dppb_key=ci_set.dppb_key,
+            profile_package=self.repo.open_package(profile),
+            store_metadata=bytes.fromhex(row.data["metadata"]),
+            smdp_ot_key=private_key_from_scalar(ci_set.curve, binding.otsk),
+            ppk=binding.ppk,
+        )
+        return {"transactionId": to_hex(transaction_id), "boundProfilePackage": _b64(bpp.der)}
+
+    # -- handleNotification (SGP.22 §5.6.4) -------------------------------------------------------
 
     def handleNotification(self, body: dict[str, Any]) -> dict[str, Any]:
-        raise Es9Error("8.8.1", "3.8", "not implemented yet")
+        der = base64_field(body, "pendingNotification")
+        notification = parse_pending_notification(der)
+        now = self.context.clock()
+        if isinstance(notification, OtherSignedNotification):
+            return self._other_notification(notification, der, now)
+        return self._run(
+            lambda db: self._install_result(db, notification, der, now), conflict=status.UNKNOWN_TRANSACTION
+        )
+
+    def _install_result(self, db: Session, result: SignedPart, der: bytes, now: datetime) -> dict[str, Any]:
+        data = result.value
+        row = self._session(db, data["transactionId"], SessionEvent.INSTALL_RESULT, now)
+        key = public_key_for(row.data["curve"], bytes.fromhex(row.data["euicc_key"]))
+        verify_signature(key, result.raw, result.signature, "euiccSignPIR")  # a forgery ends nothing
+        smdp_oid = data.get("smdpOid")
+        if smdp_oid and smdp_oid != self._smdp_oid():
+            raise status.INVALID_SMDP_OID.error(f"{smdp_oid} is not this SM-DP+'s OID")
+        metadata = data["notificationMetadata"]
+        iccid = iccid_from_bytes(metadata["iccid"]) if metadata.get("iccid") else row.iccid
+        if iccid != row.iccid:
+            raise status.INVALID_INPUT.error(f"the result is for ICCID {iccid}, the session for {row.iccid}")
+        kind, outcome = data["finalResult"]
+        success = kind == "successResult"
+        summary = "installed" if success else _install_error(outcome)
+        self.repo.record_notification(
+            db,
+            event_="install",
+            raw=der,
+            seq=metadata.get("seqNumber"),
+            eid=row.eid,
+            iccid=row.iccid,
+            result=summary,
+        )
+        profile = self.repo.get_profile(db, row.iccid or "", lock=True)
+        if profile is not None and profile.state == State.DOWNLOADED:
+            point = ProgressPoint(4, success=success, result_data=_b64(der))
+            event = Event.INSTALLED if success else Event.INSTALL_FAILED
+            self.repo.transition(db, profile, event, detail={"result": summary}, progress=point)
+        self._move(row, SessionEvent.INSTALL_RESULT, now)
+        return {}
+
+    def _other_notification(
+        self, notification: OtherSignedNotification, der: bytes, now: datetime
+    ) -> dict[str, Any]:
+        """Enable/disable/delete (and other) notifications: signed by an eUICC we can verify."""
+        eum = load_certificate(notification.eum_certificate, status.INVALID_EUM_CERT)
+        ci_set = next((s for s in signing_sets(self.context.credentials) if s.ci_pkid == aki_of(eum)), None)
+        if ci_set is None:
+            raise status.UNKNOWN_CI_KEY.error("the EUM certificate is not issued by a CI this SM-DP+ trusts")
+        euicc = verify_euicc_chain(
+            notification.euicc_certificate, notification.eum_certificate, ci_set.ci_cert, ci_set.ci_pkid, now
+        )
+        tbs = notification.tbs
+        verify_signature(euicc.public_key, tbs.raw, tbs.signature, "euiccNotificationSignature")
+        metadata = tbs.value
+        events = bits_set(metadata["profileManagementOperation"])
+        name = ",".join(NotificationEvent(bit).name.lower() for bit in sorted(events) if bit < 4) or "other"
+        iccid = iccid_from_bytes(metadata["iccid"]) if metadata.get("iccid") else None
+        with self.repo.transaction() as db:
+            self.repo.record_notification(
+                db, event_=name, raw=der, seq=metadata.get("seqNumber"), eid=euicc.eid, iccid=iccid
+            )
+        return {}
+
+    # -- cancelSession (SGP.22 §5.6.5) ------------------------------------------------------------
 
     def cancelSession(self, body: dict[str, Any]) -> dict[str, Any]:
-        raise Es9Error("8.8.1", "3.8", "not implemented yet")
+        transaction_id = transaction_id_field(body)
+        response = parse_cancel_session_response(base64_field(body, "cancelSessionResponse"))
+        now = self.context.clock()
+        return self._run(
+            lambda db: self._cancel(db, transaction_id, response, now), conflict=status.UNKNOWN_TRANSACTION
+        )
+
+    def _cancel(
+        self, db: Session, transaction_id: bytes, response: SignedPart | EuiccRefusal, now: datetime
+    ) -> dict[str, Any]:
+        row = self._session(db, transaction_id, SessionEvent.CANCEL, now)
+        if isinstance(response, EuiccRefusal):
+            raise status.EUICC_REPORTED_ERROR.error(f"CancelSession failed ({response.code})")
+        signed = response.value
+        if signed["transactionId"] != transaction_id:
+            raise status.UNKNOWN_TRANSACTION.error("euiccCancelSessionSigned names another transactionId")
+        if "euicc_key" in row.data:
+            # Before authenticateClient the session knows no eUICC key; nothing was issued to protect.
+            key = public_key_for(row.data["curve"], bytes.fromhex(row.data["euicc_key"]))
+            verify_signature(key, response.raw, response.signature, "euiccCancelSessionSignature")
+        if signed["smdpOid"] != self._smdp_oid():
+            raise status.INVALID_SMDP_OID.error(f"{signed['smdpOid']} is not this SM-DP+'s OID")
+        reason = int(signed["reason"])
+        profile = self.repo.get_profile(db, row.iccid, lock=True) if row.iccid else None
+        if profile is not None and self._holds_order(row, profile):
+            event = Event.SESSION_RETRYABLE if reason in RETRYABLE_CANCEL else Event.SESSION_FAILED
+            detail = {"cancelSessionReason": code_name(CancelSessionReason, reason)}
+            self.repo.transition(db, profile, event, detail=detail)
+        self._move(row, SessionEvent.CANCEL, now)
+        return {}
+
+    @staticmethod
+    def _holds_order(row: RspSession, profile: Profile) -> bool:
+        """Whether this session's fate is the order's: it bound it, or it is the one about to."""
+        if row.state == SessionState.BOUND.value:
+            return profile.state == State.DOWNLOADED
+        version = row.data.get("order_version")
+        order = profile.order
+        return bool(version and order is not None and version == [profile.state, order.download_attempts])
+
+    # -- shared ------------------------------------------------------------------------------------
+
+    def _smdp_oid(self) -> str:
+        return str(getattr(self.context.credentials, "oid", ""))
+
+    def _run(self, work: Callable[[Session], dict[str, Any]], *, conflict: StatusCode) -> dict[str, Any]:
+        """Run work in one transaction; an Es9Error commits what the failure changed, then goes out."""
+        failure: Es9Error | None = None
+        result: dict[str, Any] = {}
+        try:
+            with self.repo.transaction() as db:
+                try:
+                    result = work(db)
+                except Es9Error as exc:
+                    failure = exc
+        except StateConflict as exc:
+            raise conflict.error(str(exc)) from None
+        if failure is not None:
+            raise failure
+        return result
+
+    def _session(self, db: Session, transaction_id: bytes, event: SessionEvent, now: datetime) -> RspSession:
+        """The RSP session (locked), if it exists, has not expired and expects this call."""
+        row = self.repo.get_rsp_session(db, transaction_id, lock=True)
+        if row is None:
+            raise status.UNKNOWN_TRANSACTION.error()
+        state = SessionState(row.state)
+        if state != SessionState.ENDED and row.expires_at is not None and now >= row.expires_at:
+            raise status.UNKNOWN_TRANSACTION.error("the RSP session has expired")
+        if not allows(state, event):
+            raise status.UNKNOWN_TRANSACTION.error(f"{event.value} is not expected in session state {state}")
+        return row
+
+    def _move(self, row: RspSession, event: SessionEvent, now: datetime) -> None:
+        new = next_state(SessionState(row.state), event)
+        row.state = new.value
+        row.updated_at = now
+        if new == SessionState.ENDED:
+            row.expires_at = now  # the next purge removes it
+
+    def _fail_order(
+        self, db: Session, profile: Profile, code: StatusCode, detail: str, *, point_id: int
+    ) -> None:
+        """The order cannot go on (expired, locked): it goes to Error, and the operator hears why."""
+        point = ProgressPoint(point_id, success=False, status_code_data=_status_data(code))
+        reason = {"subjectCode": code.subject, "reasonCode": code.reason, "reason": detail}
+        self.repo.transition(db, profile, Event.SESSION_FAILED, detail=reason, progress=point)
+
+
+class _KeepSession(Exception):
+    """A getBoundProfilePackage failure after which the session stays open for another try."""
+
+    def __init__(self, error: Es9Error) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _binding_from(opened: tuple[bytes, bytes]) -> _Binding:
+    euicc_otpk, secret = opened
+    ppk = SessionKeys(s_enc=secret[32:48], s_mac=secret[48:64], initial_mcv=secret[64:80])
+    return _Binding(euicc_otpk, secret[:32], ppk)
+
+
+def _status_data(code: StatusCode) -> dict[str, str]:
+    return {"subjectCode": code.subject, "reasonCode": code.reason, "message": code.message}
+
+
+def _install_error(outcome: dict[str, Any]) -> str:
+    command = code_name(BppCommandId, int(outcome["bppCommandId"]))
+    reason = code_name(ErrorReason, int(outcome["errorReason"]))
+    return f"error: {reason} in {command}"

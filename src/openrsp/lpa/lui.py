@@ -1,0 +1,187 @@
+"""The LPA's terminal user interface: tables, the consent screen, prompts and the progress bar.
+
+Results go to stdout; prompts, progress and warnings go to stderr, so that `--json` output stays one
+clean object on stdout. Answers are read from the terminal when there is one, else a line of stdin
+(scripts and tests pipe them in); end of input counts as "no".
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+from rich.table import Table
+
+from openrsp.hexutil import to_hex
+from openrsp.lpa.es10 import ConfiguredAddresses, NotificationMetadata, ProfileInfo, ProfileMetadata
+from openrsp.lpa.lpac_json import euicc_info2
+from openrsp.lpa.lpd import DownloadResult, LoadProgress, Step
+from openrsp.lpa.notifications import NotificationOutcome
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+STEP_WORDS = {
+    Step.GET_CHALLENGE: "asking the eUICC for a challenge",
+    Step.INITIATE_AUTHENTICATION: "authenticating the SM-DP+",
+    Step.AUTHENTICATE_SERVER: "the eUICC checks the SM-DP+",
+    Step.AUTHENTICATE_CLIENT: "the SM-DP+ checks the eUICC",
+    Step.PREPARE_DOWNLOAD: "preparing the download",
+    Step.GET_BOUND_PROFILE_PACKAGE: "fetching the bound profile package",
+    Step.LOAD_BOUND_PROFILE_PACKAGE: "installing the profile",
+    Step.SEND_NOTIFICATION: "sending the install notification",
+}
+
+
+# --- prompts ---------------------------------------------------------------------------------------
+
+
+def read_answer(prompt: str, *, secret: bool = False) -> str | None:
+    """One line from the user; None at end of input."""
+    if sys.stdin.isatty():
+        try:
+            return getpass.getpass(prompt, stream=sys.stderr) if secret else input_line(prompt)
+        except EOFError:
+            return None
+    err.print(prompt, end="")
+    line = sys.stdin.readline()
+    err.print("")
+    return line.rstrip("\r\n") if line else None
+
+
+def input_line(prompt: str) -> str:
+    err.print(prompt, end="")
+    return input()
+
+
+def confirm(prompt: str) -> bool:
+    answer = read_answer(f"{prompt} [y/N] ")
+    return answer is not None and answer.strip().lower() in ("y", "yes")
+
+
+def show_metadata(meta: ProfileMetadata) -> None:
+    table = Table(title="Profile offered by the SM-DP+", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("Name", meta.profile_name or "-")
+    table.add_row("Provider", meta.service_provider_name or "-")
+    table.add_row("Class", meta.profile_class)
+    table.add_row("ICCID", meta.iccid or "-")
+    table.add_row("Icon", f"{meta.icon_type} ({len(meta.icon)} bytes)" if meta.icon else "none")
+    if meta.policy_rules:
+        rules = {"ppr1": "cannot be disabled", "ppr2": "cannot be deleted"}
+        table.add_row("Policy", ", ".join(f"{r} ({rules.get(r, r)})" for r in meta.policy_rules))
+    err.print(table)
+
+
+def ask_consent(meta: ProfileMetadata) -> bool:
+    show_metadata(meta)
+    return confirm("Download and install this profile?")
+
+
+def ask_confirmation_code(_meta: ProfileMetadata) -> str | None:
+    return read_answer("The operator asks for a confirmation code: ", secret=True)
+
+
+# --- progress --------------------------------------------------------------------------------------
+
+
+def show_step(step: Step) -> None:
+    words = STEP_WORDS.get(step)
+    if words:
+        err.print(f"[dim]{words}…[/dim]")
+
+
+@contextmanager
+def load_progress() -> Iterator[Any]:
+    """A progress bar for the segmented load; yields the callback the Download calls."""
+    with Progress(
+        TextColumn("segment {task.fields[segment]}/{task.fields[segments]}"),
+        BarColumn(),
+        DownloadColumn(),
+        console=err,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("load", total=None, segment=0, segments="?")
+
+        def update(state: LoadProgress) -> None:
+            progress.update(
+                task, total=state.bytes_total, completed=state.bytes_done, segment=state.segment, segments=state.segments
+            )
+
+        yield update
+
+
+# --- results ---------------------------------------------------------------------------------------
+
+
+def print_chip_info(eid: str, addresses: ConfiguredAddresses, info2: dict[str, Any]) -> None:
+    info = euicc_info2(info2)
+    memory = info["extCardResource"]
+    table = Table(show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("EID", eid)
+    table.add_row("Default SM-DP+", addresses.default_dp_address or "-")
+    table.add_row("Root SM-DS", addresses.root_ds_address or "-")
+    table.add_row("SGP.22 version", info["svn"] or "-")
+    table.add_row("Profile package version", info["profileVersion"] or "-")
+    table.add_row("Firmware", info["euiccFirmwareVer"] or "-")
+    table.add_row("Free memory", f"{memory['freeNonVolatileMemory']} bytes" if memory["freeNonVolatileMemory"] is not None else "-")
+    table.add_row("Capabilities", ", ".join(info["rspCapability"] or []) or "-")
+    table.add_row("CI keys (verify)", "\n".join(info["euiccCiPKIdListForVerification"]) or "-")
+    table.add_row("CI keys (sign)", "\n".join(info["euiccCiPKIdListForSigning"]) or "-")
+    out.print(table)
+
+
+def print_profiles(profiles: list[ProfileInfo]) -> None:
+    if not profiles:
+        out.print("No profiles on the eUICC.")
+        return
+    table = Table()
+    for title in ("ICCID", "State", "Nickname", "Provider", "Name", "Class", "ISD-P AID"):
+        table.add_column(title)
+    for p in profiles:
+        state = "[green]enabled[/green]" if p.state == "enabled" else (p.state or "-")
+        aid = to_hex(p.isdp_aid) if p.isdp_aid else "-"
+        table.add_row(
+            p.iccid or "-", state, p.nickname or "", p.service_provider_name or "", p.profile_name or "", p.profile_class, aid
+        )
+    out.print(table)
+
+
+def print_notifications(notifications: list[NotificationMetadata]) -> None:
+    if not notifications:
+        out.print("No pending notifications.")
+        return
+    table = Table()
+    for title in ("Seq", "Operation", "ICCID", "SM-DP+"):
+        table.add_column(title)
+    for n in notifications:
+        table.add_row(str(n.seq_number), n.operation, n.iccid or "-", n.address)
+    out.print(table)
+
+
+def print_outcomes(outcomes: list[NotificationOutcome], *, to_err: bool = False) -> None:
+    console = err if to_err else out
+    for o in outcomes:
+        m = o.metadata
+        what = f"notification {m.seq_number} ({m.operation}{', ' + m.iccid if m.iccid else ''}) to {m.address}"
+        if o.delivered:
+            console.print(f"{what}: delivered{', removed from the eUICC' if o.removed else ''}")
+        else:
+            console.print(f"[yellow]{what}: kept on the eUICC, not delivered: {o.error}[/yellow]")
+    if any(not o.delivered for o in outcomes):
+        console.print("[yellow]send them later with `openrsp lpa notification process`[/yellow]")
+
+
+def print_download(result: DownloadResult) -> None:
+    meta, install = result.metadata, result.install
+    out.print(f"Profile {install.iccid or meta.iccid} installed: {meta.profile_name or '-'} ({meta.service_provider_name or '-'})")
+    out.print(f"  ISD-P AID {to_hex(install.isdp_aid) if install.isdp_aid else '-'}, class {meta.profile_class}")
+    out.print(f"  enable it with `openrsp lpa profile enable {install.iccid or meta.iccid}`")
