@@ -11,6 +11,7 @@ _GROUPS: list[tuple[str, str, str | None]] = [
     ("euicc", "app", "euicc"),
     ("smdp", "app", "smdp"),
     ("operator", "app", "operator"),
+    ("lpa", "app", "lpa"),
 ]
 
 

@@ -10,6 +10,7 @@ after the last 86 segment has been verified, decrypted and parsed. Any failure i
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,8 @@ from openrsp.euicc.state import (
     OperatorId,
     Profile,
 )
+
+log = logging.getLogger(__name__)
 
 ISDP_AID_PREFIX = bytes.fromhex("A0000005591010FFFFFFFF89")
 
@@ -343,6 +346,12 @@ def load_bound_profile_package(euicc: Euicc, piece: bytes) -> bytes:
         profile = loader.build_profile()
     except InstallError as exc:
         return _finish_failed(euicc, loader, exc)
+    except Exception:
+        # A card answers every piece; an unforeseen failure still ends the download cleanly.
+        log.exception("installation failed unexpectedly")
+        command = BPP_COMMAND_ID_OF_PHASE.get(loader.phase, 0) if loader.phase else 0
+        error = InstallError(command, ErrorReason.installFailedDueToUnknownError)
+        return _finish_failed(euicc, loader, error)
     return _finish_installed(euicc, loader, profile)
 
 

@@ -20,7 +20,7 @@ from openrsp.euicc.apdu import (
 )
 from openrsp.euicc.core import Euicc
 from openrsp.euicc.install import load_bound_profile_package
-from openrsp.euicc.session import SessionState
+from openrsp.euicc.session import Es10bCall
 
 log = logging.getLogger(__name__)
 
@@ -69,14 +69,12 @@ class IsdR:
         except TlvError:
             raise StatusWordError(SW_WRONG_DATA) from None
         if tag in BPP_PIECE_TAGS:
-            if self.euicc.session.state != SessionState.LOADING or self.euicc.loader is None:
+            if not self.euicc.session.allows(Es10bCall.LOAD_BPP_SEGMENT) or self.euicc.loader is None:
                 raise StatusWordError(SW_CONDITIONS_NOT_SATISFIED, "no bound profile package is being loaded")
             return load_bound_profile_package(self.euicc, request)
         handler = ES10_HANDLERS.get(tag)
         if handler is None:
             raise StatusWordError(SW_REFERENCED_DATA_NOT_FOUND, f"no ES10 function for tag {tag:X}")
-        if self.euicc.session.state == SessionState.LOADING and tag in _SESSION_BREAKERS:
-            self.euicc.end_session()  # a new download or a reset interrupts the one being loaded
         try:
             return handler(self.euicc, request)
         except Asn1Error as exc:
@@ -86,6 +84,3 @@ class IsdR:
     def on_reset(self) -> None:
         self.euicc.reset()
 
-
-# ES10 calls that abandon a package being loaded (the others, e.g. GetProfilesInfo, may interleave).
-_SESSION_BREAKERS = frozenset({0xBF2E, 0xBF38, 0xBF21})

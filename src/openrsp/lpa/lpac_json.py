@@ -99,7 +99,9 @@ def euicc_info2(value: dict[str, Any]) -> dict[str, Any]:
         "ts102241Version": version(value.get("ts102241Version")),
         "globalplatformVersion": version(value.get("globalplatformVersion")),
         "rspCapability": bit_names(value.get("rspCapability"), RSP_CAPABILITY),
-        "euiccCiPKIdListForVerification": [to_hex(k) for k in value.get("euiccCiPKIdListForVerification", [])],
+        "euiccCiPKIdListForVerification": [
+            to_hex(k) for k in value.get("euiccCiPKIdListForVerification", [])
+        ],
         "euiccCiPKIdListForSigning": [to_hex(k) for k in value.get("euiccCiPKIdListForSigning", [])],
         "euiccCategory": None if category is None else EUICC_CATEGORY.get(category, f"unknown({category})"),
         "forbiddenProfilePolicyRules": bit_names(value.get("forbiddenProfilePolicyRules"), PPR_IDS),

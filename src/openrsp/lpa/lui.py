@@ -111,7 +111,11 @@ def load_progress() -> Iterator[Any]:
 
         def update(state: LoadProgress) -> None:
             progress.update(
-                task, total=state.bytes_total, completed=state.bytes_done, segment=state.segment, segments=state.segments
+                task,
+                total=state.bytes_total,
+                completed=state.bytes_done,
+                segment=state.segment,
+                segments=state.segments,
             )
 
         yield update
@@ -132,7 +136,10 @@ def print_chip_info(eid: str, addresses: ConfiguredAddresses, info2: dict[str, A
     table.add_row("SGP.22 version", info["svn"] or "-")
     table.add_row("Profile package version", info["profileVersion"] or "-")
     table.add_row("Firmware", info["euiccFirmwareVer"] or "-")
-    table.add_row("Free memory", f"{memory['freeNonVolatileMemory']} bytes" if memory["freeNonVolatileMemory"] is not None else "-")
+    table.add_row(
+        "Free memory",
+        f"{memory['freeNonVolatileMemory']} bytes" if memory["freeNonVolatileMemory"] is not None else "-",
+    )
     table.add_row("Capabilities", ", ".join(info["rspCapability"] or []) or "-")
     table.add_row("CI keys (verify)", "\n".join(info["euiccCiPKIdListForVerification"]) or "-")
     table.add_row("CI keys (sign)", "\n".join(info["euiccCiPKIdListForSigning"]) or "-")
@@ -150,7 +157,13 @@ def print_profiles(profiles: list[ProfileInfo]) -> None:
         state = "[green]enabled[/green]" if p.state == "enabled" else (p.state or "-")
         aid = to_hex(p.isdp_aid) if p.isdp_aid else "-"
         table.add_row(
-            p.iccid or "-", state, p.nickname or "", p.service_provider_name or "", p.profile_name or "", p.profile_class, aid
+            p.iccid or "-",
+            state,
+            p.nickname or "",
+            p.service_provider_name or "",
+            p.profile_name or "",
+            p.profile_class,
+            aid,
         )
     out.print(table)
 
@@ -171,7 +184,9 @@ def print_outcomes(outcomes: list[NotificationOutcome], *, to_err: bool = False)
     console = err if to_err else out
     for o in outcomes:
         m = o.metadata
-        what = f"notification {m.seq_number} ({m.operation}{', ' + m.iccid if m.iccid else ''}) to {m.address}"
+        what = (
+            f"notification {m.seq_number} ({m.operation}{', ' + m.iccid if m.iccid else ''}) to {m.address}"
+        )
         if o.delivered:
             console.print(f"{what}: delivered{', removed from the eUICC' if o.removed else ''}")
         else:
@@ -182,6 +197,10 @@ def print_outcomes(outcomes: list[NotificationOutcome], *, to_err: bool = False)
 
 def print_download(result: DownloadResult) -> None:
     meta, install = result.metadata, result.install
-    out.print(f"Profile {install.iccid or meta.iccid} installed: {meta.profile_name or '-'} ({meta.service_provider_name or '-'})")
-    out.print(f"  ISD-P AID {to_hex(install.isdp_aid) if install.isdp_aid else '-'}, class {meta.profile_class}")
+    out.print(
+        f"Profile {install.iccid or meta.iccid} installed: {meta.profile_name or '-'} ({meta.service_provider_name or '-'})"
+    )
+    out.print(
+        f"  ISD-P AID {to_hex(install.isdp_aid) if install.isdp_aid else '-'}, class {meta.profile_class}"
+    )
     out.print(f"  enable it with `openrsp lpa profile enable {install.iccid or meta.iccid}`")

@@ -54,7 +54,9 @@ class ProvisioningDetection:
     trust_reported_class: bool = True
 
     @classmethod
-    def of(cls, ranges: Iterable[str | ImsiRange], *, trust_reported_class: bool = True) -> ProvisioningDetection:
+    def of(
+        cls, ranges: Iterable[str | ImsiRange], *, trust_reported_class: bool = True
+    ) -> ProvisioningDetection:
         parsed = tuple(r if isinstance(r, ImsiRange) else ImsiRange.parse(r) for r in ranges)
         return cls(parsed, trust_reported_class)
 

@@ -29,7 +29,9 @@ class NetworkEvent:
 
 class EventLog:
     def __init__(
-        self, clock: Callable[[], float] = time.monotonic, listener: Callable[[NetworkEvent], None] | None = None
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        listener: Callable[[NetworkEvent], None] | None = None,
     ) -> None:
         self._clock = clock
         self._start = clock()
@@ -51,7 +53,11 @@ class EventLog:
             return list(self._events)
 
     def of(self, source: str | None = None, kind: str | None = None) -> list[NetworkEvent]:
-        return [e for e in self.events if (source is None or e.source == source) and (kind is None or e.kind == kind)]
+        return [
+            e
+            for e in self.events
+            if (source is None or e.source == source) and (kind is None or e.kind == kind)
+        ]
 
     def since(self, index: int) -> list[NetworkEvent]:
         with self._lock:

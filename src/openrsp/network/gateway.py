@@ -9,7 +9,6 @@ it lists (the first is the default), voice and SMS only when the contract has th
 from __future__ import annotations
 
 import ipaddress
-import itertools
 from dataclasses import dataclass, field
 
 from openrsp.errors import InputError
@@ -101,7 +100,6 @@ class Gateway:
         except ValueError as exc:
             raise InputError(f"UE address pool {ue_pool!r}: {exc}") from None
         next(self._addresses)  # the first host is the gateway's own address
-        self._counter = itertools.count(1)
 
     def create_session(
         self, imsi: str, contract: Contract, *, provisioning: bool, requested_apn: str | None = None
@@ -121,7 +119,13 @@ class Gateway:
                 raise ServiceRefused("data", "no policy point (MAPS) configured for provisioning profiles")
             bearer = Bearer(self.smdp_apn, requested_apn, self._next_address(), True, self.maps_url)
             if requested_apn != self.smdp_apn:
-                log("gateway", "apn-replaced", imsi=session.imsi, requested=requested_apn or "-", granted=self.smdp_apn)
+                log(
+                    "gateway",
+                    "apn-replaced",
+                    imsi=session.imsi,
+                    requested=requested_apn or "-",
+                    granted=self.smdp_apn,
+                )
             log("gateway", "bearer", imsi=session.imsi, apn=bearer.apn, restricted=True, via=self.maps_url)
             return bearer
         apn = requested_apn or session.contract.default_apn
@@ -137,7 +141,9 @@ class Gateway:
 
     def check_service(self, session: Session, service: str, in_contract: bool, **details: object) -> None:
         if session.provisioning or not in_contract:
-            self.events.record("gateway", f"{service}-refused", imsi=session.imsi, reason=NOT_UNDER_CONTRACT, **details)
+            self.events.record(
+                "gateway", f"{service}-refused", imsi=session.imsi, reason=NOT_UNDER_CONTRACT, **details
+            )
             raise ServiceRefused(service, NOT_UNDER_CONTRACT)
         self.events.record("gateway", service, imsi=session.imsi, **details)
 

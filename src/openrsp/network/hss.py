@@ -149,7 +149,14 @@ class Hss:
         _check_size(amf, AMF_SIZE, "AMF")
         if not 0 <= sqn <= SQN_MAX:
             raise InputError(f"SQN must be between 0 and {SQN_MAX}")
-        row = (imsi, self._seal(ki, imsi, "ki"), self._seal(opc, imsi, "opc"), amf, sqn, json.dumps(contract.to_json()))
+        row = (
+            imsi,
+            self._seal(ki, imsi, "ki"),
+            self._seal(opc, imsi, "opc"),
+            amf,
+            sqn,
+            json.dumps(contract.to_json()),
+        )
         with self._transaction() as db:
             db.execute("INSERT OR REPLACE INTO subscribers VALUES (?, ?, ?, ?, ?, ?)", row)
         return Subscriber(imsi, ki, opc, amf, sqn, contract)
@@ -157,7 +164,9 @@ class Hss:
     def set_contract(self, imsi: str, contract: Contract) -> None:
         with self._transaction() as db:
             self._row(db, imsi)
-            db.execute("UPDATE subscribers SET contract = ? WHERE imsi = ?", (json.dumps(contract.to_json()), imsi))
+            db.execute(
+                "UPDATE subscribers SET contract = ? WHERE imsi = ?", (json.dumps(contract.to_json()), imsi)
+            )
 
     def remove(self, imsi: str) -> None:
         with self._transaction() as db:
@@ -237,6 +246,8 @@ class Hss:
 
     def _open(self, blob: bytes, imsi: str, name: str) -> bytes:
         try:
-            return self._aead.decrypt(blob[:_NONCE_SIZE], blob[_NONCE_SIZE:], f"openrsp-hss/{imsi}/{name}".encode())
+            return self._aead.decrypt(
+                blob[:_NONCE_SIZE], blob[_NONCE_SIZE:], f"openrsp-hss/{imsi}/{name}".encode()
+            )
         except (InvalidTag, ValueError):
             raise HssStorageError(f"IMSI {imsi}: stored {name} does not open with this storage key") from None

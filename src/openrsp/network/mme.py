@@ -152,7 +152,13 @@ class Mme:
         """Power the modem on, authenticate it, and create its session (AttachRejected on failure)."""
         identity = modem.power_on()
         log = self.events.record
-        log("mme", "attach-request", imsi=identity.imsi, apn=apn or "-", reported_class=identity.profile_class or "-")
+        log(
+            "mme",
+            "attach-request",
+            imsi=identity.imsi,
+            apn=apn or "-",
+            reported_class=identity.profile_class or "-",
+        )
         procedure = AttachProcedure(self.hss, self.detection)
         step: Challenge | AttachAccept | AttachReject = procedure.start(identity.imsi, identity.profile_class)
         while isinstance(step, Challenge):

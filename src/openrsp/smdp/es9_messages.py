@@ -81,8 +81,8 @@ def _choice(der: bytes, outer_tag: int, field: str) -> Tlv:
     return inner[0]
 
 
-def _refusal(choice: Tlv, type_name: str, field: str) -> EuiccRefusal:
-    value = decode(type_name, choice.raw, field)
+def _refusal(wrapped: bytes, type_name: str, field: str) -> EuiccRefusal:
+    value = decode(type_name, wrapped, field)
     return EuiccRefusal(value[1].get("transactionId"), int(value[1][_error_code_field(type_name)]))
 
 
