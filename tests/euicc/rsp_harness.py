@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -15,7 +16,10 @@ from openrsp.asn1.bpp_segments import segments_for_lpa
 from openrsp.asn1.rsp_types import bit_string, iccid_to_bytes
 from openrsp.asn1.tlv import encode_tlv, read_tlv
 from openrsp.crypto.ecdsa import PrivateKey, sign_plain, verify_plain
-from openrsp.pki.credentials import SmdpCiSet
+from openrsp.euicc.store import card_for, open_euicc
+from openrsp.lpa.es10_client import Es10Client
+from openrsp.lpa.transport import InProcessTransport
+from openrsp.pki.credentials import SmdpCiSet, SmdpCredentials
 from openrsp.smdp.bpp import build_bound_profile_package
 
 Call = Callable[[bytes], bytes]
@@ -110,7 +114,9 @@ class HarnessSmdp:
         if reuse_otpk is not None:
             signed2["bppEuiccOtpk"] = reuse_otpk
         signed2_der = rsp().encode("SmdpSigned2", signed2)
-        signature = sign_plain(key or self.ci_set.dppb_key, signed2_der + encode_tlv(0x5F37, euicc_signature1))
+        signature = sign_plain(
+            key or self.ci_set.dppb_key, signed2_der + encode_tlv(0x5F37, euicc_signature1)
+        )
         body = signed2_der + encode_tlv(0x5F37, signature)
         if hash_cc is not None:
             body += encode_tlv(0x04, hash_cc)
@@ -182,7 +188,9 @@ class Lpa:
     def authenticate(self, download: Download, **options: Any) -> Any:
         challenge = rsp().decode("GetEuiccChallengeResponse", self.call(bytes.fromhex("BF2E00")))
         download.challenge = challenge["euiccChallenge"]
-        request = self.smdp.authenticate_server_request(download.challenge, download.transaction_id, **options)
+        request = self.smdp.authenticate_server_request(
+            download.challenge, download.transaction_id, **options
+        )
         answer = self.call(request)
         download.authenticate_response = rsp().decode("AuthenticateServerResponse", answer)
         kind, value = download.authenticate_response
@@ -193,7 +201,9 @@ class Lpa:
         return download.authenticate_response
 
     def prepare(self, download: Download, **options: Any) -> Any:
-        request = self.smdp.prepare_download_request(download.transaction_id, download.euicc_signature1, **options)
+        request = self.smdp.prepare_download_request(
+            download.transaction_id, download.euicc_signature1, **options
+        )
         answer = self.call(request)
         download.prepare_response = rsp().decode("PrepareDownloadResponse", answer)
         kind, value = download.prepare_response
@@ -242,3 +252,32 @@ def verify_with_certificate(cert_der: bytes, data: bytes, signature: bytes) -> b
 
     return verify_plain(x509.load_der_x509_certificate(cert_der).public_key(), data, signature)
 
+
+class Rig:
+    """An eUICC opened from its folder, its card, an LPA-side ES10 client and a test SM-DP+."""
+
+    def __init__(
+        self, directory: Path, smdp: HarnessSmdp, credentials: SmdpCredentials | None = None
+    ) -> None:
+        self.directory = directory
+        self.smdp = smdp
+        self.smdp_credentials = credentials
+        self.smdp_sets = credentials.sets if credentials else (smdp.ci_set,)
+        self.reopen()
+
+    def reopen(self) -> None:
+        """A power cycle: the process forgets everything but the folder."""
+        self.euicc = open_euicc(self.directory)
+        self.card = card_for(self.euicc)
+        self.client = Es10Client(InProcessTransport(self.card))
+        self.lpa = Lpa(self.client.call, self.smdp, self.euicc.state.eid)
+
+    def reset_card(self) -> None:
+        """A card reset (same process): channels and everything volatile are gone."""
+        self.card.reset()
+        self.client = Es10Client(InProcessTransport(self.card))
+        self.lpa.call = self.client.call
+
+    @property
+    def state_bytes(self) -> bytes:
+        return (self.directory / "state.json").read_bytes()

@@ -7,8 +7,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import Rig
-from rsp_harness import Download, HarnessSmdp, der, final_result, hash_cc, store_metadata, verify_with_certificate
+from rsp_harness import (
+    Download,
+    HarnessSmdp,
+    Rig,
+    der,
+    final_result,
+    hash_cc,
+    store_metadata,
+    verify_with_certificate,
+)
 
 from openrsp.asn1 import rsp
 from openrsp.asn1.tlv import encode_tlv, read_tlv
@@ -22,15 +30,19 @@ PACKAGE = SHARED / "profiles" / "ts48" / "TS48V2-SAIP2-1-BERTLV-UNIQUE.der"
 
 
 def _auth_error(rig, download, **options) -> int:
+    before = rig.state_bytes
     kind, value = rig.lpa.authenticate(download, **options)
     assert kind == "authenticateResponseError", value
     assert value["transactionId"] == download.transaction_id
+    assert rig.state_bytes == before  # a refusal changes nothing stored
     return value["authenticateErrorCode"]
 
 
 def _download_error(rig, download, **options) -> int:
+    before = rig.state_bytes
     kind, value = rig.lpa.prepare(download, **options)
     assert kind == "downloadResponseError", value
+    assert rig.state_bytes == before
     return value["downloadErrorCode"]
 
 
@@ -54,7 +66,9 @@ def test_euicc_signed1_is_signed_and_carries_the_session_and_the_chain(rig):
     identity = rig.euicc.state.identities[0]
     assert rsp().encode("Certificate", ok["euiccCertificate"]) == identity.euicc_certificate
     assert rsp().encode("Certificate", ok["eumCertificate"]) == identity.eum_certificate
-    assert verify_with_certificate(identity.euicc_certificate, download.euicc_signed1, download.euicc_signature1)
+    assert verify_with_certificate(
+        identity.euicc_certificate, download.euicc_signed1, download.euicc_signature1
+    )
 
 
 def test_authenticate_server_without_a_challenge_has_no_session_context(rig):
@@ -117,7 +131,9 @@ def test_euicc_signature2_covers_euicc_signed2_and_the_smdp_signature(rig):
     ok = read_tlv(read_tlv(answer).value)
     signed2 = read_tlv(ok.value)
     signature = read_tlv(ok.value, signed2.end).value
-    smdp_signature2_tlv = encode_tlv(0x5F37, rsp().decode("PrepareDownloadRequest", request)["smdpSignature2"])
+    smdp_signature2_tlv = encode_tlv(
+        0x5F37, rsp().decode("PrepareDownloadRequest", request)["smdpSignature2"]
+    )
     identity = rig.euicc.state.identities[0]
     assert verify_with_certificate(identity.euicc_certificate, signed2.raw + smdp_signature2_tlv, signature)
 
@@ -204,7 +220,10 @@ def test_download_with_the_brainpool_ci(rig):
 def test_sgp26_euicc_with_sgp26_smdp(tmp_path, curve):
     create_euicc(tmp_path / "e", sgp26=SGP26)
     credentials = SmdpCredentials.load(SGP26)
-    rig = Rig(tmp_path / "e", HarnessSmdp(next(s for s in credentials.sets if s.curve == curve), "testsmdpplus1.example.com"))
+    rig = Rig(
+        tmp_path / "e",
+        HarnessSmdp(next(s for s in credentials.sets if s.curve == curve), "testsmdpplus1.example.com"),
+    )
     package = PACKAGE.read_bytes()
     download = rig.lpa.download(package, store_metadata(ProfilePackage.from_der(package).iccid))
     assert final_result(download.result)[0] == "successResult"

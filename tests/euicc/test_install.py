@@ -16,9 +16,9 @@ from rsp_harness import Download, decode_result, final_result, store_metadata, v
 from openrsp.asn1 import rsp
 from openrsp.asn1.bpp_segments import (
     encode_bpp,
-    segments_for_lpa,
     encode_initialise_secure_channel,
     encode_isc_signed_objects,
+    segments_for_lpa,
     smdp_sign_input,
     split_bpp,
 )
@@ -186,7 +186,9 @@ def _tamper_part(bpp: bytes, part: str, index: int = 0) -> bytes:
 def test_a_tampered_segment_fails_its_mac_and_installs_nothing(rig, part, index, expected):
     package, iccid = _package()
     before = rig.state_bytes
-    download = rig.lpa.download(package, store_metadata(iccid), tamper=lambda bpp: _tamper_part(bpp, part, index))
+    download = rig.lpa.download(
+        package, store_metadata(iccid), tamper=lambda bpp: _tamper_part(bpp, part, index)
+    )
     assert _error(download) == expected
     _assert_only_an_error_result_was_kept(rig, before, download)
     assert _profiles(rig) == []
@@ -196,7 +198,9 @@ def test_tampered_replace_session_keys_is_a_security_error(rig):
     package, iccid = _package()
     ppk = SessionKeys(bytes(16), bytes(16), bytes(16))
     download = rig.lpa.download(
-        package, store_metadata(iccid), bpp_options={"ppk": ppk},
+        package,
+        store_metadata(iccid),
+        bpp_options={"ppk": ppk},
         tamper=lambda bpp: _tamper_part(bpp, "replace_session_keys"),
     )
     assert _error(download) == (4, 8)  # replaceSessionKeys, scp03tSecurityError
@@ -214,18 +218,29 @@ def test_after_a_failed_segment_the_rest_of_the_package_is_refused(rig):
     assert refused.value.sw == 0x6985
 
 
-def _resigned_isc(rig, download: Download, bpp: bytes, *, transaction_id=None, key_type=0x88, remote_op=1, key=None):
+def _resigned_isc(
+    rig, download: Download, bpp: bytes, *, transaction_id=None, key_type=0x88, remote_op=1, key=None
+):
     """A BF23 with changed fields, signed correctly over what it now says."""
     isc = rsp().decode("BoundProfilePackage", bpp)["initialiseSecureChannelRequest"]
     signed = encode_isc_signed_objects(
-        transaction_id or download.transaction_id, isc["controlRefTemplate"]["hostId"], isc["smdpOtpk"],
+        transaction_id or download.transaction_id,
+        isc["controlRefTemplate"]["hostId"],
+        isc["smdpOtpk"],
         key_type=key_type,
     )
     if remote_op != 1:
         signed = encode_tlv(0x82, bytes([remote_op])) + signed[3:]
     signature = sign_plain(key or rig.smdp.ci_set.dppb_key, smdp_sign_input(signed, download.euicc_otpk))
     parts = split_bpp(bpp)
-    return encode_bpp(parts.__class__(**{**parts.__dict__, "initialise_secure_channel": encode_initialise_secure_channel(signed, signature)}))
+    return encode_bpp(
+        parts.__class__(
+            **{
+                **parts.__dict__,
+                "initialise_secure_channel": encode_initialise_secure_channel(signed, signature),
+            }
+        )
+    )
 
 
 def _download_with(rig, rewrite, metadata=None, package=None):
@@ -289,7 +304,9 @@ def test_segments_out_of_order_are_a_structure_error(rig):
     download = Download(rig.lpa.new_transaction_id())
     rig.lpa.authenticate(download)
     rig.lpa.prepare(download)
-    bpp = rig.smdp.bound_profile_package(download.transaction_id, download.euicc_otpk, rig.lpa.eid, package, store_metadata(iccid))
+    bpp = rig.smdp.bound_profile_package(
+        download.transaction_id, download.euicc_otpk, rig.lpa.eid, package, store_metadata(iccid)
+    )
     segments = segments_for_lpa(bpp)
     assert rig.client.call(segments[0]) == b""
     result = decode_result(rig.client.call(segments[2]))  # the A1 header before A0
@@ -307,7 +324,10 @@ def test_unsupported_profile_class(rig):
 @pytest.mark.parametrize(
     ("metadata", "expected"),
     [
-        ({"ppr": (1,), "profile_class": 0, "owner": bytes.fromhex("00F110")}, (2, 15)),  # PPR on a test profile
+        (
+            {"ppr": (1,), "profile_class": 0, "owner": bytes.fromhex("00F110")},
+            (2, 15),
+        ),  # PPR on a test profile
         ({"ppr": (2,)}, (2, 15)),  # PPR without a profile owner
     ],
 )
@@ -338,7 +358,10 @@ def test_a_package_without_prepared_session_gets_an_error_result_and_is_not_stor
     rig.lpa.authenticate(download)  # no PrepareDownload
     before = rig.state_bytes
     bpp = rig.smdp.bound_profile_package(
-        download.transaction_id, public_key_to_point(generate_one_time_key("nist")), rig.lpa.eid, package,
+        download.transaction_id,
+        public_key_to_point(generate_one_time_key("nist")),
+        rig.lpa.eid,
+        package,
         store_metadata(iccid),
     )
     rig.lpa.load(download, bpp)
@@ -356,7 +379,9 @@ def test_a_card_reset_between_segments_leaves_no_trace(rig, stop_after):
     download = Download(rig.lpa.new_transaction_id())
     rig.lpa.authenticate(download)
     rig.lpa.prepare(download)
-    bpp = rig.smdp.bound_profile_package(download.transaction_id, download.euicc_otpk, rig.lpa.eid, package, store_metadata(iccid))
+    bpp = rig.smdp.bound_profile_package(
+        download.transaction_id, download.euicc_otpk, rig.lpa.eid, package, store_metadata(iccid)
+    )
     assert rig.lpa.load(download, bpp, stop_after=stop_after) is None
     rig.reset_card()
     with pytest.raises(Es10TransportError) as refused:
@@ -372,8 +397,7 @@ KILLED_LOADER = r"""
 import os, signal, sys
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
-from conftest import Rig
-from rsp_harness import Download, HarnessSmdp, store_metadata
+from rsp_harness import Download, HarnessSmdp, Rig, store_metadata
 from openrsp.pki.credentials import SmdpCredentials
 rig = Rig(Path(sys.argv[2]), HarnessSmdp(SmdpCredentials.load(sys.argv[3]).sets[0]))
 package = Path(sys.argv[4]).read_bytes()
@@ -393,14 +417,26 @@ os.kill(os.getpid(), signal.SIGKILL)
 def test_a_killed_process_between_segments_leaves_no_trace(rig, pki_dir, stop_after):
     before = rig.state_bytes
     result = subprocess.run(
-        [sys.executable, "-c", KILLED_LOADER, str(Path(__file__).parent), str(rig.directory), str(pki_dir),
-         str(PACKAGE), str(stop_after)],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            KILLED_LOADER,
+            str(Path(__file__).parent),
+            str(rig.directory),
+            str(pki_dir),
+            str(PACKAGE),
+            str(stop_after),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == -signal.SIGKILL, result.stderr
     assert "loaded" in result.stdout
     assert rig.state_bytes == before
-    assert sorted(os.listdir(rig.directory)) == sorted(["state.json", "euicc-nist.key.pem", "euicc-brp.key.pem"])
+    assert sorted(os.listdir(rig.directory)) == sorted(
+        ["state.json", "euicc-nist.key.pem", "euicc-brp.key.pem"]
+    )
     rig.reopen()
     assert _profiles(rig) == []
 
@@ -410,7 +446,9 @@ def test_a_new_challenge_abandons_a_package_half_loaded(rig):
     download = Download(rig.lpa.new_transaction_id())
     rig.lpa.authenticate(download)
     rig.lpa.prepare(download)
-    bpp = rig.smdp.bound_profile_package(download.transaction_id, download.euicc_otpk, rig.lpa.eid, package, store_metadata(iccid))
+    bpp = rig.smdp.bound_profile_package(
+        download.transaction_id, download.euicc_otpk, rig.lpa.eid, package, store_metadata(iccid)
+    )
     rig.lpa.load(download, bpp, stop_after=5)
     rig.client.call(bytes.fromhex("BF2E00"))
     with pytest.raises(Es10TransportError):
@@ -423,6 +461,8 @@ def test_whole_package_in_one_call_also_installs(rig):
     download = Download(rig.lpa.new_transaction_id())
     rig.lpa.authenticate(download)
     rig.lpa.prepare(download)
-    bpp = rig.smdp.bound_profile_package(download.transaction_id, download.euicc_otpk, rig.lpa.eid, package, store_metadata(iccid))
+    bpp = rig.smdp.bound_profile_package(
+        download.transaction_id, download.euicc_otpk, rig.lpa.eid, package, store_metadata(iccid)
+    )
     result = decode_result(rig.client.call(bpp))
     assert final_result(result)[0] == "successResult"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rsp_harness import final_result, store_metadata, verify_with_certificate
+from rsp_harness import HarnessSmdp, Rig, final_result, store_metadata, verify_with_certificate
 
 from openrsp.asn1 import rsp
 from openrsp.asn1.rsp_types import bit_string, iccid_from_bytes, iccid_to_bytes
@@ -57,8 +57,15 @@ def _profiles(rig, request: str = "BF2D00") -> dict[str, dict]:
 def _notifications(rig) -> list[tuple[int, int, str]]:
     kind, items = rsp().decode("ListNotificationResponse", rig.client.call(bytes.fromhex("BF2800")))
     assert kind == "notificationMetadataList"
-    events = {(b"\x80", 1): "install", (b"\x40", 2): "enable", (b"\x20", 3): "disable", (b"\x10", 4): "delete"}
-    return [(n["seqNumber"], events[n["profileManagementOperation"]], iccid_from_bytes(n["iccid"])) for n in items]
+    events = {
+        (b"\x80", 1): "install",
+        (b"\x40", 2): "enable",
+        (b"\x20", 3): "disable",
+        (b"\x10", 4): "delete",
+    }
+    return [
+        (n["seqNumber"], events[n["profileManagementOperation"]], iccid_from_bytes(n["iccid"])) for n in items
+    ]
 
 
 A, B = "TS48V1-A-UNIQUE.der", "TS48V1-B-UNIQUE.der"
@@ -73,7 +80,11 @@ def test_enabling_one_profile_disables_the_other_with_a_notification_each(rig):
     profiles = _profiles(rig)
     assert (profiles[a]["profileState"], profiles[b]["profileState"]) == (0, 1)
     assert _notifications(rig) == [
-        (1, "install", a), (2, "install", b), (3, "enable", a), (4, "disable", a), (5, "enable", b),
+        (1, "install", a),
+        (2, "install", b),
+        (3, "enable", a),
+        (4, "disable", a),
+        (5, "enable", b),
     ]
 
 
@@ -125,7 +136,8 @@ def test_other_notifications_are_signed_and_can_be_removed(rig):
     assert _call(rig, "NotificationSentRequest", {"seqNumber": 2}) == {"deleteNotificationStatus": 0}
     assert _call(rig, "NotificationSentRequest", {"seqNumber": 2}) == {"deleteNotificationStatus": 1}
     assert rsp().decode("RetrieveNotificationsListResponse", rig.client.call(only)) == (
-        "notificationsListResultError", 1,
+        "notificationsListResultError",
+        1,
     )
     rig.reopen()
     assert [n[0] for n in _notifications(rig)] == [1]
@@ -157,8 +169,6 @@ def test_ppr2_profile_cannot_be_deleted(rig):
 
 
 def test_provisioning_profile_rules(tmp_path, pki_dir, smdp_credentials):
-    from conftest import Rig
-    from rsp_harness import HarnessSmdp
 
     create_euicc(tmp_path / "e", pki=pki_dir, provisioning_profile=(TS48 / "TS48v1_A.der").read_bytes())
     rig = Rig(tmp_path / "e", HarnessSmdp(smdp_credentials.sets[0]), smdp_credentials)
@@ -172,11 +182,11 @@ def test_provisioning_profile_rules(tmp_path, pki_dir, smdp_credentials):
 
 
 def test_memory_reset(tmp_path, pki_dir, smdp_credentials):
-    from conftest import Rig
-    from rsp_harness import HarnessSmdp
 
     create_euicc(
-        tmp_path / "e", pki=pki_dir, default_smdp="smdp.example",
+        tmp_path / "e",
+        pki=pki_dir,
+        default_smdp="smdp.example",
         provisioning_profile=(TS48 / "TS48v1_A.der").read_bytes(),
     )
     rig = Rig(tmp_path / "e", HarnessSmdp(smdp_credentials.sets[0]), smdp_credentials)
@@ -256,7 +266,9 @@ def test_euicc_info_and_rat(rig):
     resources = {t.tag: t.value for t in _tlvs(info2["extCardResource"])}
     assert resources[0x81] == b"\x00" and int.from_bytes(resources[0x82], "big") > 100_000
     rat = rsp().decode("GetRatResponse", rig.client.call(bytes.fromhex("BF4300")))["rat"]
-    assert rat[0]["pprIds"] == bit_string(1, 2) and rat[0]["allowedOperators"] == [{"mccMnc": bytes.fromhex("EEEEEE")}]
+    assert rat[0]["pprIds"] == bit_string(1, 2) and rat[0]["allowedOperators"] == [
+        {"mccMnc": bytes.fromhex("EEEEEE")}
+    ]
 
 
 def _tlvs(data: bytes):

@@ -25,8 +25,20 @@ OTHER_EID = make_eid(DEFAULT_EIN, 4242)  # in the pki-init EUM range, not its eU
 
 def test_create_from_sgp26_with_provisioning_profile_and_info_json(tmp_path, cli):
     target = tmp_path / "e"
-    cli("euicc", "create", str(target), "--sgp26", str(SGP26), "--default-smdp", "testsmdpplus1.example.com",
-        "--root-smds", "ds.example", "--with-pp", str(PP), check=True)
+    cli(
+        "euicc",
+        "create",
+        str(target),
+        "--sgp26",
+        str(SGP26),
+        "--default-smdp",
+        "testsmdpplus1.example.com",
+        "--root-smds",
+        "ds.example",
+        "--with-pp",
+        str(PP),
+        check=True,
+    )
     info = json.loads(cli("euicc", "info", str(target), "--json", check=True).stdout)
     assert info["eidValue"] == "89049032123451234512345678901235"
     assert (info["defaultDpAddress"], info["rootDsAddress"]) == ("testsmdpplus1.example.com", "ds.example")
@@ -52,8 +64,18 @@ def test_create_from_sgp26_with_provisioning_profile_and_info_json(tmp_path, cli
 
 
 def test_create_with_another_eid_issues_a_new_certificate_from_the_eum(tmp_path, pki_dir, cli):
-    cli("euicc", "create", str(tmp_path / "e"), "--pki", str(pki_dir), "--eid", OTHER_EID, "--curve", "brp",
-        check=True)
+    cli(
+        "euicc",
+        "create",
+        str(tmp_path / "e"),
+        "--pki",
+        str(pki_dir),
+        "--eid",
+        OTHER_EID,
+        "--curve",
+        "brp",
+        check=True,
+    )
     state = read_state(tmp_path / "e")
     assert state.eid == OTHER_EID
     [identity] = state.identities
@@ -73,7 +95,15 @@ def test_create_refuses_bad_input_in_one_line(tmp_path, pki_dir, cli):
         ("euicc", "create", str(tmp_path / "c"), "--pki", str(tmp_path / "missing")),
         ("euicc", "create", str(tmp_path / "d"), "--pki", str(pki_dir), "--eid", "123"),
         ("euicc", "create", str(tmp_path / "e"), "--pki", str(pki_dir), "--curve", "p384"),
-        ("euicc", "create", str(tmp_path / "f"), "--pki", str(pki_dir), "--with-pp", str(tmp_path / "none.der")),
+        (
+            "euicc",
+            "create",
+            str(tmp_path / "f"),
+            "--pki",
+            str(pki_dir),
+            "--with-pp",
+            str(tmp_path / "none.der"),
+        ),
         ("euicc", "info", str(tmp_path / "nothing")),
     ]
     for args in cases:
@@ -111,7 +141,11 @@ def test_info_shows_pending_notifications(rig, cli):
     rig.lpa.download(package, store_metadata(iccid))
     info = json.loads(cli("euicc", "info", str(rig.directory), "--json", check=True).stdout)
     assert info["notifications"] == [
-        {"seqNumber": 1, "profileManagementOperation": "install", "notificationAddress": "smdp.openrsp.test",
-         "iccid": iccid}
+        {
+            "seqNumber": 1,
+            "profileManagementOperation": "install",
+            "notificationAddress": "smdp.openrsp.test",
+            "iccid": iccid,
+        }
     ]
     assert info["profiles"][0]["profileClass"] == "operational"

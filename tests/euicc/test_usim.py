@@ -93,7 +93,9 @@ def test_wrong_mac_is_9862(milenage_rig):
 
 
 def test_ts48_test_algorithm_is_refused_with_a_clear_status_word(rig):
-    rig.package = _install_and_enable(rig, (SHARED / "profiles" / "ts48" / "TS48V1-A-UNIQUE.der").read_bytes())
+    rig.package = _install_and_enable(
+        rig, (SHARED / "profiles" / "ts48" / "TS48V1-A-UNIQUE.der").read_bytes()
+    )
     assert rig.package.aka.algorithm == "usim-test-algorithm"
     _select_usim(rig)
     assert _authenticate(rig, RAND, build_autn(KI, OPC, RAND, 1, AMF)) == (b"", 0x6A81)

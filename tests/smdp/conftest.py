@@ -7,9 +7,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from smdp_support import OPENRSP, FakeClock, create_database, drop_database, empty_tables
+from smdp_support import (
+    OPENRSP,
+    FakeClock,
+    Served,
+    create_database,
+    drop_database,
+    empty_tables,
+    issue_client_cert,
+    start_server,
+)
 
+from openrsp.smdp.config import load_config
+from openrsp.smdp.context import open_repository
 from openrsp.smdp.db.engine import make_engine, migrate, sqlite_url
+from openrsp.smdp.inventory import import_packages
 from openrsp.smdp.repository import Repository
 from openrsp.smdp.sealing import Sealer
 
@@ -68,3 +80,32 @@ def pki_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def operator_cert(pki_dir: Path) -> tuple[Path, Path]:
     return pki_dir / "operator-tls" / "client.cert.pem", pki_dir / "operator-tls" / "client.key.pem"
+
+
+@pytest.fixture(scope="session")
+def lpa_cert(pki_dir: Path) -> tuple[Path, Path]:
+    return pki_dir / "lpa-tls" / "client.cert.pem", pki_dir / "lpa-tls" / "client.key.pem"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def served(request, pki_dir: Path, tmp_path_factory, ts48_dir: Path) -> Iterator[Served]:
+    """A real `openrsp smdp serve` (one per database) with TS.48 profiles of two operators, that also
+    wants LPA client certificates (from the `pki init` LPA CA) on ES9+. Tests share it: each uses
+    its own ICCIDs. Mark users with xdist_group("smdp-served") so one worker starts it once."""
+    base = tmp_path_factory.mktemp(f"served-{request.param}")
+    db_url = create_database() if request.param == "postgresql" else None
+    files = sorted(ts48_dir.glob("*-UNIQUE.der"))
+    repo = open_repository(load_config(data_dir=base / "data", db_url=db_url))
+    mine = import_packages(repo, files[:12], operator="default")
+    theirs = import_packages(repo, files[12:14], operator="opB")
+    repo.engine.dispose()
+    operator_ca = pki_dir / "operator-tls"
+    op_b = issue_client_cert(operator_ca / "ca.cert.pem", operator_ca / "ca.key.pem", "opB", base / "certs")
+    args = ["--lpa-ca", str(pki_dir / "lpa-tls" / "ca.cert.pem"), *(["--db", db_url] if db_url else [])]
+    server = start_server(pki_dir, base / "data", *args)
+    try:
+        yield Served(server, mine, theirs, op_b)
+    finally:
+        server.stop()
+        if db_url:
+            drop_database(db_url)

@@ -14,6 +14,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import ssl
+import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -24,7 +27,7 @@ import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from smdp_support import FakeClock
+from smdp_support import OPENRSP, FakeClock, free_port
 from sqlalchemy import select
 
 from openrsp.asn1 import rsp
@@ -543,3 +546,56 @@ def rig(
 ) -> Es9Rig:
     context = make_context(repo, smdp_credentials, clock, tmp_path)
     return Es9Rig(context, clock, SoftEuicc.load(pki_dir, "nist"), ts48_package)
+
+
+# -- a real `openrsp smdp serve` ------------------------------------------------------------------------
+
+
+@dataclass
+class RunningSmdp:
+    process: subprocess.Popen[bytes]
+    port: int
+    ca_file: Path  # the CI certificate that issued the server's TLS certificate
+    sni: str
+    log: Path
+
+    def client(self) -> httpx.Client:
+        verify = ssl.create_default_context(cafile=str(self.ca_file))
+        return httpx.Client(base_url=f"https://127.0.0.1:{self.port}", verify=verify, timeout=30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def serve(credentials: Path, data_dir: Path, ca_file: Path, sni: str, *args: str) -> RunningSmdp:
+    """`openrsp smdp serve --credentials …` on a free port, once it answers over TLS."""
+    for _ in range(3):  # the probed port may be taken before uvicorn binds it: try another
+        port = free_port()
+        log = data_dir.parent / f"serve-{port}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [str(OPENRSP), "smdp", "serve", "--data", str(data_dir), "--credentials", str(credentials)]
+                + ["--port", str(port), *args],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+            )
+        server = RunningSmdp(process, port, ca_file, sni, log)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                with server.client() as http:
+                    if http.get("/openrsp/health", extensions={"sni_hostname": sni}).status_code == 200:
+                        return server
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        server.stop()
+        if "address already in use" not in log.read_text().lower():
+            raise AssertionError(f"openrsp smdp serve did not start:\n{log.read_text()}")
+    raise AssertionError("openrsp smdp serve: no free port")

@@ -230,3 +230,13 @@ def codes_of(response: httpx.Response) -> tuple[str, str]:
     data = status_of(response)
     assert data["status"] == "Failed", data
     return data["statusCodeData"]["subjectCode"], data["statusCodeData"]["reasonCode"]
+
+
+@dataclass
+class Served:
+    """A running SM-DP+ with profiles of two operators."""
+
+    server: SmdpServer
+    mine: list[str]  # ICCIDs of the default operator (the `pki init` operator certificate)
+    theirs: list[str]  # ICCIDs of operator "opB"
+    op_b: tuple[Path, Path]  # opB's client certificate and key

@@ -7,29 +7,32 @@ foreign or expired certificates, wrong codes) or the order is not one it may hav
 from dataclasses import replace
 from datetime import timedelta
 
+import es9_harness
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
-from es9_harness import (  # noqa: F401  (fixtures)
+from es9_harness import (
     SoftEuicc,
     authenticate,
     b64,
-    clock,
     codes,
     download,
     get_bpp,
     initiate,
     ok,
-    rig,
-    smdp_credentials,
-    ts48_package,
 )
 
 from openrsp.asn1.rsp_types import CancelSessionReason
 from openrsp.asn1.tlv import encode_tlv
 from openrsp.pki.certio import load_certificate, load_private_key
 from openrsp.pki.eid import make_eid
-from openrsp.pki.issue import issue_eum_certificate, issue_euicc_certificate
+from openrsp.pki.issue import issue_euicc_certificate, issue_eum_certificate
+
+# the ES9+ fixtures live with the harness
+clock = es9_harness.clock
+rig = es9_harness.rig
+smdp_credentials = es9_harness.smdp_credentials
+ts48_package = es9_harness.ts48_package
 
 
 def der(cert) -> bytes:
@@ -46,7 +49,10 @@ def new_card(rig, pki_dir, *, eid=None, eum=None, eum_key=None, **validity) -> S
     eum = eum or load_certificate(pki_dir / "nist" / "eum.cert.pem")
     eum_key = eum_key or load_private_key(pki_dir / "nist" / "eum.key.pem")
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = issue_euicc_certificate(eum, eum_key, eid or rig.euicc.eid, key.public_key(), strict=False, **validity)
+    validity.setdefault("not_before", rig.clock() - timedelta(days=1))  # the rig's clock is pinned
+    cert = issue_euicc_certificate(
+        eum, eum_key, eid or rig.euicc.eid, key.public_key(), strict=False, **validity
+    )
     return replace(rig.euicc.with_certificate(cert, key), eum_certificate=der(eum))
 
 
@@ -99,7 +105,11 @@ def test_expired_eum_certificate(rig, pki_dir):
     eum_key = ec.generate_private_key(ec.SECP256R1())
     now = rig.clock()
     eum = issue_eum_certificate(
-        ci, ci_key, eum_key.public_key(), not_before=now - timedelta(days=30), not_after=now - timedelta(days=1)
+        ci,
+        ci_key,
+        eum_key.public_key(),
+        not_before=now - timedelta(days=30),
+        not_after=now - timedelta(days=1),
     )
     card = new_card(rig, pki_dir, eum=eum, eum_key=eum_key, not_before=now - timedelta(days=20))
     assert fails_at_authenticate(rig, card, matching_id) == ("8.1.2", "6.3")
@@ -170,10 +180,15 @@ def test_expired_session(rig):
 
 def test_euicc_reported_an_error(rig):
     init = ok(initiate(rig.call, rig.euicc, rig.address))
-    refusal = encode_tlv(0xBF38, encode_tlv(0xA1, encode_tlv(0x80, bytes.fromhex(init["transactionId"])) + b"\x02\x01\x02"))
+    refusal = encode_tlv(
+        0xBF38, encode_tlv(0xA1, encode_tlv(0x80, bytes.fromhex(init["transactionId"])) + b"\x02\x01\x02")
+    )
     body = {"transactionId": init["transactionId"], "authenticateServerResponse": b64(refusal)}
     answer = rig.call("authenticateClient", body)
-    assert codes(answer) == ("8.1", "4.2") and "invalidSignature" in answer["header"]["functionExecutionStatus"]["statusCodeData"]["message"]
+    assert (
+        codes(answer) == ("8.1", "4.2")
+        and "invalidSignature" in answer["header"]["functionExecutionStatus"]["statusCodeData"]["message"]
+    )
 
 
 # -- authenticateClient: which order, and may it have it ------------------------------------------
@@ -194,7 +209,12 @@ def test_no_order_for_this_eid_without_matching_id(rig):
 def test_installed_profile_is_not_downloaded_again(rig):
     iccid, matching_id = rig.released_profile()
     download(rig.call, rig.euicc, rig.address, matching_id)
-    ok(rig.call("handleNotification", {"pendingNotification": b64(rig.euicc.install_result(iccid, rig.address, rig.oid))}))
+    ok(
+        rig.call(
+            "handleNotification",
+            {"pendingNotification": b64(rig.euicc.install_result(iccid, rig.address, rig.oid))},
+        )
+    )
     assert fails_at_authenticate(rig, rig.euicc, matching_id) == ("8.2.6", "3.8")
     assert rig.state(iccid) == "Installed"
 
@@ -210,8 +230,6 @@ def test_a_downloaded_profile_is_not_handed_to_another_euicc(rig, pki_dir):
     iccid, matching_id = rig.released_profile()
     ok(download(rig.call, rig.euicc, rig.address, matching_id).bpp)
     other = new_card(rig, pki_dir, eid=make_eid("89001012", 43))
-    init = ok(initiate(rig.call, other, rig.address))
-    print(authenticate(rig.call, other, init, matching_id))
     assert fails_at_authenticate(rig, other, matching_id) == ("8.1.1", "3.8")
     assert rig.state(iccid) == "Downloaded" and rig.order_row(iccid).download_attempts == 1
 
@@ -311,7 +329,12 @@ def test_forged_install_result_changes_nothing(rig):
     forged = rig.euicc.install_result(iccid, rig.address, rig.oid, break_signature=True)
     assert codes(rig.call("handleNotification", {"pendingNotification": b64(forged)})) == ("8.1", "6.1")
     assert rig.state(iccid) == "Downloaded" and rig.notifications() == []
-    ok(rig.call("handleNotification", {"pendingNotification": b64(rig.euicc.install_result(iccid, rig.address, rig.oid))}))
+    ok(
+        rig.call(
+            "handleNotification",
+            {"pendingNotification": b64(rig.euicc.install_result(iccid, rig.address, rig.oid))},
+        )
+    )
     assert rig.state(iccid) == "Installed"
 
 
@@ -338,12 +361,32 @@ def test_cancel_with_a_bad_signature_or_oid(rig):
 @pytest.mark.parametrize(
     ("function", "body", "expected"),
     [
-        ("initiateAuthentication", {"euiccChallenge": "not base64!", "euiccInfo1": "AA==", "smdpAddress": "x"}, ("1.3.1", "2.1")),
-        ("initiateAuthentication", {"euiccChallenge": "AAAA", "euiccInfo1": "AA==", "smdpAddress": "x"}, ("1.3.1", "2.1")),
+        (
+            "initiateAuthentication",
+            {"euiccChallenge": "not base64!", "euiccInfo1": "AA==", "smdpAddress": "x"},
+            ("1.3.1", "2.1"),
+        ),
+        (
+            "initiateAuthentication",
+            {"euiccChallenge": "AAAA", "euiccInfo1": "AA==", "smdpAddress": "x"},
+            ("1.3.1", "2.1"),
+        ),
         ("initiateAuthentication", {"euiccInfo1": "AA==", "smdpAddress": "x"}, ("1.3.1", "2.2")),
-        ("authenticateClient", {"transactionId": "XYZ", "authenticateServerResponse": "AA=="}, ("1.3.1", "2.1")),
-        ("authenticateClient", {"transactionId": "00" * 16, "authenticateServerResponse": b64(b"\xbf\x38\x05junk!")}, ("1.3.1", "2.1")),
-        ("getBoundProfilePackage", {"transactionId": "00" * 16, "prepareDownloadResponse": b64(b"\x30\x00")}, ("1.3.1", "2.1")),
+        (
+            "authenticateClient",
+            {"transactionId": "XYZ", "authenticateServerResponse": "AA=="},
+            ("1.3.1", "2.1"),
+        ),
+        (
+            "authenticateClient",
+            {"transactionId": "00" * 16, "authenticateServerResponse": b64(b"\xbf\x38\x05junk!")},
+            ("1.3.1", "2.1"),
+        ),
+        (
+            "getBoundProfilePackage",
+            {"transactionId": "00" * 16, "prepareDownloadResponse": b64(b"\x30\x00")},
+            ("1.3.1", "2.1"),
+        ),
         ("handleNotification", {"pendingNotification": b64(b"\x04\x02\x00\x00")}, ("1.3.1", "2.1")),
         ("cancelSession", {"transactionId": "00" * 16, "cancelSessionResponse": 5}, ("1.3.1", "2.1")),
     ],
@@ -354,5 +397,9 @@ def test_malformed_requests_get_a_clear_failure(rig, function, body, expected):
 
 def test_malformed_info1_and_challenge(rig):
     challenge = b64(rig.euicc.get_challenge())
-    body = {"euiccChallenge": challenge, "euiccInfo1": b64(b"\xbf\x20\x03\x82\x01\x02"), "smdpAddress": rig.address}
+    body = {
+        "euiccChallenge": challenge,
+        "euiccInfo1": b64(b"\xbf\x20\x03\x82\x01\x02"),
+        "smdpAddress": rig.address,
+    }
     assert codes(rig.call("initiateAuthentication", body)) == ("1.3.1", "2.1")

@@ -6,24 +6,29 @@ signs with the test PKI's eUICC key and opens the bound profile package back to 
 """
 
 import base64
+from concurrent.futures import ThreadPoolExecutor
 
-from es9_harness import (  # noqa: F401  (fixtures)
+import es9_harness
+from es9_harness import (
+    SoftEuicc,
     authenticate,
     b64,
-    clock,
     codes,
     download,
     get_bpp,
     initiate,
     ok,
-    rig,
-    smdp_credentials,
-    ts48_package,
     unb64,
 )
 
 from openrsp.asn1 import rsp
 from openrsp.asn1.rsp_types import CancelSessionReason, ErrorReason, NotificationEvent, iccid_from_bytes
+
+# the ES9+ fixtures live with the harness
+clock = es9_harness.clock
+rig = es9_harness.rig
+smdp_credentials = es9_harness.smdp_credentials
+ts48_package = es9_harness.ts48_package
 
 
 def test_activation_code_download_opens_to_the_exact_profile(rig):
@@ -59,7 +64,9 @@ def test_transaction_ids_and_challenges_are_fresh_and_hex(rig):
     second = ok(initiate(rig.call, rig.euicc, rig.address))
     assert first["transactionId"] != second["transactionId"]
     assert first["transactionId"] == first["transactionId"].upper() and len(first["transactionId"]) == 32
-    challenges = {rsp().decode("ServerSigned1", unb64(a["serverSigned1"]))["serverChallenge"] for a in (first, second)}
+    challenges = {
+        rsp().decode("ServerSigned1", unb64(a["serverSigned1"]))["serverChallenge"] for a in (first, second)
+    }
     assert len(challenges) == 2
 
 
@@ -106,7 +113,10 @@ def test_asking_again_with_the_same_otpk_gives_an_equivalent_package(rig):
     iccid, matching_id = rig.released_profile()
     run = download(rig.call, rig.euicc, rig.address, matching_id)
     # the answer got lost; the LPA sends the same PrepareDownload response again
-    body = {"transactionId": run.transaction_id, "prepareDownloadResponse": b64(rig.euicc.kept["prepareDownloadResponse"])}
+    body = {
+        "transactionId": run.transaction_id,
+        "prepareDownloadResponse": b64(rig.euicc.kept["prepareDownloadResponse"]),
+    }
     again = rig.call("getBoundProfilePackage", body)
     assert rig.euicc.open_package(unb64(ok(again)["boundProfilePackage"])).profile == rig.package
     assert rig.order_row(iccid).download_attempts == 1  # a repeated answer, not a second download
@@ -123,9 +133,16 @@ def test_a_retry_session_offers_the_previous_otpk_and_rebinds_to_it(rig):
     assert opened.profile == rig.package and opened.transaction_id.hex().upper() == second.transaction_id
     assert rig.order_row(iccid).download_attempts == 2
     # the first session was superseded: its install result no longer counts
-    stale = rig.euicc.install_result(iccid, rig.address, rig.oid, transaction_id=bytes.fromhex(first.transaction_id))
+    stale = rig.euicc.install_result(
+        iccid, rig.address, rig.oid, transaction_id=bytes.fromhex(first.transaction_id)
+    )
     assert codes(rig.call("handleNotification", {"pendingNotification": b64(stale)})) == ("8.10.1", "3.9")
-    ok(rig.call("handleNotification", {"pendingNotification": b64(rig.euicc.install_result(iccid, rig.address, rig.oid))}))
+    ok(
+        rig.call(
+            "handleNotification",
+            {"pendingNotification": b64(rig.euicc.install_result(iccid, rig.address, rig.oid))},
+        )
+    )
     assert rig.state(iccid) == "Installed"
 
 
@@ -166,7 +183,9 @@ def test_cancel_postponed_keeps_the_order_for_later(rig):
     run = download(rig.call, rig.euicc, rig.address, matching_id)
     cancel = rig.euicc.cancel_session(CancelSessionReason.postponed, rig.oid)
     body = {"transactionId": run.transaction_id, "cancelSessionResponse": b64(cancel)}
-    assert ok(rig.call("cancelSession", body)) == {"header": {"functionExecutionStatus": {"status": "Executed-Success"}}}
+    assert ok(rig.call("cancelSession", body)) == {
+        "header": {"functionExecutionStatus": {"status": "Executed-Success"}}
+    }
     assert rig.state(iccid) == "Released"
     assert codes(rig.call("cancelSession", body)) == ("8.10.1", "3.9")  # that session is over
     ok(download(rig.call, rig.euicc, rig.address, matching_id).bpp)  # and the user can try again
@@ -177,7 +196,11 @@ def test_cancel_by_end_user_ends_the_order(rig):
     init = ok(initiate(rig.call, rig.euicc, rig.address))
     ok(authenticate(rig.call, rig.euicc, init, matching_id))
     cancel = rig.euicc.cancel_session(CancelSessionReason.endUserRejection, rig.oid)
-    ok(rig.call("cancelSession", {"transactionId": init["transactionId"], "cancelSessionResponse": b64(cancel)}))
+    ok(
+        rig.call(
+            "cancelSession", {"transactionId": init["transactionId"], "cancelSessionResponse": b64(cancel)}
+        )
+    )
     assert rig.state(iccid) == "Error"
     assert rig.events(iccid)[-1][3] == {"cancelSessionReason": "endUserRejection"}
 
@@ -186,14 +209,16 @@ def test_cancel_before_authentication_ends_only_the_session(rig):
     init = ok(initiate(rig.call, rig.euicc, rig.address))
     rig.euicc.transaction_id = bytes.fromhex(init["transactionId"])
     cancel = rig.euicc.cancel_session(CancelSessionReason.timeout, rig.oid)
-    ok(rig.call("cancelSession", {"transactionId": init["transactionId"], "cancelSessionResponse": b64(cancel)}))
+    ok(
+        rig.call(
+            "cancelSession", {"transactionId": init["transactionId"], "cancelSessionResponse": b64(cancel)}
+        )
+    )
     later = authenticate(rig.call, rig.euicc, init, "ANY")
     assert codes(later) == ("8.10.1", "3.9")
 
 
 def test_two_sessions_racing_for_one_order_only_one_gets_it(rig, pki_dir):
-    from es9_harness import SoftEuicc
-
     iccid, matching_id = rig.released_profile()
     first, second = rig.euicc, SoftEuicc.load(pki_dir, "nist")  # same card model, two LPAs
     init1 = ok(initiate(rig.call, first, rig.address))
@@ -210,3 +235,19 @@ def test_binary_fields_are_plain_base64_of_der(rig):
     for name in ("serverSigned1", "serverSignature1", "euiccCiPKIdToBeUsed", "serverCertificate"):
         assert base64.b64encode(base64.b64decode(init[name])).decode() == init[name]
     assert unb64(init["serverSignature1"])[:3] == bytes.fromhex("5F3740")
+
+
+def test_concurrent_requests_for_one_order_deliver_it_once(rig, pki_dir):
+    iccid, matching_id = rig.released_profile()
+    cards = [rig.euicc] + [SoftEuicc.load(pki_dir, "nist") for _ in range(3)]
+    requests = []
+    for card in cards:
+        auth = ok(authenticate(rig.call, card, ok(initiate(rig.call, card, rig.address)), matching_id))
+        response = card.prepare_download(auth)
+        requests.append({"transactionId": auth["transactionId"], "prepareDownloadResponse": b64(response)})
+    with ThreadPoolExecutor(len(requests)) as pool:
+        answers = list(pool.map(lambda body: rig.call("getBoundProfilePackage", body), requests))
+    delivered = [a for a in answers if a["header"]["functionExecutionStatus"]["status"] == "Executed-Success"]
+    assert len(delivered) == 1
+    assert all(codes(a) == ("8.2", "3.7") for a in answers if a not in delivered)
+    assert rig.state(iccid) == "Downloaded" and rig.order_row(iccid).download_attempts == 1

@@ -55,16 +55,16 @@ def _only_profile(repo):
 
 
 def test_an_iccid_already_known_refuses_the_whole_import(cli, ts48_dir, tmp_path):
-    first, second = ts48_dir / "TS48v1_A.der", ts48_dir / "TS48V1-A-UNIQUE.der"
-    cli("smdp", "profile", "import", str(first), "--data", str(tmp_path), check=True)
-    result = cli(
-        "smdp", "profile", "import", str(second), str(ts48_dir / "TS48v1_B.der"), "--data", str(tmp_path)
-    )
+    repo = open_repository(load_config(data_dir=tmp_path))
+    import_packages(repo, [ts48_dir / "TS48v1_A.der"], operator="default")
+    new, known = ts48_dir / "TS48V1-A-UNIQUE.der", ts48_dir / "TS48v1_B.der"  # B has A's ICCID
+    result = cli("smdp", "profile", "import", str(new), str(known), "--data", str(tmp_path))
     assert result.returncode == 1
     assert "89000123456789012341" in result.stderr and "nothing imported" in result.stderr
     assert "Traceback" not in result.stderr
-    listed = json.loads(cli("smdp", "profile", "list", "--data", str(tmp_path), "--json", check=True).stdout)
-    assert [row["iccid"] for row in listed] == ["89000123456789012341"]  # the new one did not slip in
+    with repo.transaction() as session:  # the new one did not slip in
+        assert [p.iccid for p in repo.list_profiles(session)] == ["89000123456789012341"]
+    repo.engine.dispose()
 
 
 def test_a_file_that_is_not_a_package_is_a_clear_error(cli, tmp_path):
@@ -98,9 +98,17 @@ def test_generate_one_profile_computes_luhn_and_returns_fresh_keys_once(cli, tmp
     assert row["iccid"].startswith("894400000000000012") and len(row["iccid"]) == 19
     assert luhn_valid(row["iccid"])  # 18 digits given: the Luhn check digit was appended
     assert len(bytes.fromhex(row["ki"])) == 16 and len(bytes.fromhex(row["opc"])) == 16
-    listed = json.loads(cli("smdp", "profile", "list", "--data", str(tmp_path), "--json", check=True).stdout)
-    assert listed[0]["iccid"] == row["iccid"] and listed[0]["name"] == "Test line"
-    assert "ki" not in json.dumps(listed).lower().replace("kind", "")  # the list never shows keys
+    repo = open_repository(load_config(data_dir=tmp_path))
+    try:
+        profile = _only_profile(repo)
+        assert (profile.iccid, profile.profile_name, profile.msisdn) == (
+            row["iccid"],
+            "Test line",
+            "+15551234",
+        )
+        assert repo.open_secrets(profile).ki.hex().upper() == row["ki"]
+    finally:
+        repo.engine.dispose()
 
 
 def test_given_keys_are_used_as_given(cli, tmp_path):

@@ -80,8 +80,9 @@ def smdp_sign_input(signed_objects: bytes, euicc_otpk: bytes) -> bytes:
     return signed_objects + encode_tlv(TAG_OTPK, euicc_otpk)
 
 
-def encode_isc_signed_objects(transaction_id: bytes, host_id: bytes, smdp_otpk: bytes, *, key_type: int = 0x88,
-                              key_length: int = 16) -> bytes:
+def encode_isc_signed_objects(
+    transaction_id: bytes, host_id: bytes, smdp_otpk: bytes, *, key_type: int = 0x88, key_length: int = 16
+) -> bytes:
     """The BF23 data objects that smdpSign covers, in order."""
     crt = (
         encode_tlv(TAG_KEY_TYPE, bytes([key_type]))
@@ -164,7 +165,10 @@ def split_bpp(bpp: bytes) -> BppParts:
         items = list(iter_tlvs(outer.value))
         tags = [t.tag for t in items]
         expected = [TAG_INITIALISE_SECURE_CHANNEL, TAG_FIRST_SEQUENCE_OF_87, TAG_SEQUENCE_OF_88]
-        if tags[:3] != expected or tags[3:] not in ([TAG_SEQUENCE_OF_86], [TAG_SECOND_SEQUENCE_OF_87, TAG_SEQUENCE_OF_86]):
+        if tags[:3] != expected or tags[3:] not in (
+            [TAG_SEQUENCE_OF_86],
+            [TAG_SECOND_SEQUENCE_OF_87, TAG_SEQUENCE_OF_86],
+        ):
             raise BppFormatError("BF36 must hold BF23, A0, A1, optionally A2, then A3")
         second = items[3] if len(items) == 5 else None
         return BppParts(

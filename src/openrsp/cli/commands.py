@@ -12,6 +12,9 @@ _GROUPS: list[tuple[str, str, str | None]] = [
     ("smdp", "app", "smdp"),
     ("operator", "app", "operator"),
     ("lpa", "app", "lpa"),
+    ("network", "app", "network"),
+    ("demo", "demo", "demo"),
+    ("device", "app", "device"),
 ]
 
 

@@ -100,17 +100,16 @@ def _https_factory(
 ) -> Callable[[], HttpsSettings]:
     def settings() -> HttpsSettings:
         cas = load_ca_certificates(ci)
-        cert, key = client_cert, client_key
         if pki is not None:
-            from openrsp.pki.layout import LPA_GROUP, PkiIndex
+            # Only the CIs: an SM-DP+ that does not expect LPA certificates refuses one it cannot check,
+            # so the LPA TLS client certificate is presented only when asked for (--client-cert).
+            from openrsp.pki.layout import PkiIndex
 
             index = PkiIndex.read(pki)
             cas += load_ca_certificates(index.cert_path(curve, "ci") for curve in index.curves)
-            if cert is None and index.has(LPA_GROUP, "client"):
-                cert, key = index.cert_path(LPA_GROUP, "client"), index.key_path(LPA_GROUP, "client")
         if not cas and euicc is not None:
             cas = _euicc_trusted_cis(euicc)
-        return HttpsSettings(tuple(cas), cert, key, resolve, proxy, timeout)
+        return HttpsSettings(tuple(cas), client_cert, client_key, resolve, proxy, timeout)
 
     return settings
 
@@ -138,7 +137,7 @@ def _lpa(
         list[Path] | None, typer.Option("--ci", help="CI certificate trusted for SM-DP+ TLS (repeatable).")
     ] = None,
     pki: Annotated[
-        Path | None, typer.Option("--pki", help="An `openrsp pki init` folder: its CIs and LPA TLS client.")
+        Path | None, typer.Option("--pki", help="An `openrsp pki init` folder: trust its CI certificates.")
     ] = None,
     client_cert: Annotated[
         Path | None, typer.Option("--client-cert", help="LPA TLS client certificate (PEM).")

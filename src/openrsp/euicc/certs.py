@@ -73,7 +73,9 @@ def verify_server_certificate(
     aki = authority_key_id(cert)
     ci = next((c for c in trusted if c.pkid == aki), None)
     if ci is None:
-        raise ServerCertificateError("unknown-ci", f"{role} certificate is issued by a CI this eUICC does not know")
+        raise ServerCertificateError(
+            "unknown-ci", f"{role} certificate is issued by a CI this eUICC does not know"
+        )
     try:
         verify_chain(cert, [load_der(ci.certificate)], [], role=role, at=at)
     except ChainError as exc:

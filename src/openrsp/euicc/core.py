@@ -12,7 +12,7 @@ import copy
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from openrsp.euicc.install import BppLoader
 
 
-def _utcnow() -> datetime:
+def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
@@ -52,7 +52,6 @@ class SessionContext:
     dppb_oid: str | None = None
     one_time_key: PrivateKey | None = None  # otSK.EUICC.ECKA
     hash_cc: bytes | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 class Euicc:
@@ -64,7 +63,7 @@ class Euicc:
         keys: dict[str, PrivateKey],
         *,
         persist: Callable[[EuiccState], None] | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
         random_bytes: Callable[[int], bytes] = os.urandom,
         make_one_time_key: Callable[[str], PrivateKey] | None = None,
     ) -> None:

@@ -101,7 +101,9 @@ def _authenticate(euicc: Euicc, request: bytes, value: dict[str, Any]) -> bytes:
     items = list(iter_tlvs(read_tlv(request).value))
     signed1_raw, certificate_raw = items[0].raw, items[3].raw
     try:
-        dpauth, _ci = verify_server_certificate(certificate_raw, euicc.state.trusted_cis, "dpauth", euicc.clock())
+        dpauth, _ci = verify_server_certificate(
+            certificate_raw, euicc.state.trusted_cis, "dpauth", euicc.clock()
+        )
     except ServerCertificateError as exc:
         raise _AuthError(_AUTH_CODE_OF_CERT_ERROR[exc.kind]) from None
     identity = euicc.identity_for(value["euiccCiPKIdToBeUsed"])
@@ -130,12 +132,7 @@ def _authenticate(euicc: Euicc, request: bytes, value: dict[str, Any]) -> bytes:
     ctx.dpauth = dpauth
     ctx.euicc_signature1 = signature
     ctx.matching_id = value["ctxParams1"][1].get("matchingId")
-    body = (
-        euicc_signed1
-        + _signature_tlv(signature)
-        + identity.euicc_certificate
-        + identity.eum_certificate
-    )
+    body = euicc_signed1 + _signature_tlv(signature) + identity.euicc_certificate + identity.eum_certificate
     # AuthenticateServerResponse BF38 { A0 authenticateResponseOk { ... } }
     return encode_tlv(0xBF38, encode_tlv(0xA0, body))
 

@@ -75,7 +75,9 @@ def profile_info(profile: Profile) -> dict[str, Any]:
             owner["gid2"] = profile.profile_owner.gid2
         info["profileOwner"] = owner
     if profile.dp_proprietary_data is not None:
-        info["dpProprietaryData"] = rsp().decode("DpProprietaryData", b"\x30" + profile.dp_proprietary_data[1:])
+        info["dpProprietaryData"] = rsp().decode(
+            "DpProprietaryData", b"\x30" + profile.dp_proprietary_data[1:]
+        )
     if profile.ppr:
         info["profilePolicyRules"] = encode_bits(profile.ppr, PPR_NAMES)
     return info
@@ -266,8 +268,9 @@ def get_rat(euicc: Euicc, request: bytes) -> bytes:
             {
                 "pprIds": encode_bits(rule.pprs, PPR_NAMES),
                 "allowedOperators": operators,
-                "pprFlags": encode_bits(["consentRequired"] if rule.consent_required else [], ["consentRequired"]),
+                "pprFlags": encode_bits(
+                    ["consentRequired"] if rule.consent_required else [], ["consentRequired"]
+                ),
             }
         )
     return rsp().encode("GetRatResponse", {"rat": rules})
-

@@ -105,7 +105,6 @@ class BppLoader:
     receiver: BspReceiver | None = None
     bpp_remaining: int = 0
     container_remaining: int = 0
-    configure_isdp: dict[str, Any] = field(default_factory=dict)
     dp_proprietary_data: bytes | None = None
     metadata_plain: bytearray = field(default_factory=bytearray)
     metadata: _Metadata | None = None
@@ -119,8 +118,11 @@ class BppLoader:
             offset = self._start(piece)
         while offset < len(piece):
             if self.phase == BppPhase.COMPLETE:
-                raise InstallError(BppCommandId.loadProfileElements, ErrorReason.scp03tStructureError,
-                                   "data after the end of the bound profile package")
+                raise InstallError(
+                    BppCommandId.loadProfileElements,
+                    ErrorReason.scp03tStructureError,
+                    "data after the end of the bound profile package",
+                )
             offset = self._item(piece, offset)
         return self.phase == BppPhase.COMPLETE
 
@@ -130,7 +132,9 @@ class BppLoader:
             tag, pos = read_tag(piece, 0)
             length, pos = read_length(piece, pos)
             if tag != TAG_BPP:
-                raise InstallError(command, ErrorReason.incorrectInputValues, "not a BoundProfilePackage (BF36)")
+                raise InstallError(
+                    command, ErrorReason.incorrectInputValues, "not a BoundProfilePackage (BF36)"
+                )
             isc = read_tlv(piece, pos)
         except TlvError as exc:
             raise InstallError(command, ErrorReason.incorrectInputValues, str(exc)) from None
@@ -156,7 +160,9 @@ class BppLoader:
             raise InstallError(command, ErrorReason.scp03tStructureError, str(exc)) from None
         segment = _SEGMENT_OF_TAG.get(tag)
         if segment is None:
-            raise InstallError(command, ErrorReason.scp03tStructureError, f"unexpected tag {tag:X} in the BPP")
+            raise InstallError(
+                command, ErrorReason.scp03tStructureError, f"unexpected tag {tag:X} in the BPP"
+            )
         consumed = end - offset
         if consumed > self.bpp_remaining:
             raise InstallError(command, ErrorReason.scp03tStructureError, "segment runs past the BF36 length")
@@ -186,7 +192,9 @@ class BppLoader:
         try:
             self.phase = next_phase(self.phase, segment)
         except OutOfOrderError as exc:
-            raise InstallError(BPP_COMMAND_ID_OF_PHASE[self.phase], ErrorReason.scp03tStructureError, str(exc)) from None
+            raise InstallError(
+                BPP_COMMAND_ID_OF_PHASE[self.phase], ErrorReason.scp03tStructureError, str(exc)
+            ) from None
 
     def _consume_child(self, tlv: Tlv) -> None:
         if len(tlv.raw) > self.container_remaining:
@@ -203,8 +211,11 @@ class BppLoader:
         elif self.phase == BppPhase.PROFILE:
             self._advance(Segment.A3_FULL)
             if self.bpp_remaining:
-                raise InstallError(BppCommandId.loadProfileElements, ErrorReason.scp03tStructureError,
-                                   "bytes left in BF36 after the profile segments")
+                raise InstallError(
+                    BppCommandId.loadProfileElements,
+                    ErrorReason.scp03tStructureError,
+                    "bytes left in BF36 after the profile segments",
+                )
 
     # --- the steps ------------------------------------------------------------------------------
     def _initialise_secure_channel(self, raw: bytes) -> None:
@@ -247,11 +258,13 @@ class BppLoader:
     def _configure_isdp(self, tlv: Tlv) -> None:
         plain = self._unprotect_children(tlv, 0x87)
         try:
-            value = rsp().decode("ConfigureISDPRequest", plain)
-        except Asn1Error as exc:
-            raise InstallError(BppCommandId.configureISDP, ErrorReason.incorrectInputValues, str(exc)) from None
-        self.configure_isdp = value
-        inner = read_tlv(plain).value
+            rsp().decode("ConfigureISDPRequest", plain)
+            inner = read_tlv(plain).value
+        except (Asn1Error, TlvError) as exc:
+            raise InstallError(
+                BppCommandId.configureISDP, ErrorReason.incorrectInputValues, str(exc)
+            ) from None
+        # kept as received, for ProfileInfo.dpProprietaryData
         self.dp_proprietary_data = next((t.raw for t in iter_tlvs(inner) if t.tag == 0xB8), None)
 
     def _store_metadata_segment(self, tlv: Tlv) -> None:
@@ -301,8 +314,11 @@ class BppLoader:
         except ProfileContentError as exc:
             raise InstallError(command, ErrorReason.installFailedDueToPEProcessingError, str(exc)) from None
         if profile.iccid != self.metadata.iccid:
-            raise InstallError(command, ErrorReason.installFailedDueToDataMismatch,
-                               f"package ICCID {profile.iccid} differs from metadata ICCID {self.metadata.iccid}")
+            raise InstallError(
+                command,
+                ErrorReason.installFailedDueToDataMismatch,
+                f"package ICCID {profile.iccid} differs from metadata ICCID {self.metadata.iccid}",
+            )
         if profile.size > state.info.nvm_capacity - state.used_memory():
             raise InstallError(command, ErrorReason.installFailedDueToInsufficientMemoryForProfile)
         meta = self.metadata.value
@@ -317,7 +333,9 @@ class BppLoader:
             for c in meta.get("notificationConfigurationInfo", [])
         ]
         profile.profile_owner = _operator(meta.get("profileOwner"))
-        profile.ppr = decode_bits(meta["profilePolicyRules"], PPR_NAMES) if "profilePolicyRules" in meta else []
+        profile.ppr = (
+            decode_bits(meta["profilePolicyRules"], PPR_NAMES) if "profilePolicyRules" in meta else []
+        )
         profile.dp_proprietary_data = self.dp_proprietary_data
         return profile
 
@@ -402,4 +420,3 @@ def _orphan_result(euicc: Euicc, piece: bytes) -> bytes:
 
 def describe_error(error: InstallError) -> str:
     return f"{BppCommandId(error.command).name}: {ErrorReason(error.reason).name}"
-

@@ -83,4 +83,3 @@ class IsdR:
 
     def on_reset(self) -> None:
         self.euicc.reset()
-

@@ -79,7 +79,9 @@ def build_install_result(
     return NotificationResult(Notification(number, "install", address, iccid, pending), pending)
 
 
-def build_other_notification(euicc: Euicc, state: EuiccState, profile: Profile, event: str) -> NotificationResult | None:
+def build_other_notification(
+    euicc: Euicc, state: EuiccState, profile: Profile, event: str
+) -> NotificationResult | None:
     """OtherSignedNotification for enable/disable/delete, when the profile asks for one."""
     address = profile.address_for(event)
     if address is None:
@@ -106,7 +108,11 @@ def _matches(notification: Notification, events: list[str] | None) -> bool:
 
 def list_notification(euicc: Euicc, request: bytes) -> bytes:
     value = rsp().decode("ListNotificationRequest", request)
-    events = decode_bits(value["profileManagementOperation"], EVENTS) if "profileManagementOperation" in value else None
+    events = (
+        decode_bits(value["profileManagementOperation"], EVENTS)
+        if "profileManagementOperation" in value
+        else None
+    )
     items = [
         _metadata(n.seq_number, n.event, n.address, n.iccid)
         for n in euicc.state.notifications

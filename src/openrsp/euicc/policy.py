@@ -53,7 +53,8 @@ def ppr_allowed(state: EuiccState, pprs: list[str], profile_class: int, owner: O
         if ppr in state.info.forbidden_pprs:
             return False
         if not any(
-            ppr in rule.pprs and any(operator_matches(op, owner) for op in rule.allowed_operators) for rule in state.rat
+            ppr in rule.pprs and any(operator_matches(op, owner) for op in rule.allowed_operators)
+            for rule in state.rat
         ):
             return False
     return True

@@ -51,7 +51,7 @@ def summary_lines(state: EuiccState) -> list[str]:
         f"profiles        {len(info['profiles'])}",
     ]
     for p in info["profiles"]:
-        nickname = f" \"{p['profileNickname']}\"" if p["profileNickname"] else ""
+        nickname = f' "{p["profileNickname"]}"' if p["profileNickname"] else ""
         lines.append(
             f"  {p['iccid']:<20} {p['profileState']:<8} {p['profileClass']:<12} "
             f"{p['serviceProviderName'] or '-'} / {p['profileName'] or '-'}{nickname}"

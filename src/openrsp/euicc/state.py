@@ -110,7 +110,9 @@ class AkaParameters:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AkaParameters:
-        return cls(data["algorithm"], bytes.fromhex(data["ki"]), bytes.fromhex(data["opc"]), data.get("sqnMs", 0))
+        return cls(
+            data["algorithm"], bytes.fromhex(data["ki"]), bytes.fromhex(data["opc"]), data.get("sqnMs", 0)
+        )
 
 
 @dataclass
@@ -312,7 +314,8 @@ class EuiccState:
             "version": STATE_VERSION,
             "eid": self.eid,
             "trustedCis": [
-                {"curve": c.curve, "pkid": _hex(c.pkid), "certificate": _b(c.certificate)} for c in self.trusted_cis
+                {"curve": c.curve, "pkid": _hex(c.pkid), "certificate": _b(c.certificate)}
+                for c in self.trusted_cis
             ],
             "identities": [
                 {

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 
 from openrsp.crypto.ecdsa import PrivateKey, generate_private_key, load_private_key
 from openrsp.errors import InputError
-from openrsp.euicc.core import Euicc, _utcnow
+from openrsp.euicc.core import Euicc, utcnow
 from openrsp.euicc.install import isdp_aid
 from openrsp.euicc.isd_r import IsdR
 from openrsp.euicc.iso7816 import Iso7816Card
@@ -89,7 +89,9 @@ def read_state(directory: Path | str) -> EuiccState:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        raise StateError(f"no eUICC in {directory} ({STATE_FILE} missing; create one with `openrsp euicc create`)") from None
+        raise StateError(
+            f"no eUICC in {directory} ({STATE_FILE} missing; create one with `openrsp euicc create`)"
+        ) from None
     except (OSError, ValueError) as exc:
         raise StateError(f"cannot read {path}: {exc}") from None
     if not isinstance(data, dict):
@@ -107,7 +109,7 @@ def _remove_stale_temporaries(directory: Path) -> None:
 def open_euicc(
     directory: Path | str,
     *,
-    clock: Callable[[], datetime] = _utcnow,
+    clock: Callable[[], datetime] = utcnow,
     random_bytes: Callable[[int], bytes] = os.urandom,
     make_one_time_key: Callable[[str], PrivateKey] | None = None,
 ) -> Euicc:
@@ -188,15 +190,25 @@ def create_euicc(
         key, cert = creds.euicc_key, creds.euicc_cert
         if creds.eid != wanted_eid:
             if creds.eum_key is None:
-                raise InputError(f"EID {wanted_eid} needs a new eUICC certificate, but {source} has no EUM key")
+                raise InputError(
+                    f"EID {wanted_eid} needs a new eUICC certificate, but {source} has no EUM key"
+                )
             key = generate_private_key(creds.curve)
             cert = issue_euicc_certificate(creds.eum_cert, creds.eum_key, wanted_eid, key.public_key())
         key_file = key_file_name(creds.curve)
         keys[key_file] = key
-        identities.append(SigningIdentity(creds.curve, _aki(creds.eum_cert), _der(cert), _der(creds.eum_cert), key_file))
+        identities.append(
+            SigningIdentity(creds.curve, _aki(creds.eum_cert), _der(cert), _der(creds.eum_cert), key_file)
+        )
     trusted = [TrustedCi(ci.curve, ci.pkid, _der(ci.cert)) for ci in credentials[0].trusted_cis]
 
-    state = EuiccState(eid=wanted_eid, trusted_cis=trusted, identities=identities, default_smdp=default_smdp, rat=default_rat())
+    state = EuiccState(
+        eid=wanted_eid,
+        trusted_cis=trusted,
+        identities=identities,
+        default_smdp=default_smdp,
+        rat=default_rat(),
+    )
     if root_smds is not None:
         state.root_smds = root_smds
     if provisioning_profile is not None:

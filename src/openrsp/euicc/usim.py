@@ -71,12 +71,11 @@ class UiccFileSystem:
     """The enabled profile's files, reachable from the MF (or from an ADF in the USIM subclass)."""
 
     root = MF
+    aid = b""  # the default application is never selected by AID
 
     def __init__(self, euicc: Euicc) -> None:
         self.euicc = euicc
         self._cursors: dict[int, _Cursor] = {}
-
-    aid = b""  # the default application is never selected by AID
 
     # --- iso7816.Application --------------------------------------------------------------------
     def select(self) -> bytes:

@@ -59,6 +59,8 @@ class Step(enum.Enum):
 
 
 _ORDER = list(Step)
+CONFIRMATION_CODE_SUBJECT = "8.2.7"
+TRANSACTION_ID_SUBJECT = "8.10.1"
 
 
 @dataclass(frozen=True)
@@ -304,6 +306,12 @@ class Download:
             return
         try:
             self.es9.cancel_session(self.transaction_id, signed)
+        except Es9Failure as exc:
+            if exc.subject_code == TRANSACTION_ID_SUBJECT:  # it closed the session when it failed
+                _note(error, f"session cancelled on the eUICC ({name}); the SM-DP+ had already ended it")
+            else:
+                _note(error, f"session cancelled on the eUICC ({name}); the SM-DP+ refused to cancel: {exc}")
+            return
         except LpaError as exc:
             _note(error, f"session cancelled on the eUICC ({name}); the SM-DP+ could not be told: {exc}")
             return
@@ -311,8 +319,12 @@ class Download:
 
 
 def _reason_for(error: BaseException, step: Step) -> CancelSessionReason:
-    if isinstance(error, SmdpUnreachable) and error.timeout:
+    # An SM-DP+ that does not answer is a timeout to the session: the order stays open for a retry.
+    if isinstance(error, SmdpUnreachable):
         return CancelSessionReason.timeout
+    # A refused confirmation code ends this session only: the user may try again with a new one.
+    if isinstance(error, Es9Failure) and error.subject_code == CONFIRMATION_CODE_SUBJECT:
+        return CancelSessionReason.postponed
     if step is Step.LOAD_BOUND_PROFILE_PACKAGE and not isinstance(error, (Es9Failure, SmdpUnreachable)):
         return CancelSessionReason.loadBppExecutionError
     return CancelSessionReason.undefinedReason

@@ -23,8 +23,9 @@ from openrsp.lpa.lpac_json import euicc_info2
 from openrsp.lpa.lpd import DownloadResult, LoadProgress, Step
 from openrsp.lpa.notifications import NotificationOutcome
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Piped output is not cut to 80 columns: ICCIDs and AIDs must stay whole for scripts and logs.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
 
 STEP_WORDS = {
     Step.GET_CHALLENGE: "asking the eUICC for a challenge",
@@ -48,14 +49,15 @@ def read_answer(prompt: str, *, secret: bool = False) -> str | None:
             return getpass.getpass(prompt, stream=sys.stderr) if secret else input_line(prompt)
         except EOFError:
             return None
-    err.print(prompt, end="")
+    err.print(prompt, end="", markup=False)
+    sys.stderr.flush()  # the prompt has no newline: a script waiting for it must see it now
     line = sys.stdin.readline()
     err.print("")
     return line.rstrip("\r\n") if line else None
 
 
 def input_line(prompt: str) -> str:
-    err.print(prompt, end="")
+    err.print(prompt, end="", markup=False)
     return input()
 
 
@@ -97,28 +99,46 @@ def show_step(step: Step) -> None:
         err.print(f"[dim]{words}…[/dim]")
 
 
-@contextmanager
-def load_progress() -> Iterator[Any]:
-    """A progress bar for the segmented load; yields the callback the Download calls."""
-    with Progress(
-        TextColumn("segment {task.fields[segment]}/{task.fields[segments]}"),
-        BarColumn(),
-        DownloadColumn(),
-        console=err,
-        transient=False,
-    ) as progress:
-        task = progress.add_task("load", total=None, segment=0, segments="?")
+class LoadProgressBar:
+    """The bar for the segmented load; appears with the first segment, so a failure before shows none."""
 
-        def update(state: LoadProgress) -> None:
-            progress.update(
-                task,
-                total=state.bytes_total,
-                completed=state.bytes_done,
-                segment=state.segment,
-                segments=state.segments,
+    def __init__(self) -> None:
+        self._progress: Progress | None = None
+        self._task: Any = None
+
+    def __call__(self, state: LoadProgress) -> None:
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("segment {task.fields[segment]}/{task.fields[segments]}"),
+                BarColumn(),
+                DownloadColumn(),
+                console=err,
             )
+            self._progress.start()
+            self._task = self._progress.add_task(
+                "load", total=state.bytes_total, segment=0, segments=state.segments
+            )
+        self._progress.update(
+            self._task,
+            total=state.bytes_total,
+            completed=state.bytes_done,
+            segment=state.segment,
+            segments=state.segments,
+        )
 
-        yield update
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+@contextmanager
+def load_progress() -> Iterator[LoadProgressBar]:
+    bar = LoadProgressBar()
+    try:
+        yield bar
+    finally:
+        bar.stop()
 
 
 # --- results ---------------------------------------------------------------------------------------

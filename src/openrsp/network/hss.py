@@ -31,6 +31,7 @@ from openrsp.crypto.milenage import AMF_SIZE, KEY_SIZE, RAND_SIZE
 from openrsp.errors import InputError
 from openrsp.network.contract import Contract
 from openrsp.network.errors import HssStorageError, NetworkError, UnknownSubscriber
+from openrsp.profile.subscription import Subscription
 
 # AMF with the "separation bit" set, as E-UTRAN requires (TS 33.401 6.1.1).
 DEFAULT_AMF = bytes.fromhex("8000")
@@ -160,6 +161,12 @@ class Hss:
         with self._transaction() as db:
             db.execute("INSERT OR REPLACE INTO subscribers VALUES (?, ?, ?, ?, ?, ?)", row)
         return Subscriber(imsi, ki, opc, amf, sqn, contract)
+
+    def provision_subscription(self, sub: Subscription, contract: Contract, *, sqn: int = 0) -> Subscriber:
+        """Provision from the operator's subscription model, as when a profile is generated or imported."""
+        if sub.algorithm != "milenage":
+            raise InputError(f"IMSI {sub.imsi}: the HSS runs Milenage, not {sub.algorithm}")
+        return self.provision(sub.imsi, sub.ki, sub.opc, contract, sqn=sqn)
 
     def set_contract(self, imsi: str, contract: Contract) -> None:
         with self._transaction() as db:

@@ -206,9 +206,12 @@ class MapsProxy:
         self.events.record("maps", "connect-allowed", client=client, target=target, reason=decision.reason)
         writer.write(b"HTTP/1.1 200 Connection Established\r\n\r\n")
         await writer.drain()
-        upstream, downstream = await asyncio.gather(
-            _pipe(reader, up_writer), _pipe(up_reader, writer), return_exceptions=True
-        )
+        try:
+            upstream, downstream = await asyncio.gather(
+                _pipe(reader, up_writer), _pipe(up_reader, writer), return_exceptions=True
+            )
+        finally:
+            up_writer.close()
         self.events.record(
             "maps",
             "tunnel-closed",

@@ -19,7 +19,7 @@ from openrsp.hexutil import to_hex
 from openrsp.network.contract import Contract
 from openrsp.network.detection import ProvisioningDetection
 from openrsp.network.device import AuthMacFailure, AuthOk, AuthResponse, AuthSyncFailure, Modem
-from openrsp.network.errors import AttachRejected, UnknownSubscriber
+from openrsp.network.errors import AttachRejected, NetworkError, UnknownSubscriber
 from openrsp.network.events import EventLog
 from openrsp.network.gateway import Gateway, Session
 from openrsp.network.hss import Hss, ResyncFailed
@@ -31,12 +31,26 @@ CAUSE_MAC_FAILURE = (20, "MAC failure: the card did not accept the network (wron
 CAUSE_SYNCH_FAILURE = (21, "synch failure: sequence numbers could not be resynchronised")
 
 
+class AttachStateError(NetworkError):
+    """The procedure was driven out of order (a bug in the driver, not something a device causes)."""
+
+
 class Phase(Enum):
     IDENTITY = "identity"
     CHALLENGED = "challenged"
     RESYNC_CHALLENGED = "resync-challenged"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
+
+
+# What may follow each phase; anything else is a bug in the caller (a response with no challenge out).
+_NEXT: dict[Phase, frozenset[Phase]] = {
+    Phase.IDENTITY: frozenset({Phase.CHALLENGED, Phase.REJECTED}),
+    Phase.CHALLENGED: frozenset({Phase.RESYNC_CHALLENGED, Phase.ACCEPTED, Phase.REJECTED}),
+    Phase.RESYNC_CHALLENGED: frozenset({Phase.ACCEPTED, Phase.REJECTED}),
+    Phase.ACCEPTED: frozenset(),
+    Phase.REJECTED: frozenset(),
+}
 
 
 @dataclass(frozen=True)
@@ -79,7 +93,8 @@ class AttachProcedure:
         self._resynchronised = False
 
     def start(self, imsi: str, reported_class: str | None = None) -> Challenge | AttachReject:
-        self._require(Phase.IDENTITY)
+        if self.phase is not Phase.IDENTITY:
+            raise AttachStateError(f"attach: already started (phase {self.phase.value})")
         self.imsi, self._reported_class = imsi, reported_class
         try:
             self._hss.subscriber(imsi)
@@ -89,7 +104,7 @@ class AttachProcedure:
 
     def on_response(self, response: AuthResponse) -> Challenge | AttachAccept | AttachReject:
         if self.phase not in (Phase.CHALLENGED, Phase.RESYNC_CHALLENGED):
-            raise RuntimeError(f"attach: no challenge outstanding (phase {self.phase.value})")
+            raise AttachStateError(f"attach: no challenge outstanding (phase {self.phase.value})")
         assert self.imsi is not None and self._vector is not None
         vector = self._vector
         if isinstance(response, AuthMacFailure):
@@ -106,7 +121,7 @@ class AttachProcedure:
         assert isinstance(response, AuthOk)
         if not hmac.compare_digest(response.res, vector.xres):
             return self._reject(CAUSE_ILLEGAL_UE)
-        self.phase = Phase.ACCEPTED
+        self._move(Phase.ACCEPTED)
         subscriber = self._hss.subscriber(self.imsi)
         return AttachAccept(
             imsi=self.imsi,
@@ -120,16 +135,17 @@ class AttachProcedure:
     def _challenge(self, phase: Phase) -> Challenge:
         assert self.imsi is not None
         self._vector = self._hss.authentication_vector(self.imsi)
-        self.phase = phase
+        self._move(phase)
         return Challenge(self._vector.rand, self._vector.autn)
 
     def _reject(self, cause: tuple[int, str], detail: str = "") -> AttachReject:
-        self.phase = Phase.REJECTED
+        self._move(Phase.REJECTED)
         return AttachReject(cause[0], cause[1], detail)
 
-    def _require(self, phase: Phase) -> None:
-        if self.phase is not phase:
-            raise RuntimeError(f"attach: expected phase {phase.value}, in {self.phase.value}")
+    def _move(self, phase: Phase) -> None:
+        if phase not in _NEXT[self.phase]:
+            raise AttachStateError(f"attach: {self.phase.value} cannot go to {phase.value}")
+        self.phase = phase
 
 
 class Mme:
@@ -175,7 +191,7 @@ class Mme:
             "attach-accept",
             imsi=step.imsi,
             profile="provisioning" if step.provisioning else "operational",
-            why=step.provisioning_reason or "IMSI not in a provisioning range",
+            why=step.provisioning_reason or "not a provisioning profile",
             resynchronised=step.resynchronised,
         )
         return self.gateway.create_session(

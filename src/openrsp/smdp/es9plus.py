@@ -110,6 +110,8 @@ class Es9Service:
         if address.lower() != self.context.address.lower():
             raise status.UNKNOWN_SMDP_ADDRESS.error(f"this SM-DP+ is {self.context.address}, not {address}")
         svn = info1["svn"]
+        if len(svn) != 3:
+            raise status.INVALID_INPUT.error("euiccInfo1: svn must be 3 bytes")
         if svn[0] not in SUPPORTED_SVN_MAJOR:
             raise status.UNSUPPORTED_SVN.error(f"v{svn[0]}.{svn[1]}.{svn[2]}")
         chosen = choose_set(

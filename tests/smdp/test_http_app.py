@@ -1,0 +1,94 @@
+"""The HTTP layer around the ES9+ functions, in process, with stand-in functions."""
+
+from __future__ import annotations
+
+import json
+
+import anyio
+import httpx
+import pytest
+from smdp_support import ES_HEADERS, codes_of
+
+from openrsp.smdp import es9plus
+from openrsp.smdp.config import load_config
+from openrsp.smdp.context import build_context
+from openrsp.smdp.http.app import create_app
+
+INITIATE = "/gsma/rsp2/es9plus/initiateAuthentication"
+VALID_INITIATE = {"euiccChallenge": "AAAAAAAAAAAAAAAAAAAAAA==", "euiccInfo1": "vyAA", "smdpAddress": "x"}
+JSON = {"Content-Type": "application/json", **ES_HEADERS}
+
+
+class StandIn:
+    """Replaces the ES9+ functions to see what the HTTP layer makes of their answers."""
+
+    def __init__(self, context) -> None:
+        self.context = context
+
+    def initiateAuthentication(self, body):
+        return {"transactionId": "00FF", "echo": body["smdpAddress"]}
+
+    def handleNotification(self, body):
+        return {}
+
+    def cancelSession(self, body):
+        raise KeyError("a bug in the function")
+
+    def authenticateClient(self, body):
+        raise es9plus.Es9Error("8.10.1", "3.9", "unknown transaction")
+
+
+class InProcess:
+    """Requests straight into the ASGI app (no TLS, no server process)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def post(self, path: str, **kwargs) -> httpx.Response:
+        async def send() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="https://smdp.example") as http:
+                return await http.post(path, **kwargs)
+
+        return anyio.run(send)
+
+
+@pytest.fixture
+def client(tmp_path, monkeypatch):
+    monkeypatch.setattr(es9plus, "Es9Service", StandIn)
+    context = build_context(load_config(data_dir=tmp_path, address="smdp.example"))
+    try:
+        yield InProcess(create_app(context))
+    finally:
+        context.close()
+
+
+def test_success_has_the_sgp22_header_and_the_fields(client):
+    response = client.post(INITIATE, content=json.dumps(VALID_INITIATE), headers=JSON)
+    assert response.status_code == 200
+    assert response.json() == {
+        "header": {"functionExecutionStatus": {"status": "Executed-Success"}},
+        "transactionId": "00FF",
+        "echo": "x",
+    }
+    assert response.headers["x-admin-protocol"].startswith("gsma/rsp/v2.")
+
+
+def test_handle_notification_answers_204_without_a_body(client):
+    response = client.post(
+        "/gsma/rsp2/es9plus/handleNotification", content='{"pendingNotification": "vzcA"}', headers=JSON
+    )
+    assert response.status_code == 204 and response.content == b""
+
+
+def test_an_es9_error_becomes_its_status_code(client):
+    body = '{"transactionId": "00", "authenticateServerResponse": "AA=="}'
+    response = client.post("/gsma/rsp2/es9plus/authenticateClient", content=body, headers=JSON)
+    assert response.status_code == 200 and codes_of(response) == ("8.10.1", "3.9")
+
+
+def test_an_unexpected_exception_is_a_failed_status_not_a_500(client):
+    body = '{"transactionId": "00", "cancelSessionResponse": "AA=="}'
+    response = client.post("/gsma/rsp2/es9plus/cancelSession", content=body, headers=JSON)
+    assert response.status_code == 200 and codes_of(response) == ("1.2", "4.2")
+    assert "bug" not in response.text and "Traceback" not in response.text
