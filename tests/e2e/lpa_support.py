@@ -82,26 +82,18 @@ class Smdp:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"openrsp smdp serve exited:\n{self.log.read_text()}")
-            try:
-                with self.es2() as client:
-                    client._http.get(
-                        f"https://127.0.0.1:{self.port}/openrsp/health",
-                        extensions={"sni_hostname": SMDP_HOST},
-                    )
+            if self._healthy():
                 return self
-            except Exception:
-                time.sleep(0.1)
+            time.sleep(0.1)
         raise AssertionError(f"openrsp smdp serve did not answer:\n{self.log.read_text()}")
 
     def _healthy(self) -> bool:
         context = ssl.create_default_context(cafile=str(self.pki / "nist" / "ci.cert.pem"))
         try:
-            response = httpx.get(
-                f"https://127.0.0.1:{self.port}/openrsp/health",
-                verify=context,
-                extensions={"sni_hostname": SMDP_HOST},
-                timeout=5,
-            )
+            with httpx.Client(verify=context, timeout=5) as http:
+                response = http.get(
+                    f"https://127.0.0.1:{self.port}/openrsp/health", extensions={"sni_hostname": SMDP_HOST}
+                )
         except httpx.HTTPError:
             return False
         return response.status_code == 200
@@ -171,15 +163,16 @@ class Smdp:
         return self.es2_call("profileStatus", iccid=iccid)["state"]
 
 
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+# Fixtures carry a `name` so that test modules import them without shadowing (ruff F811).
+@pytest.fixture(scope="session", name="pki")
+def pki_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("lpa-e2e") / "pki"
     init_pki(directory)
     return directory
 
 
-@pytest.fixture(scope="module")
-def smdp(pki: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Smdp]:
+@pytest.fixture(scope="module", name="smdp")
+def smdp_fixture(pki: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Smdp]:
     server = Smdp(pki, tmp_path_factory.mktemp("smdp") / "data").start()
     try:
         yield server
@@ -190,8 +183,8 @@ def smdp(pki: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Smdp]:
 # --- the eUICC and the LPA --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def euicc(pki: Path, tmp_path: Path) -> Path:
+@pytest.fixture(name="euicc")
+def euicc_fixture(pki: Path, tmp_path: Path) -> Path:
     directory = tmp_path / "euicc"
     create_euicc(directory, pki=pki)
     return directory

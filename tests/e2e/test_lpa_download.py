@@ -11,15 +11,15 @@ import subprocess
 
 import pytest
 import segno
-from lpa_support import (  # noqa: F401 - fixtures
+from lpa_support import (
     OPENRSP,
-    euicc,
+    euicc_fixture,  # noqa: F401 - fixture
     installed_iccids,
     lpa,
     lpa_ok,
     pending_notifications,
-    pki,
-    smdp,
+    pki_fixture,  # noqa: F401 - fixture
+    smdp_fixture,  # noqa: F401 - fixture
 )
 
 from openrsp.pki.testpki import init_pki

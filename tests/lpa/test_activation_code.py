@@ -21,9 +21,15 @@ from openrsp.lpa.errors import LpaInputError
         ("  LPA:1$smdp.example.com:8443$X  ", ActivationCode("smdp.example.com:8443", "X")),
         ("LPA:1$smdp.example.com$", ActivationCode("smdp.example.com", "")),
         ("LPA:1$smdp.example.com$$", ActivationCode("smdp.example.com", "")),
-        ("LPA:1$smdp.example.com$MID$1.3.6.1.4.1.31746", ActivationCode("smdp.example.com", "MID", "1.3.6.1.4.1.31746")),
+        (
+            "LPA:1$smdp.example.com$MID$1.3.6.1.4.1.31746",
+            ActivationCode("smdp.example.com", "MID", "1.3.6.1.4.1.31746"),
+        ),
         ("LPA:1$smdp.example.com$MID$$1", ActivationCode("smdp.example.com", "MID", None, True)),
-        ("LPA:1$smdp.example.com$MID$2.999.10$1", ActivationCode("smdp.example.com", "MID", "2.999.10", True)),
+        (
+            "LPA:1$smdp.example.com$MID$2.999.10$1",
+            ActivationCode("smdp.example.com", "MID", "2.999.10", True),
+        ),
         ("LPA:1$smdp.example.com$MID$$", ActivationCode("smdp.example.com", "MID")),
     ],
 )

@@ -76,7 +76,12 @@ def test_enable_and_disable_by_iccid_and_by_aid(with_profile):
 
 def test_refusals_carry_the_spec_names(with_profile):
     cases = [
-        (lambda: with_profile.enable_profile("8949449999999990031"), "EnableProfile", 1, "iccidOrAidNotFound"),
+        (
+            lambda: with_profile.enable_profile("8949449999999990031"),
+            "EnableProfile",
+            1,
+            "iccidOrAidNotFound",
+        ),
         (lambda: with_profile.enable_profile(PP_ICCID), "EnableProfile", 2, "profileNotInDisabledState"),
         (lambda: with_profile.delete_profile(PP_ICCID), "DeleteProfile", 2, "profileNotInDisabledState"),
         (lambda: with_profile.set_nickname("8949449999999990031", "x"), "SetNickname", 1, "iccidNotFound"),

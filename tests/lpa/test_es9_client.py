@@ -52,23 +52,37 @@ def test_request_framing_and_answer(pki_dir):
     assert seen.headers["content-type"] == "application/json"
     assert seen.headers["host"] == address  # the name, not the address it resolved to
     assert seen.sni == HOST
-    assert seen.body == {"euiccChallenge": b64(b"C" * 16), "euiccInfo1": b64(bytes.fromhex("BF2000")), "smdpAddress": address}
+    assert seen.body == {
+        "euiccChallenge": b64(b"C" * 16),
+        "euiccInfo1": b64(bytes.fromhex("BF2000")),
+        "smdpAddress": address,
+    }
 
 
 def test_failed_status_carries_the_codes(pki_dir):
     answer = failed("8.2.7", "3.8", "confirmation code is refused")
-    with https_peer(pki_dir, lambda f, b: (200, answer)) as peer, Es9Client(f"{HOST}:{peer.port}", settings(pki_dir)) as client:
-        with pytest.raises(Es9Failure) as caught:
-            client.get_bound_profile_package(TID, bytes.fromhex("BF2100"))
+    with (
+        https_peer(pki_dir, lambda f, b: (200, answer)) as peer,
+        Es9Client(f"{HOST}:{peer.port}", settings(pki_dir)) as client,
+        pytest.raises(Es9Failure) as caught,
+    ):
+        client.get_bound_profile_package(TID, bytes.fromhex("BF2100"))
     error = caught.value
-    assert (error.function, error.subject_code, error.reason_code) == ("getBoundProfilePackage", "8.2.7", "3.8")
+    assert (error.function, error.subject_code, error.reason_code) == (
+        "getBoundProfilePackage",
+        "8.2.7",
+        "3.8",
+    )
     assert "Confirmation Code - Refused" in str(error) and "confirmation code is refused" in str(error)
     assert error.step == "es9p_get_bound_profile_package"
 
 
 def test_notification_and_cancel_accept_any_2xx(pki_dir):
     answers = {"handleNotification": (204, None), "cancelSession": (200, OK)}
-    with https_peer(pki_dir, lambda f, b: answers[f]) as peer, Es9Client(f"{HOST}:{peer.port}", settings(pki_dir)) as client:
+    with (
+        https_peer(pki_dir, lambda f, b: answers[f]) as peer,
+        Es9Client(f"{HOST}:{peer.port}", settings(pki_dir)) as client,
+    ):
         client.handle_notification(bytes.fromhex("BF3700"))
         client.cancel_session(TID, bytes.fromhex("BF4100"))
     assert [s.body for s in peer.seen] == [
@@ -83,15 +97,24 @@ def test_notification_and_cancel_accept_any_2xx(pki_dir):
         ((500, b"oops"), "HTTP 500"),
         ((200, b"not json"), "no JSON body"),
         ((200, OK), "transactionId is missing"),
-        ((200, OK | {"transactionId": "00" * 16, "boundProfilePackage": b64(b"\xbf\x36\x00")}), "not this session"),
+        (
+            (200, OK | {"transactionId": "00" * 16, "boundProfilePackage": b64(b"\xbf\x36\x00")}),
+            "not this session",
+        ),
         ((200, OK | {"transactionId": TID.hex(), "boundProfilePackage": "***"}), "not base64"),
-        ((200, OK | {"transactionId": TID.hex(), "boundProfilePackage": b64(b"\x30\x00")}), "expected tag BF36"),
+        (
+            (200, OK | {"transactionId": TID.hex(), "boundProfilePackage": b64(b"\x30\x00")}),
+            "expected tag BF36",
+        ),
     ],
 )
 def test_malformed_answers(pki_dir, answer, complaint):
-    with https_peer(pki_dir, lambda f, b: answer) as peer, Es9Client(f"{HOST}:{peer.port}", settings(pki_dir)) as client:
-        with pytest.raises(Es9ProtocolError, match=complaint):
-            client.get_bound_profile_package(TID, bytes.fromhex("BF2100"))
+    with (
+        https_peer(pki_dir, lambda f, b: answer) as peer,
+        Es9Client(f"{HOST}:{peer.port}", settings(pki_dir)) as client,
+        pytest.raises(Es9ProtocolError, match=complaint),
+    ):
+        client.get_bound_profile_package(TID, bytes.fromhex("BF2100"))
 
 
 def test_tls_is_verified_against_the_ci(pki_dir, tmp_path):
@@ -100,7 +123,10 @@ def test_tls_is_verified_against_the_ci(pki_dir, tmp_path):
         tuple(load_ca_certificates([other.cert_path("nist", "ci")])), resolve={HOST: "127.0.0.1"}
     )
     with https_peer(pki_dir, lambda f, b: (204, None)) as peer:
-        with Es9Client(f"{HOST}:{peer.port}", strangers) as client, pytest.raises(SmdpTlsError, match="not trusted"):
+        with (
+            Es9Client(f"{HOST}:{peer.port}", strangers) as client,
+            pytest.raises(SmdpTlsError, match="not trusted"),
+        ):
             client.handle_notification(b"\x30\x00")
         # The right CI, but the name the certificate does not carry.
         wrong_name = HttpsSettings(settings(pki_dir).ca_certificates, resolve={"other.example": "127.0.0.1"})

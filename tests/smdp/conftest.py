@@ -87,13 +87,9 @@ def lpa_cert(pki_dir: Path) -> tuple[Path, Path]:
     return pki_dir / "lpa-tls" / "client.cert.pem", pki_dir / "lpa-tls" / "client.key.pem"
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def served(request, pki_dir: Path, tmp_path_factory, ts48_dir: Path) -> Iterator[Served]:
-    """A real `openrsp smdp serve` (one per database) with TS.48 profiles of two operators, that also
-    wants LPA client certificates (from the `pki init` LPA CA) on ES9+. Tests share it: each uses
-    its own ICCIDs. Mark users with xdist_group("smdp-served") so one worker starts it once."""
-    base = tmp_path_factory.mktemp(f"served-{request.param}")
-    db_url = create_database() if request.param == "postgresql" else None
+def _serve(backend: str, pki_dir: Path, tmp_path_factory, ts48_dir: Path) -> Iterator[Served]:
+    base = tmp_path_factory.mktemp(f"served-{backend}")
+    db_url = create_database() if backend == "postgresql" else None
     files = sorted(ts48_dir.glob("*-UNIQUE.der"))
     repo = open_repository(load_config(data_dir=base / "data", db_url=db_url))
     mine = import_packages(repo, files[:12], operator="default")
@@ -109,3 +105,21 @@ def served(request, pki_dir: Path, tmp_path_factory, ts48_dir: Path) -> Iterator
         server.stop()
         if db_url:
             drop_database(db_url)
+
+
+@pytest.fixture(scope="session")
+def served_sqlite(pki_dir: Path, tmp_path_factory, ts48_dir: Path) -> Iterator[Served]:
+    yield from _serve("sqlite", pki_dir, tmp_path_factory, ts48_dir)
+
+
+@pytest.fixture(scope="session")
+def served_postgresql(pki_dir: Path, tmp_path_factory, ts48_dir: Path) -> Iterator[Served]:
+    yield from _serve("postgresql", pki_dir, tmp_path_factory, ts48_dir)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def served(request) -> Served:
+    """A real `openrsp smdp serve` per database, started once, with TS.48 profiles of two operators;
+    it also wants LPA client certificates (from the `pki init` LPA CA) on ES9+. Tests share it, each
+    with its own ICCIDs; mark them xdist_group("smdp-served") so one xdist worker starts it."""
+    return request.getfixturevalue(f"served_{request.param}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import ssl
 import subprocess
@@ -37,13 +38,13 @@ from openrsp.asn1.tlv import encode_tlv, read_single_tlv
 from openrsp.crypto.bsp import BspReceiver
 from openrsp.crypto.ecdsa import sign_plain, verify_plain
 from openrsp.crypto.ecka import generate_one_time_key, shared_secret
-from openrsp.crypto.kdf import derive_session_keys
+from openrsp.crypto.kdf import SessionKeys, derive_session_keys
 from openrsp.crypto.keys import PrivateKey, public_key_to_point
 from openrsp.pki.credentials import EuiccCredentials, SmdpCredentials
 from openrsp.pki.eid import eid_from_certificate
 from openrsp.smdp.config import SmdpConfig
 from openrsp.smdp.context import SmdpContext
-from openrsp.smdp.db.models import Notification
+from openrsp.smdp.db.models import Notification, RspSession
 from openrsp.smdp.errors import Es9Error
 from openrsp.smdp.es2plus import Es2Service
 from openrsp.smdp.es9plus import Es9Service
@@ -123,7 +124,7 @@ class OpenedPackage:
     configure_isdp: bytes
     store_metadata: bytes
     profile: bytes
-    replaced_keys: bool
+    ppk: SessionKeys | None  # the profile protection keys ReplaceSessionKeys carried
 
 
 @dataclass
@@ -296,12 +297,11 @@ class SoftEuicc:
         receiver = BspReceiver(keys)
         configure = b"".join(receiver.unprotect(s) for s in parts.configure_isdp)
         metadata = b"".join(receiver.unprotect(s) for s in parts.store_metadata)
+        ppk = None
         for segment in parts.replace_session_keys or []:
-            receiver.accept_replace_session_keys(segment)
+            ppk = receiver.accept_replace_session_keys(segment)
         profile = b"".join(receiver.unprotect(s) for s in parts.profile_segments)
-        return OpenedPackage(
-            isc.transaction_id, configure, metadata, profile, bool(parts.replace_session_keys)
-        )
+        return OpenedPackage(isc.transaction_id, configure, metadata, profile, ppk)
 
     # notifications and cancel
     def install_result(
@@ -497,6 +497,12 @@ class Es9Rig:
         with self.context.repo.transaction() as db:
             rows = self.context.repo.events(db, iccid)
             return [(r.event, r.from_state, r.to_state, dict(r.detail)) for r in rows]
+
+    def stored_sessions(self) -> str:
+        """Every RSP session row as the database holds it (JSON text), to look for secrets in."""
+        with self.context.repo.transaction() as db:
+            rows = db.scalars(select(RspSession)).all()
+            return json.dumps([[r.transaction_id, r.state, r.data] for r in rows])
 
     def notifications(self) -> list[Any]:
         with self.context.repo.transaction() as db:

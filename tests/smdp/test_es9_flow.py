@@ -45,7 +45,11 @@ def test_activation_code_download_opens_to_the_exact_profile(rig):
     assert opened.profile == rig.package
     assert opened.store_metadata == unb64(auth["profileMetadata"])
     assert opened.transaction_id.hex().upper() == run.transaction_id
-    assert opened.replaced_keys
+    assert opened.ppk is not None
+    # the keys that would let the package be replayed are kept sealed, never in clear
+    stored = rig.stored_sessions()
+    for secret in (opened.ppk.s_enc, opened.ppk.s_mac):
+        assert secret.hex() not in stored.lower()
     assert rig.state(iccid) == "Downloaded"
     assert rig.order_row(iccid).eid == rig.euicc.eid  # the download bound the order to this eUICC
 

@@ -92,3 +92,14 @@ def test_an_unexpected_exception_is_a_failed_status_not_a_500(client):
     response = client.post("/gsma/rsp2/es9plus/cancelSession", content=body, headers=JSON)
     assert response.status_code == 200 and codes_of(response) == ("1.2", "4.2")
     assert "bug" not in response.text and "Traceback" not in response.text
+
+
+def test_es2_is_closed_without_an_operator_ca(client):
+    body = json.dumps(
+        {"header": {"functionRequesterIdentifier": "a", "functionCallIdentifier": "1"}, "iccid": "1"}
+    )
+    response = client.post("/gsma/rsp2/es2plus/downloadOrder", content=body, headers=JSON)
+    assert codes_of(response) == ("1.1", "1.1")
+    assert (
+        "no operator CA" in response.json()["header"]["functionExecutionStatus"]["statusCodeData"]["message"]
+    )

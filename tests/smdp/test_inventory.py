@@ -7,12 +7,15 @@ import stat
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from openrsp.profile import luhn_valid
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import open_repository
 from openrsp.smdp.errors import InventoryError
 from openrsp.smdp.inventory import import_packages
+
+OP = "CDC202D5123E20F62B6D676AC72CB318"
 
 
 def unique_packages(ts48_dir: Path) -> list[Path]:
@@ -74,30 +77,18 @@ def test_a_file_that_is_not_a_package_is_a_clear_error(cli, tmp_path):
     assert result.returncode == 1 and result.stderr.startswith("error: junk:")
 
 
-def test_generate_one_profile_computes_luhn_and_returns_fresh_keys_once(cli, tmp_path):
+def test_generate_one_profile_computes_luhn_and_returns_the_keys_once(cli, tmp_path):
+    ki = "000102030405060708090A0B0C0D0E0F"
     result = cli(
-        "smdp",
-        "profile",
-        "generate",
-        "--iccid",
-        "894400000000000012",
-        "--imsi",
-        "001010000000012",
-        "--msisdn",
-        "+15551234",
-        "--spn",
-        "openrsp",
-        "--name",
-        "Test line",
-        "--data",
-        str(tmp_path),
-        "--json",
-        check=True,
-    )
+        "smdp", "profile", "generate", "--iccid", "894400000000000012", "--imsi", "001010000000012",
+        "--ki", ki, "--msisdn", "+15551234", "--spn", "openrsp", "--name", "Test line",
+        "--data", str(tmp_path), "--json", check=True,
+    )  # fmt: skip
     (row,) = json.loads(result.stdout)
     assert row["iccid"].startswith("894400000000000012") and len(row["iccid"]) == 19
     assert luhn_valid(row["iccid"])  # 18 digits given: the Luhn check digit was appended
-    assert len(bytes.fromhex(row["ki"])) == 16 and len(bytes.fromhex(row["opc"])) == 16
+    assert row["ki"] == ki  # given: used as given
+    assert len(bytes.fromhex(row["opc"])) == 16  # absent: drawn at random, shown this once
     repo = open_repository(load_config(data_dir=tmp_path))
     try:
         profile = _only_profile(repo)
@@ -106,36 +97,8 @@ def test_generate_one_profile_computes_luhn_and_returns_fresh_keys_once(cli, tmp
             "Test line",
             "+15551234",
         )
-        assert repo.open_secrets(profile).ki.hex().upper() == row["ki"]
-    finally:
-        repo.engine.dispose()
-
-
-def test_given_keys_are_used_as_given(cli, tmp_path):
-    ki, opc = "000102030405060708090A0B0C0D0E0F", "F0E0D0C0B0A090807060504030201000"
-    result = cli(
-        "smdp",
-        "profile",
-        "generate",
-        "--iccid",
-        "8944000000000000128",
-        "--imsi",
-        "001010000000012",
-        "--ki",
-        ki,
-        "--opc",
-        opc,
-        "--data",
-        str(tmp_path),
-        "--json",
-        check=True,
-    )
-    (row,) = json.loads(result.stdout)
-    assert (row["iccid"], row["ki"], row["opc"]) == ("8944000000000000128", ki, opc)
-    repo = open_repository(load_config(data_dir=tmp_path))
-    try:
-        secrets = repo.open_secrets(_only_profile(repo))
-        assert (secrets.ki.hex().upper(), secrets.opc.hex().upper()) == (ki, opc)
+        secrets = repo.open_secrets(profile)
+        assert (secrets.ki.hex().upper(), secrets.opc.hex().upper()) == (ki, row["opc"])
     finally:
         repo.engine.dispose()
 
@@ -144,18 +107,11 @@ def test_bulk_generation_from_csv_writes_the_secrets_privately(cli, tmp_path):
     source = tmp_path / "subs.csv"
     with source.open("w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["iccid", "imsi", "msisdn", "spn", "name", "class"])
+        writer.writerow(["iccid", "imsi", "msisdn", "spn", "name", "class", "op"])
         for n in range(200):
-            writer.writerow(
-                [
-                    f"894400000001{n:06d}",
-                    f"00101{n:010d}",
-                    f"+1555{n:07d}",
-                    "openrsp",
-                    f"line {n}",
-                    "operational",
-                ]
-            )
+            op = OP if n == 0 else ""  # an OP column: OPc = AES_Ki(OP) xor OP (Milenage)
+            iccid, imsi, msisdn = f"894400000001{n:06d}", f"00101{n:010d}", f"+1555{n:07d}"
+            writer.writerow([iccid, imsi, msisdn, "openrsp", f"line {n}", "operational", op])
     secrets = tmp_path / "secrets.csv"
     result = cli(
         "smdp",
@@ -176,6 +132,9 @@ def test_bulk_generation_from_csv_writes_the_secrets_privately(cli, tmp_path):
     assert stat.S_IMODE(os.stat(secrets).st_mode) == 0o600
     rows = list(csv.DictReader(secrets.open()))
     assert [r["iccid"] for r in rows] == iccids and all(len(r["ki"]) == 32 for r in rows)
+    ki, op = bytes.fromhex(rows[0]["ki"]), bytes.fromhex(OP)
+    encrypted = Cipher(algorithms.AES(ki), modes.ECB()).encryptor().update(op)
+    assert rows[0]["opc"] == bytes(a ^ b for a, b in zip(encrypted, op, strict=True)).hex().upper()
     listed = json.loads(
         cli("smdp", "profile", "list", "--data", str(tmp_path / "d"), "--json", check=True).stdout
     )

@@ -72,6 +72,7 @@ class DownloadJob:
         self.result: DownloadResult | None = None
         self.notifications: list[NotificationOutcome] = []
         self.problem: Problem | None = None
+        self._outcome: tuple[str, Problem | None] | None = None  # set by run(), published by finish()
 
     @property
     def finished(self) -> bool:
@@ -105,7 +106,11 @@ class DownloadJob:
 
     # --- the worker's side -----------------------------------------------------------------------
     def run(self, session: LpaSession) -> None:
-        """Run the whole download on `session` (the caller holds the card); never raises OpenRSPError."""
+        """Run the whole download on `session` (the caller holds the card); never raises.
+
+        The outcome is kept until `finish()`: the page hears "done" only once the card is free again,
+        so whatever it does next is not refused as busy.
+        """
         try:
             self._set(RUNNING)
             self.result = self._download(session)
@@ -113,15 +118,21 @@ class DownloadJob:
             # The profile is installed; if the eUICC cannot list its notifications now, they go later.
             with contextlib.suppress(OpenRSPError):
                 self.notifications += session.after_operation()
-            self._set(DONE, step_words="installed")
+            self._outcome = (DONE, None)
         except DownloadCancelled as exc:
-            self._set(CANCELLED, problem=explain(exc))
+            self._outcome = (CANCELLED, explain(exc))
         except Exception as exc:  # every failure must reach the page, whatever raised it
-            self._set(FAILED, problem=explain(exc))
+            self._outcome = (FAILED, explain(exc))
 
     def fail(self, problem: Problem) -> None:
-        """The download could not even start (e.g. the eUICC stayed busy)."""
-        self._set(FAILED, problem=problem)
+        """The download could not run (e.g. the eUICC stayed busy); `finish()` reports it."""
+        if self._outcome is None:
+            self._outcome = (FAILED, problem)
+
+    def finish(self) -> None:
+        """Publish the outcome of `run` (or `fail`)."""
+        phase, problem = self._outcome or (FAILED, None)
+        self._set(phase, step_words="installed" if phase == DONE else None, problem=problem)
 
     def _download(self, session: LpaSession) -> DownloadResult:
         es9 = session.connect(self.request.smdp_address)

@@ -2,8 +2,9 @@
 
 The eUICC is a single-user card: an LPA session (a logical channel, a download in progress) must not
 interleave with another. Short operations (list, enable, rename) wait for each other briefly; a
-download holds the card for as long as the user takes to consent, so anything arriving meanwhile is
-refused at once with a message saying why instead of hanging the page.
+download holds the card for as long as the user takes to consent, so short operations arriving
+meanwhile are refused at once with a message saying why instead of hanging the page. A download
+waits its turn like anything else (the one before it may still be tidying up).
 """
 
 from __future__ import annotations
@@ -41,12 +42,12 @@ class CardGate:
 
     @contextmanager
     def hold(self, what: str, *, long: bool = False, wait: float = SHORT_WAIT) -> Iterator[None]:
-        """Hold the card for `what`; raises CardBusy when a long holder has it or waiting times out."""
+        """Hold the card for `what`; CardBusy when a short one meets a long holder or waiting times out."""
         deadline = time.monotonic() + wait
         with self._changed:
             while self._holder is not None:
                 remaining = deadline - time.monotonic()
-                if self._long or remaining <= 0:
+                if (self._long and not long) or remaining <= 0:
                     raise CardBusy(f"the eSIM is busy with {self._holder}; try again when it is done")
                 self._changed.wait(remaining)
             self._holder, self._long = what, long

@@ -202,6 +202,7 @@ class Phone:
     def _run_download(self, job: DownloadJob) -> None:
         try:
             with self.gate.hold(DOWNLOAD, long=True, wait=SHORT_WAIT):
+                self._look()  # what the page shows while the download holds the card
                 session = self._session()
                 try:
                     job.run(session)
@@ -209,9 +210,9 @@ class Phone:
                     session.close()
                 self._look()
         except Exception as exc:  # the card could not be had, or could not be read afterwards
-            if not job.finished:
-                job.fail(explain(exc))
+            job.fail(explain(exc))
         self.publish_screen()
+        job.finish()
 
     def current_job(self, job_id: int | None = None) -> DownloadJob:
         job = self.job

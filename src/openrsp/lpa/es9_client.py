@@ -23,6 +23,7 @@ from openrsp.lpa.https import HttpsSettings
 USER_AGENT = "gsma-rsp-lpad"
 ADMIN_PROTOCOL = "gsma/rsp/v2.2.2"
 PATH = "/gsma/rsp2/es9plus/"
+FUNCTION_PROVIDER = "1.2"  # subject code of failures inside the SM-DP+ itself
 MAX_RESPONSE = 8 << 20  # a bound profile package is a few hundred kilobytes at most
 
 
@@ -120,8 +121,18 @@ class Es9Client:
         _transaction_id(function, body, transaction_id)
         return _tlv_field(function, body, "boundProfilePackage", 0xBF36)
 
-    def handle_notification(self, pending_notification: bytes) -> None:
-        self._post("handleNotification", {"pendingNotification": b64(pending_notification)}, answer=False)
+    def handle_notification(self, pending_notification: bytes) -> Es9Failure | None:
+        """Hand a notification over. SGP.22 gives this function no answer: once the SM-DP+ has taken
+        it (any 2xx), it is delivered. A Failed status it may still send back is returned (not raised)
+        for the caller to show, except a failure of the SM-DP+ itself (subject 1.2), worth a retry.
+        """
+        try:
+            self._post("handleNotification", {"pendingNotification": b64(pending_notification)}, answer=False)
+        except Es9Failure as complaint:
+            if complaint.subject_code == FUNCTION_PROVIDER:
+                raise
+            return complaint
+        return None
 
     def cancel_session(self, transaction_id: bytes, cancel_session_response: bytes) -> None:
         self._post(

@@ -13,6 +13,7 @@ from typing import Any
 
 from openrsp.asn1.rsp_types import bits_set
 from openrsp.asn1.tlv import TlvError, iter_tlvs
+from openrsp.errors import InputError
 from openrsp.hexutil import to_hex
 from openrsp.lpa.errors import LpaError
 from openrsp.lpa.es10 import ConfiguredAddresses, NotificationMetadata, ProfileInfo, ProfileMetadata
@@ -55,6 +56,8 @@ def failure(error: Exception) -> dict[str, Any]:
 
 
 def _step_of(error: Exception) -> str:
+    if isinstance(error, InputError):
+        return "input"
     name = type(error).__name__
     if "Transport" in name or "Reader" in name or "Card" in name:
         return "apdu"
@@ -164,6 +167,7 @@ def outcome(result: NotificationOutcome) -> dict[str, Any]:
         "delivered": result.delivered,
         "removed": result.removed,
         "error": str(result.error) if result.error else None,
+        "warning": str(result.warning) if result.warning else None,
     }
 
 

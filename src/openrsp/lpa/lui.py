@@ -209,6 +209,8 @@ def print_outcomes(outcomes: list[NotificationOutcome], *, to_err: bool = False)
         )
         if o.delivered:
             console.print(f"{what}: delivered{', removed from the eUICC' if o.removed else ''}")
+            if o.warning is not None:
+                console.print(f"[yellow]  the SM-DP+ answered: {o.warning}[/yellow]")
         else:
             console.print(f"[yellow]{what}: kept on the eUICC, not delivered: {o.error}[/yellow]")
     if any(not o.delivered for o in outcomes):

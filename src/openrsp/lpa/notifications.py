@@ -22,7 +22,8 @@ class NotificationOutcome:
     metadata: NotificationMetadata
     delivered: bool
     removed: bool
-    error: LpaError | None = None
+    error: LpaError | None = None  # why it was not delivered
+    warning: LpaError | None = None  # delivered, but the SM-DP+ complained about it
 
     @property
     def kept(self) -> bool:
@@ -82,24 +83,29 @@ class NotificationSender:
         try:
             for notification in self.pending(seq_numbers):
                 address = notification.metadata.address
-                error = failed.get(address) or self._send(notification, clients)
+                error = failed.get(address)
+                warning = None
+                if error is None:
+                    error, warning = self._send(notification, clients)
                 if error is not None:
                     failed.setdefault(address, error)
                     outcomes.append(NotificationOutcome(notification.metadata, False, False, error))
                     continue
                 removed = remove and self.es10.remove_notification(notification.metadata.seq_number)
-                outcomes.append(NotificationOutcome(notification.metadata, True, removed))
+                outcomes.append(NotificationOutcome(notification.metadata, True, removed, warning=warning))
         finally:
             for client in clients.values():
                 client.close()
         return outcomes
 
-    def _send(self, notification: PendingNotification, clients: dict[str, Es9Client]) -> LpaError | None:
+    def _send(
+        self, notification: PendingNotification, clients: dict[str, Es9Client]
+    ) -> tuple[LpaError | None, LpaError | None]:
+        """(why it was not delivered, what the SM-DP+ said about a delivered one)."""
         address = notification.metadata.address
         try:
             if address not in clients:
                 clients[address] = self.connect(address)
-            clients[address].handle_notification(notification.der)
+            return None, clients[address].handle_notification(notification.der)
         except LpaError as exc:
-            return exc
-        return None
+            return exc, None

@@ -9,6 +9,8 @@ certificate and nothing per EUM.
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,11 +63,43 @@ def _status_for(error: ChainError) -> StatusCode:
     return status.EXPIRED_EUICC_CERT if error.rule == "expired" else status.INVALID_EUICC_CERT
 
 
+@dataclass(frozen=True)
+class _Verified:
+    euicc: AuthenticatedEuicc
+    not_before: datetime  # the window in which every certificate of the chain is valid
+    not_after: datetime
+
+
+_VERIFIED: OrderedDict[tuple[bytes, bytes, bytes], _Verified] = OrderedDict()
+_VERIFIED_MAX = 4096
+_LOCK = threading.Lock()
+
+
 def verify_euicc_chain(
     euicc_der: bytes, eum_der: bytes, ci: x509.Certificate, ci_pkid: bytes, at: datetime
 ) -> AuthenticatedEuicc:
     """CERT.EUICC → CERT.EUM → the CI the session chose (euiccCiPKIdToBeUsed), valid at `at`,
-    with the EID inside the EUM's permitted range."""
+    with the EID inside the EUM's permitted range.
+
+    A chain that passed is remembered (by its exact bytes): only the validity window depends on
+    time, so the next session of the same eUICC costs a lookup, not two signature checks.
+    """
+    key = (euicc_der, eum_der, ci_pkid)
+    with _LOCK:
+        hit = _VERIFIED.get(key)
+    if hit is not None and hit.not_before <= at <= hit.not_after:
+        return hit.euicc
+    verified = _verify(euicc_der, eum_der, ci, ci_pkid, at)
+    with _LOCK:
+        _VERIFIED[key] = verified
+        while len(_VERIFIED) > _VERIFIED_MAX:
+            _VERIFIED.popitem(last=False)
+    return verified.euicc
+
+
+def _verify(
+    euicc_der: bytes, eum_der: bytes, ci: x509.Certificate, ci_pkid: bytes, at: datetime
+) -> _Verified:
     eum = load_certificate(eum_der, status.INVALID_EUM_CERT)
     euicc = load_certificate(euicc_der, status.INVALID_EUICC_CERT)
     if aki_of(eum) != ci_pkid:
@@ -81,9 +115,13 @@ def verify_euicc_chain(
         eid = chain.eid or eid_from_certificate(euicc)
     except InputError as exc:
         raise status.INVALID_EUICC_CERT.error(str(exc)) from None
-    key = euicc.public_key()
-    assert isinstance(key, PublicKey)  # the chain rules accept EC keys only
-    return AuthenticatedEuicc(eid=eid, public_key=key, curve=curve_of(key))
+    public_key = euicc.public_key()
+    assert isinstance(public_key, PublicKey)  # the chain rules accept EC keys only
+    return _Verified(
+        AuthenticatedEuicc(eid=eid, public_key=public_key, curve=curve_of(public_key)),
+        max(c.not_valid_before_utc for c in chain.certificates),
+        min(c.not_valid_after_utc for c in chain.certificates),
+    )
 
 
 def verify_signature(public_key: PublicKey, data: bytes, signature: bytes, what: str) -> None:

@@ -17,9 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -40,18 +38,16 @@ from openrsp.asn1.rsp_types import (
 )
 from openrsp.asn1.tlv import encode_tlv
 from openrsp.crypto.ecdsa import sign_plain
-from openrsp.crypto.ecka import generate_one_time_key
-from openrsp.crypto.kdf import SessionKeys
-from openrsp.crypto.keys import private_key_from_scalar, private_key_to_scalar, public_key_from_point
+from openrsp.crypto.keys import public_key_from_point
 from openrsp.errors import OpenRSPError
 from openrsp.hexutil import to_hex
 from openrsp.pki.verify import aki_of
-from openrsp.smdp import es9_orders
+from openrsp.smdp import es9_binding, es9_orders
 from openrsp.smdp import es9_status as status
-from openrsp.smdp.bpp import build_bound_profile_package
 from openrsp.smdp.context import SmdpContext
 from openrsp.smdp.db.models import Profile, RspSession
 from openrsp.smdp.errors import Es9Error, StateConflict
+from openrsp.smdp.es9_binding import Binding
 from openrsp.smdp.es9_credentials import SigningSet, choose_set, set_for_pkid, signing_sets
 from openrsp.smdp.es9_messages import (
     AuthenticateServerOk,
@@ -83,15 +79,6 @@ def _b64(data: bytes) -> str:
 
 def _signature_tlv(signature: bytes) -> bytes:
     return encode_tlv(TAG_SIGNATURE, signature)
-
-
-@dataclass(frozen=True)
-class _Binding:
-    """What binds a package to one eUICC one-time key: enough to rebuild an equivalent package."""
-
-    euicc_otpk: bytes
-    otsk: bytes  # otSK.DP.ECKA scalar
-    ppk: SessionKeys  # profile protection keys (ReplaceSessionKeys)
 
 
 class Es9Service:
@@ -311,7 +298,7 @@ class Es9Service:
             raise status.BPP_NOT_AVAILABLE.error("the download order was cancelled")
 
         if row.state == SessionState.BOUND.value:  # the LPA asks again within the session
-            binding = _binding_from(self._open_binding(profile, data["binding"]))
+            binding = es9_binding.unseal(data["binding"], self.context.sealer, profile.iccid)
             if binding.euicc_otpk != euicc_otpk:
                 raise _KeepSession(status.BPP_NOT_AVAILABLE.error("this session is bound to another otPK"))
             return self._package(row, transaction_id, ci_set, profile, binding)
@@ -330,11 +317,11 @@ class Es9Service:
         previous = self._previous_binding(db, data.get("retry_of"))
         binding = None
         if previous is not None:
-            offered = _binding_from(self._open_binding(profile, previous.data["binding"]))
+            offered = es9_binding.unseal(previous.data["binding"], self.context.sealer, profile.iccid)
             binding = offered if offered.euicc_otpk == euicc_otpk else None
             self._move(previous, SessionEvent.FAIL, now)  # superseded by this session
         if binding is None:
-            binding = self._new_binding(ci_set.curve, euicc_otpk)
+            binding = es9_binding.new_binding(ci_set.curve, euicc_otpk, self.context.rng)
 
         self.repo.transition(
             db, profile, Event.BPP_DELIVERED, detail={"transactionId": to_hex(transaction_id)}
@@ -343,7 +330,7 @@ class Es9Service:
             order.eid = row.eid  # the profile is now bound to this eUICC
         order.download_attempts += 1
         order.updated_at = now
-        row.data = {**data, "binding": self._seal_binding(profile, binding)}
+        row.data = {**data, "binding": es9_binding.seal(binding, self.context.sealer, profile.iccid)}
         self._move(row, SessionEvent.GET_BOUND_PROFILE_PACKAGE, now)
         row.expires_at = None  # kept while the order is Downloaded: retries and the install result need it
         return self._package(row, transaction_id, ci_set, profile, binding)
@@ -377,36 +364,18 @@ class Es9Service:
             return None
         return previous
 
-    def _new_binding(self, curve: str, euicc_otpk: bytes) -> _Binding:
-        rng = None if self.context.rng is os.urandom else self.context.rng
-        ot_key = generate_one_time_key(curve, rng=rng)
-        keys = self.context.rng(48)
-        ppk = SessionKeys(s_enc=keys[:16], s_mac=keys[16:32], initial_mcv=keys[32:])
-        return _Binding(euicc_otpk, private_key_to_scalar(ot_key), ppk)
-
-    def _seal_binding(self, profile: Profile, binding: _Binding) -> dict[str, str]:
-        secret = binding.otsk + binding.ppk.s_enc + binding.ppk.s_mac + binding.ppk.initial_mcv
-        sealed = self.context.sealer.seal(secret, f"es9-binding/{profile.iccid}")
-        return {"euicc_otpk": to_hex(binding.euicc_otpk), "secret": to_hex(sealed)}
-
-    def _open_binding(self, profile: Profile, stored: dict[str, str]) -> tuple[bytes, bytes]:
-        secret = self.context.sealer.open(bytes.fromhex(stored["secret"]), f"es9-binding/{profile.iccid}")
-        return bytes.fromhex(stored["euicc_otpk"]), secret
-
     def _package(
-        self, row: RspSession, transaction_id: bytes, ci_set: SigningSet, profile: Profile, binding: _Binding
+        self, row: RspSession, transaction_id: bytes, ci_set: SigningSet, profile: Profile, binding: Binding
     ) -> dict[str, Any]:
-        bpp = build_bound_profile_package(
+        bpp = es9_binding.bound_package(
+            binding,
             transaction_id=transaction_id,
-            eid=bytes.fromhex(row.eid or ""),
-            euicc_otpk=binding.euicc_otpk,
-            dppb_key=ci_set.dppb_key,
+            eid=row.eid or "",
+            signing=ci_set,
             profile_package=self.repo.open_package(profile),
             store_metadata=bytes.fromhex(row.data["metadata"]),
-            smdp_ot_key=private_key_from_scalar(ci_set.curve, binding.otsk),
-            ppk=binding.ppk,
         )
-        return {"transactionId": to_hex(transaction_id), "boundProfilePackage": _b64(bpp.der)}
+        return {"transactionId": to_hex(transaction_id), "boundProfilePackage": _b64(bpp)}
 
     # -- handleNotification (SGP.22 §5.6.4) -------------------------------------------------------
 
@@ -573,12 +542,6 @@ class _KeepSession(Exception):
     def __init__(self, error: Es9Error) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-def _binding_from(opened: tuple[bytes, bytes]) -> _Binding:
-    euicc_otpk, secret = opened
-    ppk = SessionKeys(s_enc=secret[32:48], s_mac=secret[48:64], initial_mcv=secret[64:80])
-    return _Binding(euicc_otpk, secret[:32], ppk)
 
 
 def _status_data(code: StatusCode) -> dict[str, str]:

@@ -12,6 +12,7 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from openrsp.crypto.milenage import compute_opc
 from openrsp.errors import OpenRSPError
 from openrsp.profile import ProfilePackage, Subscription, generate_package, generate_subscriptions
 from openrsp.smdp.errors import InventoryError
@@ -87,9 +88,12 @@ def record_from_subscription(sub: Subscription, *, profile_type: str) -> NewProf
 def subscriptions_from_rows(
     rows: Iterable[Mapping[str, str]], *, rng: random.Random | None = None, append_check_digit: bool = False
 ) -> list[Subscription]:
-    """Subscriptions from CSV-like rows; Ki/OPc drawn at random where the row has none."""
+    """Subscriptions from CSV-like rows; Ki/OPc drawn at random where the row has none (an OP
+    column gives OPc by the Milenage derivation)."""
     try:
-        return generate_subscriptions(rows, rng, append_check_digit=append_check_digit)
+        return generate_subscriptions(
+            rows, rng, append_check_digit=append_check_digit, derive_opc=compute_opc
+        )
     except OpenRSPError as exc:
         raise InventoryError(str(exc)) from None
 

@@ -121,6 +121,8 @@ class SmdpApp:
         return _json(success(result))
 
     def _operator_certificate(self, request: Request) -> x509.Certificate:
+        if not self.operator_cas:
+            raise Es2Error(FUNCTION_REQUESTER, "1.1", "ES2+ is closed: no operator CA is configured")
         if not _peer_certificates(request):
             raise Es2Error(FUNCTION_REQUESTER, "1.1", "ES2+ needs an operator client certificate")
         cert = _client_certificate(request, self.operator_cas)
@@ -244,4 +246,16 @@ def create_app_from_env() -> Starlette:
     text = os.environ.get(ENV_CONFIG)
     if not text:
         raise RuntimeError(f"{ENV_CONFIG} is not set; start the SM-DP+ with `openrsp smdp serve`")
-    return create_app(build_context(SmdpConfig.from_json(text)))
+    config = SmdpConfig.from_json(text)
+    _log_to_stderr(config.log_level)
+    return create_app(build_context(config))
+
+
+def _log_to_stderr(level: str) -> None:
+    """openrsp's own messages next to uvicorn's (uvicorn configures only its own loggers)."""
+    logger = logging.getLogger("openrsp")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO")

@@ -1,0 +1,78 @@
+"""What binds a profile to one eUICC's one-time key (SGP.22 §2.5.4), and how it is kept.
+
+A binding is otPK.EUICC.ECKA plus the SM-DP+'s otSK.DP.ECKA and the profile protection keys.
+With them the SM-DP+ rebuilds an equivalent bound profile package when the LPA asks again, or when
+a retry session gets the eUICC to reuse its one-time key. The secret half is stored sealed under
+the KEK, in the RSP session's JSON data, never in clear.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from openrsp.crypto.ecka import generate_one_time_key
+from openrsp.crypto.kdf import KEY_LENGTH, SessionKeys
+from openrsp.crypto.keys import FIELD_SIZE, private_key_from_scalar, private_key_to_scalar
+from openrsp.hexutil import to_hex
+from openrsp.smdp.bpp import build_bound_profile_package
+from openrsp.smdp.es9_credentials import SigningSet
+from openrsp.smdp.sealing import Sealer
+
+
+@dataclass(frozen=True)
+class Binding:
+    euicc_otpk: bytes  # otPK.EUICC.ECKA, uncompressed point
+    otsk: bytes  # otSK.DP.ECKA scalar
+    ppk: SessionKeys  # profile protection keys (ReplaceSessionKeys)
+
+
+def new_binding(curve: str, euicc_otpk: bytes, rng: Callable[[int], bytes] = os.urandom) -> Binding:
+    """Fresh SM-DP+ one-time key and profile protection keys for this otPK.EUICC."""
+    ot_key = generate_one_time_key(curve, rng=None if rng is os.urandom else rng)
+    keys = rng(3 * KEY_LENGTH)
+    ppk = SessionKeys(
+        s_enc=keys[:KEY_LENGTH], s_mac=keys[KEY_LENGTH : 2 * KEY_LENGTH], initial_mcv=keys[2 * KEY_LENGTH :]
+    )
+    return Binding(euicc_otpk, private_key_to_scalar(ot_key), ppk)
+
+
+def _context(iccid: str) -> str:
+    return f"es9-binding/{iccid}"
+
+
+def seal(binding: Binding, sealer: Sealer, iccid: str) -> dict[str, str]:
+    """The JSON form kept in the RSP session: the otPK in clear, the secrets sealed to this profile."""
+    ppk = binding.ppk
+    secret = binding.otsk + ppk.s_enc + ppk.s_mac + ppk.initial_mcv
+    return {"euicc_otpk": to_hex(binding.euicc_otpk), "secret": to_hex(sealer.seal(secret, _context(iccid)))}
+
+
+def unseal(stored: dict[str, str], sealer: Sealer, iccid: str) -> Binding:
+    secret = sealer.open(bytes.fromhex(stored["secret"]), _context(iccid))
+    keys = [secret[FIELD_SIZE + i * KEY_LENGTH : FIELD_SIZE + (i + 1) * KEY_LENGTH] for i in range(3)]
+    ppk = SessionKeys(s_enc=keys[0], s_mac=keys[1], initial_mcv=keys[2])
+    return Binding(bytes.fromhex(stored["euicc_otpk"]), secret[:FIELD_SIZE], ppk)
+
+
+def bound_package(
+    binding: Binding,
+    *,
+    transaction_id: bytes,
+    eid: str,
+    signing: SigningSet,
+    profile_package: bytes,
+    store_metadata: bytes,
+) -> bytes:
+    """The BF36 for this session: the same keys give an equivalent package every time."""
+    return build_bound_profile_package(
+        transaction_id=transaction_id,
+        eid=bytes.fromhex(eid),
+        euicc_otpk=binding.euicc_otpk,
+        dppb_key=signing.dppb_key,
+        profile_package=profile_package,
+        store_metadata=store_metadata,
+        smdp_ot_key=private_key_from_scalar(signing.curve, binding.otsk),
+        ppk=binding.ppk,
+    ).der
