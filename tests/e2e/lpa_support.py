@@ -71,6 +71,10 @@ class Smdp:
 
     def start(self) -> Smdp:
         """`openrsp smdp serve` on this port; returns once it answers over TLS."""
+        return self.launch().wait_ready()
+
+    def launch(self) -> Smdp:
+        """Start the process without waiting (to start several servers side by side)."""
         self.data.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
@@ -78,7 +82,11 @@ class Smdp:
                  "--port", str(self.port), "--address", self.address, *self.extra],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=out,
             )  # fmt: skip
-        deadline = time.monotonic() + 60
+        return self
+
+    def wait_ready(self, timeout: float = 120) -> Smdp:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"openrsp smdp serve exited:\n{self.log.read_text()}")

@@ -30,18 +30,25 @@ class OrderFailed(OpenRSPError):
     """An ES2+ function failed; the message has the SGP.22 codes and what they mean."""
 
 
+Call = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
 @dataclass
 class OrderTarget:
-    """Where order commands go: `call(function, fields) -> response fields`, and how to print."""
+    """Where order commands go, and how to print.
 
-    call: Callable[[str, dict[str, Any]], dict[str, Any]]
+    `connect()` returns (call, close): `call(function, fields) -> response fields`. It runs only
+    when a command really calls, so `--help` opens no connection and touches no data.
+    """
+
+    connect: Callable[[], tuple[Call, Callable[[], None]]]
     json_output: bool = False
-    close: Callable[[], None] | None = None
 
 
 def _run(target: OrderTarget, function: str, fields: dict[str, Any]) -> dict[str, Any]:
+    call, close = target.connect()
     try:
-        return target.call(function, {k: v for k, v in fields.items() if v is not None})
+        return call(function, {k: v for k, v in fields.items() if v is not None})
     except Es2Error as exc:
         words = describe(exc.subject_code, exc.reason_code)
         detail = f": {exc.message}" if exc.message else ""
@@ -49,8 +56,7 @@ def _run(target: OrderTarget, function: str, fields: dict[str, Any]) -> dict[str
             f"{function} failed: {exc.subject_code}/{exc.reason_code} ({words}){detail}"
         ) from None
     finally:
-        if target.close is not None:
-            target.close()
+        close()
 
 
 def _emit(target: OrderTarget, data: dict[str, Any], text: str) -> None:
@@ -176,12 +182,14 @@ def _operator(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """ES2+ client: order, confirm, release, cancel and look up profiles at an SM-DP+."""
-    if ctx.resilient_parsing or ctx.invoked_subcommand is None:
-        return
-    from openrsp.smdp.es2client import Es2Client
 
-    client = Es2Client(smdp, client_cert=client_cert, client_key=client_key, ca=ca, tls_name=tls_name)
-    ctx.obj = OrderTarget(call=client.call, json_output=json_output, close=client.close)
+    def connect() -> tuple[Call, Callable[[], None]]:
+        from openrsp.smdp.es2client import Es2Client
+
+        client = Es2Client(smdp, client_cert=client_cert, client_key=client_key, ca=ca, tls_name=tls_name)
+        return client.call, client.close
+
+    ctx.obj = OrderTarget(connect, json_output=json_output)
 
 
 register_order_commands(app)

@@ -256,22 +256,21 @@ def _admin(
     json_output: JsonOpt = False,
 ) -> None:
     """Order commands run directly on the SM-DP+'s data (no ES2+ round trip)."""
-    if ctx.resilient_parsing or ctx.invoked_subcommand is None:
-        return
-    from openrsp.smdp.context import open_repository
-    from openrsp.smdp.es2plus import Es2Service, OrderDefaults
-    from openrsp.smdp.tlsfiles import load_credentials, resolve_address
 
-    cfg = _config(config, data, db, credentials_dir=credentials, address=address)
-    repo = open_repository(cfg)
-    smdp_address = resolve_address(cfg, load_credentials(cfg.credentials_dir))
-    service = Es2Service(
-        repo,
-        operator=operator,
-        address=smdp_address,
-        defaults=OrderDefaults.from_config(cfg),
-    )
-    ctx.obj = OrderTarget(call=service.call, json_output=json_output, close=repo.engine.dispose)
+    def connect():
+        from openrsp.smdp.context import open_repository
+        from openrsp.smdp.es2plus import Es2Service, OrderDefaults
+        from openrsp.smdp.tlsfiles import load_credentials, resolve_address
+
+        cfg = _config(config, data, db, credentials_dir=credentials, address=address)
+        repo = open_repository(cfg)
+        smdp_address = resolve_address(cfg, load_credentials(cfg.credentials_dir))
+        service = Es2Service(
+            repo, operator=operator, address=smdp_address, defaults=OrderDefaults.from_config(cfg)
+        )
+        return service.call, repo.engine.dispose
+
+    ctx.obj = OrderTarget(connect, json_output=json_output)
 
 
 register_order_commands(admin_app)

@@ -15,6 +15,7 @@ from pathlib import Path
 from openrsp.crypto.milenage import compute_opc
 from openrsp.errors import OpenRSPError
 from openrsp.profile import ProfilePackage, Subscription, generate_package, generate_subscriptions
+from openrsp.profile.subscription import PROFILE_CLASSES
 from openrsp.smdp.errors import InventoryError
 from openrsp.smdp.repository import DEFAULT_PROFILE_TYPE, NewProfile, Repository
 
@@ -28,6 +29,10 @@ def record_from_package(
     profile_name: str | None = None,
 ) -> NewProfile:
     """What the inventory keeps about one package (its subscriber data read from the package)."""
+    if profile_class not in PROFILE_CLASSES:
+        raise InventoryError(
+            f"profile class must be one of {', '.join(PROFILE_CLASSES)}, not {profile_class!r}"
+        )
     try:
         package = ProfilePackage.from_der(der)
         aka = package.aka

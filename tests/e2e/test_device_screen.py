@@ -1,0 +1,273 @@
+"""The device screen end to end, in real headless Chromium (Debian's, driven by Playwright).
+
+A fresh PKI, a real HTTPS SM-DP+ (`openrsp smdp serve`), profiles ordered with `openrsp smdp admin`,
+an eUICC from `openrsp euicc create`, and `openrsp device serve` as a user starts it. The tests click
+through the page like a person would and check what the eUICC holds with `openrsp lpa`.
+
+Screenshots go to $OPENRSP_SCREENSHOTS when set (docs/screenshots for the docs), else to tmp_path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "device"))  # the shared device test world
+
+from device_world import DeviceProcess, World, build_world, lpa_profiles, start_device  # noqa: E402
+
+pytestmark = pytest.mark.xdist_group("device-screen")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 440, "height": 820}
+# Each APDU takes this long in the tests that watch the progress bar, as over a real reader.
+HUMAN_PACE_MS = "80"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    built = build_world(tmp_path_factory.mktemp("device-screen"))
+    try:
+        yield built
+    finally:
+        built.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
+    profile = tmp_path_factory.mktemp("chromium-profile")  # empty user-data-dir
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, viewport=VIEWPORT
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("OPENRSP_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def card(world: World, request: pytest.FixtureRequest) -> Path:
+    return world.new_card(request.node.name)
+
+
+@pytest.fixture
+def open_page(world: World, card: Path, browser: BrowserContext) -> Iterator:
+    """open_page(*serve_options) -> a browser tab on `openrsp device serve CARD` (stopped afterwards)."""
+    started: list[tuple[DeviceProcess, Page]] = []
+    problems: list[str] = []
+
+    def open_(*options: str) -> Page:
+        device = start_device(world, card, *options)
+        tab = browser.new_page()
+        tab.on("pageerror", lambda error: problems.append(str(error)))
+        started.append((device, tab))
+        tab.goto(device.url)
+        expect(tab.locator("#eid")).to_have_text(_eid(world, card))
+        return tab
+
+    yield open_
+    for device, tab in started:
+        tab.close()
+        device.stop()
+    assert not problems, f"the page's script failed: {problems}"
+
+
+def _eid(world: World, card: Path) -> str:
+    from openrsp.euicc.store import read_state
+
+    return read_state(card).eid
+
+
+def _row(tab: Page, iccid: str):  # noqa: ANN202 - a Playwright Locator
+    return tab.locator(f'.profile[data-iccid="{iccid}"]')
+
+
+def _watch_progress(tab: Page) -> None:
+    """Record every text the progress line shows, to check the bar moved segment by segment."""
+    tab.evaluate(
+        """() => {
+            window.progressSeen = [];
+            const line = document.getElementById('progress-text');
+            new MutationObserver(() => window.progressSeen.push(line.textContent))
+                .observe(line, {childList: true, characterData: true, subtree: true});
+        }"""
+    )
+
+
+def test_add_an_esim_with_an_activation_code(world: World, card: Path, open_page, shots: Path) -> None:
+    order = world.order()
+    tab = open_page("--apdu-delay-ms", HUMAN_PACE_MS)
+    expect(tab.locator("#network-label")).to_have_text("No service")
+    expect(tab.locator("#no-profiles")).to_be_visible()
+    tab.screenshot(path=shots / "device-empty.png")
+
+    tab.click("#add-esim")
+    tab.fill("#activation-code", order.activation_code)
+    tab.screenshot(path=shots / "device-add-esim.png")
+    tab.click("#add-continue")
+
+    consent = tab.locator("#consent-dialog")
+    expect(consent).to_be_visible(timeout=20_000)
+    expect(consent.locator("#consent-name")).to_have_text(order.offer.name)
+    expect(consent.locator("#consent-spn")).to_have_text(order.offer.spn)
+    expect(consent.locator("#consent-iccid")).to_have_text(order.offer.iccid)
+    expect(consent.locator("#consent-class")).to_have_text("operational")
+    tab.screenshot(path=shots / "device-consent.png")
+    _watch_progress(tab)
+    tab.click("#consent-yes")
+
+    progress = tab.locator("#progress-dialog")
+    expect(progress.locator("#progress-text")).to_contain_text("Segment", timeout=20_000)
+    tab.screenshot(path=shots / "device-progress.png")
+
+    result = tab.locator("#result-dialog")
+    expect(result.locator("#result-title")).to_have_text("eSIM added", timeout=30_000)
+    expect(result.locator("#result-text")).to_contain_text(order.offer.iccid)
+    tab.screenshot(path=shots / "device-added.png")
+    seen = [text for text in tab.evaluate("window.progressSeen") if text.startswith("Segment")]
+    total = int(seen[-1].split(" of ")[1].split(" ")[0])
+    assert seen[-1].startswith(f"Segment {total} of {total}") and total > 1
+    assert any(text.startswith(f"Segment 1 of {total}") for text in seen)  # the bar moved while loading
+
+    tab.click("#result-close")
+    row = _row(tab, order.offer.iccid)
+    expect(row.locator(".profile-title")).to_have_text(order.offer.name)
+    expect(row.locator(".state")).to_have_text("Off")
+    assert lpa_profiles(world, card)[order.offer.iccid]["profileState"] == "disabled"
+
+
+def test_add_an_esim_from_a_qr_code_picture(world: World, card: Path, open_page) -> None:
+    order = world.order(qr=True)
+    assert order.qr is not None
+    tab = open_page()
+
+    tab.click("#add-esim")
+    tab.set_input_files("#qr-file", str(order.qr))
+    expect(tab.locator("#consent-name")).to_have_text(order.offer.name, timeout=20_000)
+    tab.click("#consent-yes")
+    expect(tab.locator("#result-title")).to_have_text("eSIM added", timeout=30_000)
+    tab.click("#result-use")  # switch to it straight away
+
+    row = _row(tab, order.offer.iccid)
+    expect(row.locator(".state")).to_have_text("In use")
+    assert lpa_profiles(world, card)[order.offer.iccid]["profileState"] == "enabled"
+
+
+def test_add_an_esim_that_needs_a_confirmation_code(world: World, card: Path, open_page, shots: Path) -> None:
+    order = world.order(cc="8642")
+    tab = open_page()
+
+    tab.click("#add-esim")
+    tab.fill("#activation-code", order.activation_code)
+    tab.click("#add-continue")
+    tab.locator("#consent-yes").click(timeout=20_000)
+
+    prompt = tab.locator("#code-dialog")
+    expect(prompt).to_be_visible(timeout=20_000)
+    expect(prompt.locator("#code-error")).to_be_hidden()
+    tab.fill("#confirmation-code", "1234")
+    tab.click("#code-continue")
+    expect(prompt.locator("#code-error")).to_have_text(
+        "The confirmation code is wrong. Try again. (SGP.22 code 8.2.7 / 3.8 (Confirmation Code - Refused))",
+        timeout=20_000,
+    )
+    tab.screenshot(path=shots / "device-confirmation-code.png")
+    assert lpa_profiles(world, card) == {}
+
+    tab.fill("#confirmation-code", "8642")
+    tab.click("#code-continue")
+    expect(tab.locator("#result-title")).to_have_text("eSIM added", timeout=30_000)
+    tab.click("#result-close")
+    expect(_row(tab, order.offer.iccid)).to_be_visible()
+    assert order.offer.iccid in lpa_profiles(world, card)
+
+
+def test_switch_rename_and_delete(world: World, card: Path, open_page, shots: Path) -> None:
+    first, second = world.order(), world.order()
+    for order in (first, second):  # installed with the CLI: the page shows the same eUICC
+        world.lpa(card, "profile", "download", "-a", order.activation_code, "-y")
+    a, b = first.offer.iccid, second.offer.iccid
+    tab = open_page()
+
+    _row(tab, a).get_by_role("button", name="Use this eSIM").click()
+    expect(_row(tab, a).locator(".state")).to_have_text("In use")
+    _row(tab, b).get_by_role("button", name="Use this eSIM").click()
+    expect(_row(tab, b).locator(".state")).to_have_text("In use")
+    expect(_row(tab, a).locator(".state")).to_have_text("Off")
+    expect(tab.locator("#toast")).to_contain_text(f"Switched to {second.offer.name}.")
+
+    _row(tab, b).get_by_role("button", name="Rename").click()
+    tab.fill("#nickname", "Work phone")
+    tab.click("#rename-save")
+    expect(_row(tab, b).locator(".profile-title")).to_have_text("Work phone")
+    expect(_row(tab, b).locator(".profile-sub")).to_contain_text(second.offer.name)
+    tab.locator("#toast").evaluate("t => t.hidden = true")
+    tab.screenshot(path=shots / "device-profiles.png")
+    states = {i: (p["profileState"], p["profileNickname"]) for i, p in lpa_profiles(world, card).items()}
+    assert states == {a: ("disabled", None), b: ("enabled", "Work phone")}
+
+    _row(tab, a).get_by_role("button", name="Delete").click()
+    dialog = tab.locator("#delete-dialog")
+    expect(dialog).to_contain_text(f"{first.offer.name} (ICCID {a}) will be removed from this device.")
+    tab.screenshot(path=shots / "device-delete.png")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    assert a in lpa_profiles(world, card)  # cancelled: nothing deleted
+
+    _row(tab, a).get_by_role("button", name="Delete").click()
+    dialog.get_by_role("button", name="Delete").click()
+    expect(_row(tab, a)).to_have_count(0)
+    assert set(lpa_profiles(world, card)) == {b}
+
+    # The profile in use cannot be deleted: the eUICC says why, the page says it in words.
+    _row(tab, b).get_by_role("button", name="Delete").click()
+    dialog.get_by_role("button", name="Delete").click()
+    toast = tab.locator("#toast")
+    expect(toast).to_contain_text("Turn the profile off before deleting it.")
+    expect(toast).to_contain_text("SGP.22 code DeleteProfile result 2 (profileNotInDisabledState)")
+    assert set(lpa_profiles(world, card)) == {b}
+
+
+def test_a_failed_download_shows_its_error(world: World, card: Path, open_page, shots: Path) -> None:
+    tab = open_page()
+
+    tab.click("#add-esim")
+    tab.fill("#activation-code", "this is not a code")
+    tab.click("#add-continue")
+    expect(tab.locator("#add-error")).to_contain_text("Activation code:")
+
+    tab.fill("#activation-code", f"LPA:1${world.address}$UNKNOWN-MATCHING-ID")
+    tab.click("#add-continue")
+    result = tab.locator("#result-dialog")
+    expect(result.locator("#result-title")).to_have_text("eSIM not added", timeout=30_000)
+    expect(result.locator("#result-text")).to_have_text(
+        "The SM-DP+ does not know this activation code, or it has been used already."
+    )
+    expect(result.locator("#result-code")).to_have_text("SGP.22 code 8.2.6 / 3.8 (Matching ID - Refused)")
+    tab.screenshot(path=shots / "device-error.png")
+    tab.click("#result-close")
+    expect(tab.locator("#no-profiles")).to_be_visible()
+    assert lpa_profiles(world, card) == {}
