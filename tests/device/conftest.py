@@ -11,11 +11,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # device_world lives next to the tests
 
-from device_world import SMDP_HOST, EventRecorder, Page, World, build_world  # noqa: E402
+from device_world import EventRecorder, Page, World, build_world, https_for  # noqa: E402
 
 from openrsp.device.phone import Phone  # noqa: E402
 from openrsp.device.server import running  # noqa: E402
-from openrsp.lpa.https import HttpsSettings, load_ca_certificates  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -30,11 +29,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 @pytest.fixture
 def card(world: World, request: pytest.FixtureRequest) -> Path:
     return world.new_card(request.node.name.replace("[", "-").replace("]", ""))
-
-
-def https_for(world: World) -> HttpsSettings:
-    cas = load_ca_certificates([world.pki / "nist" / "ci.cert.pem"])
-    return HttpsSettings(tuple(cas), resolve={SMDP_HOST: "127.0.0.1"})
 
 
 @pytest.fixture

@@ -129,6 +129,13 @@ class World:
         code = run(*admin, *confirm).strip()
         return Order(offer, code, picture)
 
+    def orders(self, count: int) -> list[Order]:
+        """Several plain orders at once (each is two CLI runs: worth doing side by side)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(count) as pool:
+            return list(pool.map(lambda _: self.order(), range(count)))
+
     def lpa(self, card: Path, *args: str) -> str:
         """`openrsp lpa --euicc CARD ...` against this world's SM-DP+."""
         return run("lpa", "--euicc", str(card), "--resolve", RESOLVE, *args)
@@ -333,3 +340,49 @@ class Page:
 
     def profile(self, iccid: str) -> dict:
         return next(p for p in self.screen()["profiles"] if p["iccid"] == iccid)
+
+
+# --- a device with a provisioning profile, on a simulated mobile network -----------------------------
+
+
+def bootstrap_card(world: World, directory: Path):  # noqa: ANN201 - an openrsp.profile.Subscription
+    """`openrsp euicc create --with-pp`: an eUICC whose only profile is an enabled provisioning profile."""
+    from openrsp.profile import Subscription, generate_package
+
+    bootstrap = Subscription(
+        iccid="8900100000000000017",
+        imsi="001019900000001",
+        ki=os.urandom(16),
+        opc=os.urandom(16),
+        spn="Bootstrap",
+        profile_class="provisioning",
+    )
+    package = directory.parent / f"{directory.name}-pp.der"
+    package.write_bytes(generate_package(bootstrap))
+    run("euicc", "create", str(directory), "--pki", str(world.pki), "--with-pp", str(package))
+    return bootstrap
+
+
+def network_for(world: World, hss_file: Path, bootstrap, offers: list[Offer]):  # noqa: ANN001, ANN201
+    """A MobileNetwork (not started) whose HSS knows the provisioning profile (no contract) and the
+    offers (data "internet" and voice)."""
+    from openrsp.hexutil import from_hex
+    from openrsp.network.contract import Contract
+    from openrsp.network.hss import Hss
+    from openrsp.network.network import MobileNetwork
+
+    hss = Hss(hss_file)
+    hss.provision(bootstrap.imsi, bootstrap.ki, bootstrap.opc, Contract.none())
+    for offer in offers:
+        hss.provision(
+            offer.imsi, from_hex(offer.ki), from_hex(offer.opc), Contract(("internet",), voice=True)
+        )
+    return MobileNetwork(hss, smdp=(SMDP_HOST, world.port), resolve={SMDP_HOST: "127.0.0.1"})
+
+
+def https_for(world: World):  # noqa: ANN201 - openrsp.lpa.https.HttpsSettings
+    """What `openrsp device serve --ci <the PKI's CI> --resolve ...` would use."""
+    from openrsp.lpa.https import HttpsSettings, load_ca_certificates
+
+    cas = load_ca_certificates([world.pki / "nist" / "ci.cert.pem"])
+    return HttpsSettings(tuple(cas), resolve={SMDP_HOST: "127.0.0.1"})

@@ -79,7 +79,7 @@ def test_download_asks_consent_with_the_metadata_and_streams_the_segmented_load(
 
 
 def test_switch_rename_and_delete_are_what_the_cli_sees(world: World, card: Path, page: Page) -> None:
-    first, second = world.order(), world.order()
+    first, second = world.orders(2)
     for order in (first, second):
         world.lpa(card, "profile", "download", "-a", order.activation_code, "-y")
     a, b = first.offer.iccid, second.offer.iccid

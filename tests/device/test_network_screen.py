@@ -3,48 +3,26 @@ no service. The device attaches again, as a phone does, whenever the enabled pro
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from device_world import SMDP_HOST, EventRecorder, Page, World, run
+from device_world import EventRecorder, Page, World, bootstrap_card, https_for, network_for
 
 from openrsp.device.network_status import SimulatedNetwork
 from openrsp.device.phone import Phone
 from openrsp.device.server import running
-from openrsp.hexutil import from_hex
-from openrsp.lpa.https import HttpsSettings, load_ca_certificates
-from openrsp.network.contract import Contract
-from openrsp.network.hss import Hss
-from openrsp.network.network import MobileNetwork
-from openrsp.profile import Subscription, generate_package
 
 pytestmark = pytest.mark.xdist_group("device-api")
 
 
 def test_the_status_bar_follows_the_profile_in_use(world: World, tmp_path: Path) -> None:
-    bootstrap = Subscription(
-        iccid="8900100000000000017",
-        imsi="001019900000001",
-        ki=os.urandom(16),
-        opc=os.urandom(16),
-        spn="Bootstrap",
-        profile_class="provisioning",
-    )
-    package = tmp_path / "pp.der"
-    package.write_bytes(generate_package(bootstrap))
     card = tmp_path / "card"
-    run("euicc", "create", str(card), "--pki", str(world.pki), "--with-pp", str(package))
+    bootstrap = bootstrap_card(world, card)
     order = world.order()
-    hss = Hss(tmp_path / "hss.sqlite")
-    hss.provision(bootstrap.imsi, bootstrap.ki, bootstrap.opc, Contract.none())
     offer = order.offer
-    hss.provision(offer.imsi, from_hex(offer.ki), from_hex(offer.opc), Contract(("internet",), voice=True))
-    settings = HttpsSettings(
-        tuple(load_ca_certificates([world.pki / "nist" / "ci.cert.pem"])), resolve={SMDP_HOST: "127.0.0.1"}
-    )
+    settings = https_for(world)
 
-    with MobileNetwork(hss, smdp=(SMDP_HOST, world.port), resolve={SMDP_HOST: "127.0.0.1"}) as network:
+    with network_for(world, tmp_path / "hss.sqlite", bootstrap, [offer]) as network:
         phone = Phone.in_process(card, lambda: settings, network=SimulatedNetwork(network))
         with running(phone) as url:
             page = Page(url)

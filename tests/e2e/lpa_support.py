@@ -238,6 +238,25 @@ def lpa(*args: str, card: list[str], stdin: str | None = None, timeout: float = 
     return LpaRun(result.returncode, result.stdout, result.stderr)
 
 
+_app: Any = None
+
+
+def lpa_in_process(*args: str, card: list[str]) -> LpaRun:
+    """The same command line, run in this process (Click's test runner): for the long TS.48 series,
+    where starting Python and importing openrsp would cost more than the download itself."""
+    global _app
+    if _app is None:
+        from openrsp.cli import main
+
+        main._mount()
+        _app = main.app
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(_app, ["lpa", *card, "--resolve", RESOLVE, *args], input="")
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return LpaRun(result.exit_code, result.stdout, result.stderr)
+
+
 def lpa_ok(*args: str, card: list[str], stdin: str | None = None) -> LpaRun:
     run = lpa(*args, card=card, stdin=stdin)
     assert run.returncode == 0, f"openrsp lpa {' '.join(args)} failed:\n{run.stdout}\n{run.stderr}"

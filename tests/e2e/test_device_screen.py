@@ -19,7 +19,20 @@ from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "device"))  # the shared device test world
 
-from device_world import DeviceProcess, World, build_world, lpa_profiles, start_device  # noqa: E402
+from device_world import (  # noqa: E402
+    DeviceProcess,
+    World,
+    bootstrap_card,
+    build_world,
+    https_for,
+    lpa_profiles,
+    network_for,
+    start_device,
+)
+
+from openrsp.device.network_status import SimulatedNetwork  # noqa: E402
+from openrsp.device.phone import Phone  # noqa: E402
+from openrsp.device.server import running  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("device-screen")
 
@@ -206,7 +219,7 @@ def test_add_an_esim_that_needs_a_confirmation_code(world: World, card: Path, op
 
 
 def test_switch_rename_and_delete(world: World, card: Path, open_page, shots: Path) -> None:
-    first, second = world.order(), world.order()
+    first, second = world.orders(2)
     for order in (first, second):  # installed with the CLI: the page shows the same eUICC
         world.lpa(card, "profile", "download", "-a", order.activation_code, "-y")
     a, b = first.offer.iccid, second.offer.iccid
@@ -271,3 +284,40 @@ def test_a_failed_download_shows_its_error(world: World, card: Path, open_page, 
     tab.click("#result-close")
     expect(tab.locator("#no-profiles")).to_be_visible()
     assert lpa_profiles(world, card) == {}
+
+
+def test_the_status_bar_shows_what_the_network_says(
+    world: World, browser: BrowserContext, tmp_path: Path, shots: Path
+) -> None:
+    """Served in-process here: the simulated mobile network is wired in by whoever runs the device."""
+    card = tmp_path / "card"
+    bootstrap = bootstrap_card(world, card)
+    order = world.order()
+    settings = https_for(world)
+    with network_for(world, tmp_path / "hss.sqlite", bootstrap, [order.offer]) as network:
+        phone = Phone.in_process(card, lambda: settings, network=SimulatedNetwork(network))
+        with running(phone) as url:
+            tab = browser.new_page()
+            try:
+                tab.goto(url)
+                expect(tab.locator("#network-label")).to_have_text("PP restricted")
+                expect(tab.locator("#network")).to_have_attribute("data-state", "pp-restricted")
+                expect(_row(tab, bootstrap.iccid).locator(".badge.class")).to_have_text("provisioning")
+                tab.screenshot(path=shots / "device-pp-restricted.png")
+
+                tab.click("#add-esim")
+                tab.fill("#activation-code", order.activation_code)
+                tab.click("#add-continue")
+                tab.locator("#consent-yes").click(timeout=20_000)
+                tab.locator("#result-use").click(timeout=30_000)
+
+                expect(tab.locator("#network-label")).to_have_text("OP attached")
+                expect(tab.locator("#network-detail")).to_have_text(
+                    f"OP attached: {order.offer.spn}: data:internet, voice"
+                )
+                expect(_row(tab, order.offer.iccid).locator(".state")).to_have_text("In use")
+                expect(_row(tab, bootstrap.iccid).locator(".state")).to_have_text("Off")
+                tab.locator("#toast").evaluate("t => t.hidden = true")
+                tab.screenshot(path=shots / "device-op-attached.png")
+            finally:
+                tab.close()

@@ -1,4 +1,5 @@
-"""Every TS.48 test profile in ../shared/profiles/ts48/ downloads end to end through `openrsp lpa`.
+"""Every TS.48 test profile in ../shared/profiles/ts48/ downloads end to end through `openrsp lpa`
+(the command line run in-process, against SM-DP+ servers in their own processes).
 
 The 18 "-UNIQUE" packages have ICCIDs of their own: one SM-DP+ and one eUICC take them all. The
 other 18 share two ICCIDs, and an SM-DP+ hands out an ICCID only once: each goes through an SM-DP+
@@ -16,12 +17,18 @@ from lpa_support import (
     Smdp,
     euicc_fixture,  # noqa: F401 - fixture
     installed_iccids,
-    lpa_ok,
+    lpa_in_process,
     pending_notifications,
     pki_fixture,  # noqa: F401 - fixture
 )
 
 from openrsp.profile.package import ProfilePackage
+
+
+def ok_in_process(*args: str, card: list[str]):
+    run = lpa_in_process(*args, card=card)
+    assert run.returncode == 0, f"openrsp lpa {' '.join(args)} failed:\n{run.stdout}\n{run.stderr}"
+    return run
 
 
 def card(directory: Path) -> list[str]:
@@ -46,7 +53,7 @@ def test_every_unique_ts48_profile(ts48_dir: Path, pki: Path, euicc: Path, tmp_p
     smdp.start()
     try:
         for package, iccid in zip(files, iccids, strict=True):
-            data = lpa_ok(
+            data = ok_in_process(
                 "--json", "profile", "download", "-a", smdp.order(iccid), "--yes", card=card(euicc)
             ).data
             assert data["iccid"] == iccid, package.name
@@ -55,7 +62,7 @@ def test_every_unique_ts48_profile(ts48_dir: Path, pki: Path, euicc: Path, tmp_p
     finally:
         smdp.stop()
     assert set(states.values()) == {"Installed"}, states
-    listed = lpa_ok("--json", "profile", "list", card=card(euicc)).data
+    listed = ok_in_process("--json", "profile", "list", card=card(euicc)).data
     assert sorted(p["iccid"] for p in listed) == sorted(iccids)
     assert sorted(installed_iccids(euicc)) == sorted(iccids)
     assert pending_notifications(euicc) == []
@@ -78,12 +85,12 @@ def test_every_ts48_profile_sharing_an_iccid(ts48_dir: Path, pki: Path, euicc: P
         for server, package in zip(servers, files, strict=True):
             server.wait_ready()
             iccid = iccid_of(package)
-            data = lpa_ok(
+            data = ok_in_process(
                 "--json", "profile", "download", "-a", server.order(iccid), "--yes", card=card(euicc)
             ).data
             assert data["iccid"] == iccid, package.name
             assert server.state(iccid) == "Installed", package.name
-            deleted = lpa_ok("--json", "profile", "delete", iccid, card=card(euicc)).data
+            deleted = ok_in_process("--json", "profile", "delete", iccid, card=card(euicc)).data
             assert [n["delivered"] for n in deleted["notifications"]] == [True], package.name
             assert installed_iccids(euicc) == [], package.name
     finally:

@@ -171,3 +171,9 @@ def test_ca_files_pem_der_and_garbage(pki_dir, tmp_path):
         load_ca_certificates([junk])
     with pytest.raises(Exception, match="cannot read"):
         load_ca_certificates([tmp_path / "missing.pem"])
+
+
+def test_only_the_ci_certificates_are_trusted(pki_dir):
+    context = settings(pki_dir).ssl_context()
+    assert context.cert_store_stats()["x509_ca"] == 2  # the two CIs, no system web CA
+    assert context.check_hostname and context.verify_mode.name == "CERT_REQUIRED"

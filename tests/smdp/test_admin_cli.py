@@ -64,3 +64,13 @@ def test_failures_name_the_sgp22_code_in_words(cli, data):
     assert "Traceback" not in result.stderr
     usage = cli("smdp", "admin", "--data", str(data), "cancel", "--iccid", ICCID, "--reason", "lost")
     assert usage.returncode == 1 and "--reason" in usage.stderr
+
+
+def test_confirm_without_a_known_address_changes_nothing(cli, data):
+    cli("smdp", "admin", "--data", str(data), "order", "--iccid", ICCID, check=True)
+    result = cli("smdp", "admin", "--data", str(data), "confirm", "--iccid", ICCID)
+    assert result.returncode == 1 and "--address" in result.stderr
+    status = json.loads(
+        cli("smdp", "admin", "--data", str(data), "--json", "status", "--iccid", ICCID).stdout
+    )
+    assert status["state"] == "Allocated"

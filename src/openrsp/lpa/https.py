@@ -8,6 +8,7 @@ without touching /etc/hosts; the name still goes into SNI, the Host header and t
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import ssl
@@ -33,12 +34,15 @@ class HttpsSettings:
     proxy: str | None = None  # http://host:port, tunnelled with CONNECT
     timeout: float = DEFAULT_TIMEOUT
 
-    def ssl_context(self) -> ssl.SSLContext:
+    @functools.cached_property
+    def _context(self) -> ssl.SSLContext:
         if not self.ca_certificates:
             raise NoTrustError(
                 "no CI certificate to verify the SM-DP+ TLS certificate with (give --ci CERT or --pki DIR)"
             )
-        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+        # The CI certificates and nothing else: the system's web CAs have no say over an SM-DP+.
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # hostname checked, certificate required
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_verify_locations(
             cadata="".join(c.public_bytes(Encoding.PEM).decode() for c in self.ca_certificates)
         )
@@ -52,6 +56,10 @@ class HttpsSettings:
                     f"cannot use the LPA TLS client certificate {self.client_cert}: {exc}"
                 ) from None
         return context
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """One context for all connections of these settings (building one costs more than a handshake)."""
+        return self._context
 
     def client(self) -> httpx.Client:
         return httpx.Client(verify=self.ssl_context(), proxy=self.proxy, timeout=self.timeout)

@@ -123,6 +123,8 @@ class Es2Service:
             return {"iccid": profile.iccid}
 
     def confirm_order(self, body: dict[str, Any]) -> dict[str, Any]:
+        if not self.address:  # the answer must carry it: activation codes are built from it
+            raise Es2Error("1.2", "4.2", "the SM-DP+ address is not configured (--address or --credentials)")
         iccid = self._required_iccid(body)
         eid = self._optional_eid(body)
         matching_id = optional_string(body, "matchingId", Es2Error, MATCHING_ID)

@@ -9,7 +9,6 @@ workers lose nothing.
 from __future__ import annotations
 
 import functools
-import logging
 import os
 from dataclasses import replace
 
@@ -20,8 +19,6 @@ from openrsp.smdp.context import open_repository
 from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.http.tls import ClientCertH11Protocol, make_ssl_context
 from openrsp.smdp.tlsfiles import load_credentials, resolve_address, tls_server_files
-
-_log = logging.getLogger("openrsp.smdp")
 
 
 def prepare(config: SmdpConfig) -> tuple[SmdpConfig, functools.partial]:
@@ -46,9 +43,6 @@ def prepare(config: SmdpConfig) -> tuple[SmdpConfig, functools.partial]:
 def serve(config: SmdpConfig) -> None:
     config, ssl_factory = prepare(config)
     os.environ[ENV_CONFIG] = config.to_json()
-    _log.info(
-        "SM-DP+ %s on https://%s:%d (%d worker(s))", config.address, config.host, config.port, config.workers
-    )
     uvicorn.run(
         "openrsp.smdp.http.app:create_app_from_env",
         factory=True,
