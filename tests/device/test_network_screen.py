@@ -30,14 +30,14 @@ def test_the_status_bar_follows_the_profile_in_use(world: World, tmp_path: Path)
             try:
                 first = page.screen()["network"]
                 assert (first["state"], first["label"]) == ("pp-restricted", "PP restricted")
-                assert first["detail"] == "Bootstrap: provisioning only (data:rsp.provisioning (SM-DP+ only))"
+                assert first["detail"] == "Bootstrap: SM-DP+ only (APN rsp.provisioning)"
 
                 job = page.ok("/api/downloads", {"activationCode": order.activation_code, "consented": True})
                 events.wait_for("download", lambda d: d["id"] == job["id"] and d["phase"] == "done")
 
                 switched = page.ok(f"/api/profiles/{offer.iccid}/enable")["network"]
                 assert (switched["state"], switched["label"]) == ("op-attached", "OP attached")
-                assert switched["detail"] == f"{offer.spn}: data:internet, voice"
+                assert switched["detail"] == f"{offer.spn}: data (internet), voice"
 
                 off = page.ok(f"/api/profiles/{offer.iccid}/disable")["network"]
                 assert off == {"state": "no-service", "label": "No service", "detail": "no profile is in use"}

@@ -9,12 +9,14 @@ Screenshots go to $OPENRSP_SCREENSHOTS when set (docs/screenshots for the docs),
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "device"))  # the shared device test world
@@ -47,7 +49,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-VIEWPORT = {"width": 440, "height": 820}
+VIEWPORT = {"width": 440, "height": 700}
 # Each APDU takes this long in the tests that watch the progress bar, as over a real reader.
 HUMAN_PACE_MS = "80"
 
@@ -114,6 +116,14 @@ def _eid(world: World, card: Path) -> str:
     return read_state(card).eid
 
 
+def _shot(tab: Page, path: Path) -> None:
+    """A screenshot, as a small palette PNG (they go into the docs)."""
+    image = Image.open(io.BytesIO(tab.screenshot())).convert("RGB")
+    image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+        path, optimize=True
+    )
+
+
 def _row(tab: Page, iccid: str):  # noqa: ANN202 - a Playwright Locator
     return tab.locator(f'.profile[data-iccid="{iccid}"]')
 
@@ -135,11 +145,11 @@ def test_add_an_esim_with_an_activation_code(world: World, card: Path, open_page
     tab = open_page("--apdu-delay-ms", HUMAN_PACE_MS)
     expect(tab.locator("#network-label")).to_have_text("No service")
     expect(tab.locator("#no-profiles")).to_be_visible()
-    tab.screenshot(path=shots / "device-empty.png")
+    _shot(tab, shots / "device-empty.png")
 
     tab.click("#add-esim")
     tab.fill("#activation-code", order.activation_code)
-    tab.screenshot(path=shots / "device-add-esim.png")
+    _shot(tab, shots / "device-add-esim.png")
     tab.click("#add-continue")
 
     consent = tab.locator("#consent-dialog")
@@ -148,18 +158,18 @@ def test_add_an_esim_with_an_activation_code(world: World, card: Path, open_page
     expect(consent.locator("#consent-spn")).to_have_text(order.offer.spn)
     expect(consent.locator("#consent-iccid")).to_have_text(order.offer.iccid)
     expect(consent.locator("#consent-class")).to_have_text("operational")
-    tab.screenshot(path=shots / "device-consent.png")
+    _shot(tab, shots / "device-consent.png")
     _watch_progress(tab)
     tab.click("#consent-yes")
 
     progress = tab.locator("#progress-dialog")
     expect(progress.locator("#progress-text")).to_contain_text("Segment", timeout=20_000)
-    tab.screenshot(path=shots / "device-progress.png")
+    _shot(tab, shots / "device-progress.png")
 
     result = tab.locator("#result-dialog")
     expect(result.locator("#result-title")).to_have_text("eSIM added", timeout=30_000)
     expect(result.locator("#result-text")).to_contain_text(order.offer.iccid)
-    tab.screenshot(path=shots / "device-added.png")
+    _shot(tab, shots / "device-added.png")
     seen = [text for text in tab.evaluate("window.progressSeen") if text.startswith("Segment")]
     total = int(seen[-1].split(" of ")[1].split(" ")[0])
     assert seen[-1].startswith(f"Segment {total} of {total}") and total > 1
@@ -207,7 +217,7 @@ def test_add_an_esim_that_needs_a_confirmation_code(world: World, card: Path, op
         "The confirmation code is wrong. Try again. (SGP.22 code 8.2.7 / 3.8 (Confirmation Code - Refused))",
         timeout=20_000,
     )
-    tab.screenshot(path=shots / "device-confirmation-code.png")
+    _shot(tab, shots / "device-confirmation-code.png")
     assert lpa_profiles(world, card) == {}
 
     tab.fill("#confirmation-code", "8642")
@@ -237,15 +247,16 @@ def test_switch_rename_and_delete(world: World, card: Path, open_page, shots: Pa
     tab.click("#rename-save")
     expect(_row(tab, b).locator(".profile-title")).to_have_text("Work phone")
     expect(_row(tab, b).locator(".profile-sub")).to_contain_text(second.offer.name)
+    expect(tab.locator("#toast")).to_have_text("Renamed to Work phone.")
     tab.locator("#toast").evaluate("t => t.hidden = true")
-    tab.screenshot(path=shots / "device-profiles.png")
+    _shot(tab, shots / "device-profiles.png")
     states = {i: (p["profileState"], p["profileNickname"]) for i, p in lpa_profiles(world, card).items()}
     assert states == {a: ("disabled", None), b: ("enabled", "Work phone")}
 
     _row(tab, a).get_by_role("button", name="Delete").click()
     dialog = tab.locator("#delete-dialog")
     expect(dialog).to_contain_text(f"{first.offer.name} (ICCID {a}) will be removed from this device.")
-    tab.screenshot(path=shots / "device-delete.png")
+    _shot(tab, shots / "device-delete.png")
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_be_hidden()
     assert a in lpa_profiles(world, card)  # cancelled: nothing deleted
@@ -280,7 +291,7 @@ def test_a_failed_download_shows_its_error(world: World, card: Path, open_page, 
         "The SM-DP+ does not know this activation code, or it has been used already."
     )
     expect(result.locator("#result-code")).to_have_text("SGP.22 code 8.2.6 / 3.8 (Matching ID - Refused)")
-    tab.screenshot(path=shots / "device-error.png")
+    _shot(tab, shots / "device-error.png")
     tab.click("#result-close")
     expect(tab.locator("#no-profiles")).to_be_visible()
     assert lpa_profiles(world, card) == {}
@@ -303,7 +314,7 @@ def test_the_status_bar_shows_what_the_network_says(
                 expect(tab.locator("#network-label")).to_have_text("PP restricted")
                 expect(tab.locator("#network")).to_have_attribute("data-state", "pp-restricted")
                 expect(_row(tab, bootstrap.iccid).locator(".badge.class")).to_have_text("provisioning")
-                tab.screenshot(path=shots / "device-pp-restricted.png")
+                _shot(tab, shots / "device-pp-restricted.png")
 
                 tab.click("#add-esim")
                 tab.fill("#activation-code", order.activation_code)
@@ -312,12 +323,13 @@ def test_the_status_bar_shows_what_the_network_says(
                 tab.locator("#result-use").click(timeout=30_000)
 
                 expect(tab.locator("#network-label")).to_have_text("OP attached")
-                expect(tab.locator("#network-detail")).to_have_text(
-                    f"OP attached: {order.offer.spn}: data:internet, voice"
+                expect(tab.locator("#network-detail .network-words")).to_have_text(
+                    f"{order.offer.spn}: data (internet), voice"
                 )
                 expect(_row(tab, order.offer.iccid).locator(".state")).to_have_text("In use")
                 expect(_row(tab, bootstrap.iccid).locator(".state")).to_have_text("Off")
+                expect(tab.locator("#toast")).to_have_text(f"Switched to {order.offer.name}.")
                 tab.locator("#toast").evaluate("t => t.hidden = true")
-                tab.screenshot(path=shots / "device-op-attached.png")
+                _shot(tab, shots / "device-op-attached.png")
             finally:
                 tab.close()

@@ -193,3 +193,34 @@ def test_es10_session_is_cancelled_when_the_card_refuses(own_smdp, euicc, pki):
     with pytest.raises(Exception, match="invalidTransactionId"):
         es10.cancel_session(download.transaction_id or b"", 0)
     assert installed_iccids(euicc) == []
+
+
+def test_card_gone_in_the_middle_of_the_load(own_smdp, euicc, pki):
+    """The card link breaks after a few segments: nothing is installed, and a new download succeeds."""
+    iccid = own_smdp.generate()
+    code = own_smdp.order(iccid)
+    address, matching_id = code.split("$")[1:3]
+    settings = HttpsSettings(
+        tuple(load_ca_certificates([pki / "nist" / "ci.cert.pem"])),
+        resolve={"smdp.openrsp.test": "127.0.0.1"},
+    )
+    transport = InProcessTransport(open_card(euicc))
+    es10 = Es10(Es10Client(transport))
+
+    def pull_the_card(progress) -> None:
+        if progress.segment == 3:
+            transport.close()
+
+    session = LpaSession(lambda: transport, lambda: settings)
+    with session.connect(address) as es9:
+        download = Download(es10, es9, DownloadRequest(address, matching_id), progress=pull_the_card)
+        with pytest.raises(Exception, match="closed") as caught:
+            download.run()
+    assert download.step is Step.LOAD_BOUND_PROFILE_PACKAGE
+    assert any("cancelling the session on the eUICC failed too" in note for note in caught.value.__notes__)
+    assert installed_iccids(euicc) == [] and pending_notifications(euicc) == []
+
+    # Card back in: the SM-DP+ still holds the order, and binds the profile again for the new session.
+    downloaded = lpa_ok("--json", "profile", "download", "-a", code, "--yes", card=card(euicc)).data
+    assert downloaded["iccid"] == iccid
+    assert own_smdp.state(iccid) == "Installed"

@@ -75,7 +75,14 @@ class SimulatedNetwork:
         finally:
             transport.close()
         name = enabled.service_provider_name or enabled.profile_name or session.imsi
-        services = ", ".join(session.services()) or "no services"
         if session.provisioning:
-            return NetworkStatus(PP_RESTRICTED, "PP restricted", f"{name}: provisioning only ({services})")
+            detail = f"{name}: SM-DP+ only (APN {session.gateway.smdp_apn})"
+            return NetworkStatus(PP_RESTRICTED, "PP restricted", detail)
+        services = ", ".join(_service_words(s) for s in session.services()) or "no services"
         return NetworkStatus(OP_ATTACHED, "OP attached", f"{name}: {services}")
+
+
+def _service_words(service: str) -> str:
+    """ "data:internet" -> "data (internet)"; "voice", "sms" as they are."""
+    kind, _, apn = service.partition(":")
+    return f"{kind} ({apn})" if apn else kind

@@ -90,9 +90,9 @@ function renderScreen(screen) {
   network.dataset.state = screen.network.state;
   network.title = screen.network.detail || "";
   $("network-label").textContent = screen.network.label;
-  $("network-detail").textContent = screen.network.detail
-    ? `${screen.network.label}: ${screen.network.detail}`
-    : screen.network.label;
+  const detail = $("network-detail");
+  detail.replaceChildren(el("strong", "", screen.network.label));
+  if (screen.network.detail) detail.append(el("div", "network-words", screen.network.detail));
 
   const list = $("profiles");
   list.replaceChildren();
