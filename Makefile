@@ -10,7 +10,8 @@ bootstrap:
 demo: bootstrap
 	$(BIN)/openrsp demo
 
-test: bootstrap
+test:
+	@scripts/bootstrap.sh test
 	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 bench: bootstrap

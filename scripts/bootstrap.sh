@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs what openrsp needs on a fresh Debian machine: system packages (once, when root and
 # missing), then the pinned Python environment in .venv. Safe to run again: it skips what is there.
+# `bootstrap.sh test` also installs what only the tests need (Chromium for the device-screen tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(swig libpcsclite-dev pcscd pcsc-tools vsmartcard-vpcd)
+SYSTEM_PACKAGES=(swig libpcsclite-dev pcscd pcsc-tools vsmartcard-vpcd openssl)
+if [ "${1:-}" = "test" ]; then
+  SYSTEM_PACKAGES+=(chromium)
+fi
 
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do

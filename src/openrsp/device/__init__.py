@@ -6,6 +6,7 @@
     network_status.py  PP restricted / OP attached / no service, from the simulated network
     events.py          server-sent events to every open page
     download_job.py    one profile download in a worker thread, asking the page for consent and codes
+    pacing.py          an APDU link as slow as a real reader's (to watch the progress bar)
     phone.py           the device: LPA sessions on the eUICC, operations, the download job
     app.py             the Starlette app (HTTP API + static page)
     server.py          uvicorn on 127.0.0.1

@@ -86,13 +86,27 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+def _text(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
-    if value is None and not required:
-        return None
     if not isinstance(value, str):
         raise InputError(f"{name} must be text")
     return value
+
+
+def _optional_text(body: dict[str, Any], name: str) -> str | None:
+    return None if body.get(name) is None else _text(body, name)
+
+
+async def _picture(request: Request) -> bytes:
+    """The request body, read no further than MAX_PICTURE."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_PICTURE:
+            raise InputError(f"the picture is too large (at most {MAX_PICTURE // (1024 * 1024)} MB)")
+    if not data:
+        raise InputError("the picture is empty")
+    return bytes(data)
 
 
 def create_app(phone: Phone, *, allowed_hosts: list[str] | None = None) -> Starlette:
@@ -106,7 +120,7 @@ def create_app(phone: Phone, *, allowed_hosts: list[str] | None = None) -> Starl
 
     async def events(_request: Request) -> Response:
         return StreamingResponse(
-            phone.events.stream([]),
+            phone.events.stream(),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
@@ -121,30 +135,22 @@ def create_app(phone: Phone, *, allowed_hosts: list[str] | None = None) -> Starl
     async def nickname(request: Request) -> Response:
         body = await _json_body(request)
         value = _text(body, "nickname")
-        assert value is not None
         return JSONResponse(await run_in_threadpool(phone.rename, request.path_params["iccid"], value))
 
     async def qr(request: Request) -> Response:
         kind = request.headers.get("content-type", "")
         if not (kind.startswith("image/") or kind.startswith("application/octet-stream")):
             raise InputError("send the picture itself (Content-Type: image/...)")
-        picture = await request.body()
-        if not picture:
-            raise InputError("the picture is empty")
-        if len(picture) > MAX_PICTURE:
-            raise InputError(f"the picture is too large (at most {MAX_PICTURE // (1024 * 1024)} MB)")
+        picture = await _picture(request)
         return JSONResponse({"activationCode": await run_in_threadpool(phone.read_qr, picture)})
 
     async def start_download(request: Request) -> Response:
         body = await _json_body(request)
         code = _text(body, "activationCode")
-        assert code is not None
+        confirmation = _optional_text(body, "confirmationCode")
+        consented = body.get("consented") is True
         job = await run_in_threadpool(
-            lambda: phone.start_download(
-                code,
-                confirmation_code=_text(body, "confirmationCode", required=False),
-                consented=bool(body.get("consented")),
-            )
+            lambda: phone.start_download(code, confirmation_code=confirmation, consented=consented)
         )
         return JSONResponse(job.to_json(), status_code=202)
 
@@ -157,7 +163,6 @@ def create_app(phone: Phone, *, allowed_hosts: list[str] | None = None) -> Starl
     async def confirmation_code(request: Request) -> Response:
         body = await _json_body(request)
         code = _text(body, "code")
-        assert code is not None
         job = phone.current_job(request.path_params["job"])
         job.answer_code(code)
         return JSONResponse(job.to_json())

@@ -48,16 +48,14 @@ class EventHub:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_offer, queue, None)
 
-    async def stream(self, first: list[Event], heartbeat: float = HEARTBEAT) -> AsyncIterator[str]:
-        """The text/event-stream of one page: `first`, then every published event."""
+    async def stream(self, heartbeat: float = HEARTBEAT) -> AsyncIterator[str]:
+        """The text/event-stream of one page: every event published while it is open."""
         queue: asyncio.Queue[Event | None] = asyncio.Queue(_QUEUE_LIMIT)
         entry = (asyncio.get_running_loop(), queue)
         with self._lock:
             self._subscribers.add(entry)
         try:
-            yield "retry: 1000\n\n"
-            for event in first:
-                yield event.encode()
+            yield "retry: 1000\n\n"  # reconnect after a second when the stream breaks
             while True:
                 try:
                     event = await asyncio.wait_for(queue.get(), heartbeat)

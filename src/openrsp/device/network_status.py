@@ -2,7 +2,10 @@
 
 A phone learns it by attaching: its modem reads the enabled profile's USIM and answers the network's
 challenge. `SimulatedNetwork` does exactly that against openrsp's mobile network (openrsp.network)
-after every change of profile; `NoNetwork` is a device with no network around it.
+after every change of profile; `NoNetwork` is a device with no network around it (it uses the host's
+own connection). On a provisioning profile the network grants one restricted bearer whose traffic
+must go through its policy point (the MAPS): the status carries that proxy, and the device's HTTPS to
+SM-DP+s uses it, as a phone's would.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ class NetworkStatus:
     state: str  # PP_RESTRICTED, OP_ATTACHED or NO_SERVICE
     label: str  # what the status bar says
     detail: str = ""
+    proxy: str | None = None  # the bearer's policy point: a PP reaches the SM-DP+ only through it
 
     @classmethod
     def no_service(cls, detail: str = "") -> NetworkStatus:
@@ -77,7 +81,7 @@ class SimulatedNetwork:
         name = enabled.service_provider_name or enabled.profile_name or session.imsi
         if session.provisioning:
             detail = f"{name}: SM-DP+ only (APN {session.gateway.smdp_apn})"
-            return NetworkStatus(PP_RESTRICTED, "PP restricted", detail)
+            return NetworkStatus(PP_RESTRICTED, "PP restricted", detail, session.default_bearer.proxy)
         services = ", ".join(_service_words(s) for s in session.services()) or "no services"
         return NetworkStatus(OP_ATTACHED, "OP attached", f"{name}: {services}")
 

@@ -10,6 +10,7 @@ screen over server-sent events, and the network is asked again when the enabled 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import tempfile
 import threading
@@ -123,7 +124,15 @@ class Phone:
         return self._screen
 
     def _session(self) -> LpaSession:
-        return LpaSession(self._open_transport, self._https, notify=self.notify)
+        return LpaSession(self._open_transport, self._https_now, notify=self.notify)
+
+    def _https_now(self) -> HttpsSettings:
+        """The HTTPS settings, through the bearer's policy point when the network restricts data."""
+        settings = self._https()
+        proxy = self._network_status.proxy
+        if proxy and not settings.proxy:
+            settings = dataclasses.replace(settings, proxy=proxy)
+        return settings
 
     def publish_screen(self) -> None:
         self.events.publish("screen", self._view_json())

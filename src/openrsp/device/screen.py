@@ -46,10 +46,6 @@ class Screen:
     profiles: list[ProfileInfo] = field(default_factory=list)
     network: NetworkStatus = field(default_factory=NetworkStatus.no_service)
 
-    @property
-    def enabled(self) -> ProfileInfo | None:
-        return next((p for p in self.profiles if p.state == "enabled"), None)
-
     def to_json(self) -> dict[str, Any]:
         return {
             "eid": self.eid,

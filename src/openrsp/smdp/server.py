@@ -29,6 +29,12 @@ def prepare(config: SmdpConfig) -> tuple[SmdpConfig, functools.partial]:
     if not address:
         raise ConfigError("SM-DP+ address unknown: give --address (or a TLS certificate with a DNS name)")
     client_cas = [str(path) for path in (config.operator_ca, config.lpa_ca) if path is not None]
+    # An LPA may present the PKI's LPA client certificate even when ES9+ does not require one:
+    # trust that CA in the handshake (OpenSSL would otherwise abort it), require it only when configured.
+    if config.credentials_dir is not None:
+        pki_lpa_ca = config.credentials_dir / "lpa-tls" / "ca.cert.pem"
+        if pki_lpa_ca.is_file() and str(pki_lpa_ca) not in client_cas:
+            client_cas.append(str(pki_lpa_ca))
     for path in client_cas:
         if not os.path.isfile(path):
             raise ConfigError(f"CA file not found: {path}")

@@ -34,6 +34,9 @@ def test_the_status_bar_follows_the_profile_in_use(world: World, tmp_path: Path)
 
                 job = page.ok("/api/downloads", {"activationCode": order.activation_code, "consented": True})
                 events.wait_for("download", lambda d: d["id"] == job["id"] and d["phase"] == "done")
+                # On the provisioning profile the download went through the network's policy point.
+                allowed = [e.fields["target"] for e in network.events.of("maps", "connect-allowed")]
+                assert allowed and set(allowed) == {world.address}
 
                 switched = page.ok(f"/api/profiles/{offer.iccid}/enable")["network"]
                 assert (switched["state"], switched["label"]) == ("op-attached", "OP attached")

@@ -10,9 +10,11 @@ import io
 from pathlib import Path
 
 import pytest
-from device_world import EventRecorder, Page, World, lpa_profiles
+from device_world import EventRecorder, Page, World, https_for, lpa_profiles
 from PIL import Image
 
+from openrsp.device.phone import Phone
+from openrsp.device.server import running
 from openrsp.euicc.store import read_state
 
 pytestmark = pytest.mark.xdist_group("device-api")
@@ -225,3 +227,24 @@ def test_other_web_sites_cannot_drive_the_device(world: World, card: Path, page:
     assert rebound.status_code == 400
 
     assert set(lpa_profiles(world, card)) == {iccid}
+
+
+def test_cancelling_while_the_package_loads_leaves_nothing_behind(world: World, card: Path) -> None:
+    settings = https_for(world)
+    slow = Phone.in_process(card, lambda: settings, apdu_delay=0.05)  # a reader's pace: time to press Cancel
+    order = world.order()
+    with running(slow) as url:
+        page, events = Page(url), EventRecorder(url)
+        try:
+            job = page.ok("/api/downloads", {"activationCode": order.activation_code, "consented": True})
+            events.wait_for("download", lambda d: d["phase"] == "loading" and d["progress"])
+            page.ok(f"/api/downloads/{job['id']}/cancel")
+            ended = events.wait_for("download", lambda d: d["phase"] in ("done", "failed", "cancelled"))
+        finally:
+            events.close()
+            page.http.close()
+
+    assert ended["phase"] == "cancelled"
+    assert ended["progress"]["segment"] < ended["progress"]["segments"]
+    assert "session cancelled on the eUICC and the SM-DP+ (postponed)" in ended["problem"]["detail"]
+    assert lpa_profiles(world, card) == {}

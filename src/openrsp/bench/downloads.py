@@ -1,0 +1,130 @@
+"""One download-throughput configuration: curve × server workers × concurrent devices.
+
+A fresh data folder and a fresh `openrsp smdp serve` per configuration; released orders stocked
+in bulk before the server starts; a short warm-up (TLS and code paths, caches of the EUM chain),
+then the measured part, bounded by a duration and by the orders stocked. The server CPU is
+read from /proc for the server's process tree just around the measured part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openrsp.bench.card import FleetContext
+from openrsp.bench.fleet import Fleet
+from openrsp.bench.loadgen import FUNCTIONS, LoadResult, ReleasedOrder, run_load
+from openrsp.bench.procstat import CpuMeter
+from openrsp.bench.server import RunningServer, start_server, write_config
+from openrsp.bench.stats import latency_summary
+from openrsp.bench.stock import PackageTemplate, stock_released_orders
+from openrsp.smdp.config import load_config
+from openrsp.smdp.context import open_repository
+
+
+@dataclass(frozen=True)
+class DownloadConfig:
+    curve: str
+    workers: int
+    concurrency: int
+    duration: float  # seconds of measured load (fewer if the orders run out first)
+    max_downloads: int  # orders stocked for the measured part
+    warmup: int  # downloads before measuring
+
+
+def stock(data_dir: Path, pki_dir: Path, template: PackageTemplate, count: int, block: int) -> list[ReleasedOrder]:
+    """Released orders in a fresh SM-DP+ data folder (the server is not running yet)."""
+    config = load_config(write_config(data_dir, pki_dir, port=0))
+    repo = open_repository(config)
+    try:
+        return stock_released_orders(repo, template, count, block=block)
+    finally:
+        repo.engine.dispose()
+
+
+def run_config(
+    config: DownloadConfig,
+    *,
+    pki_dir: Path,
+    work_dir: Path,
+    template: PackageTemplate,
+    fleet: Fleet,
+    block: int,
+    cancel_sessions: int = 0,
+) -> dict[str, Any]:
+    """Measure one configuration; the JSON object of the `runs` list."""
+    data_dir = work_dir / f"smdp-{config.curve}-w{config.workers}-c{config.concurrency}"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    needed = config.warmup + config.max_downloads + cancel_sessions
+    if len(fleet) < needed:
+        raise ValueError(f"the fleet has {len(fleet)} eUICCs, the run needs {needed}")
+    orders = stock(data_dir, pki_dir, template, needed, block)
+    work = list(zip(fleet.members, orders, strict=False))
+    warmup, measured = work[: config.warmup], work[config.warmup : config.warmup + config.max_downloads]
+    context = FleetContext(fleet)
+    server = start_server(data_dir, pki_dir, workers=config.workers)
+    try:
+        address = server.endpoint.server_name
+        if warmup:
+            asyncio.run(run_load(server.endpoint, context, warmup, smdp_address=address, concurrency=config.concurrency))
+        result, server_cpu, client_cpu = _measure(server, context, measured, config)
+        cancel = None
+        if cancel_sessions:
+            rest = work[config.warmup + config.max_downloads :]
+            cancel = asyncio.run(run_load(server.endpoint, context, rest, smdp_address=address, concurrency=1, cancel=True))
+    finally:
+        server.stop()
+    return _report(config, result, server_cpu, client_cpu, cancel)
+
+
+def _measure(
+    server: RunningServer, context: FleetContext, work: list[Any], config: DownloadConfig
+) -> tuple[LoadResult, float, float]:
+    meter = CpuMeter(server.pid)
+    meter.start()
+    client_start = time.process_time()
+    result = asyncio.run(
+        run_load(
+            server.endpoint,
+            context,
+            work,
+            smdp_address=server.endpoint.server_name,
+            concurrency=config.concurrency,
+            duration=config.duration,
+        )
+    )
+    client_cpu = time.process_time() - client_start
+    return result, meter.stop(), client_cpu
+
+
+def _report(
+    config: DownloadConfig, result: LoadResult, server_cpu: float, client_cpu: float, cancel: LoadResult | None
+) -> dict[str, Any]:
+    done = result.downloads
+    run: dict[str, Any] = {
+        "curve": config.curve,
+        "workers": config.workers,
+        "concurrency": config.concurrency,
+        "downloads": done,
+        "failures": result.failures,
+        "seconds": round(result.elapsed, 3),
+        "downloads_per_second": round(done / result.elapsed, 1) if result.elapsed else 0.0,
+        "server_cpu_ms_per_download": round(1000 * server_cpu / done, 3) if done else None,
+        "client_cpu_ms_per_download": round(1000 * client_cpu / done, 3) if done else None,
+        "latency_ms": {name: latency_summary(result.latencies.get(name, [])) for name in (*FUNCTIONS, "download")},
+    }
+    if result.failure_examples:
+        run["failure_examples"] = result.failure_examples
+    if cancel is not None:
+        run["cancel_session"] = {
+            "flows": cancel.downloads,
+            "failures": cancel.failures,
+            "latency_ms": latency_summary(cancel.latencies.get("cancelSession", [])),
+        }
+        if cancel.failure_examples:
+            run["cancel_session"]["failure_examples"] = cancel.failure_examples
+    return run
