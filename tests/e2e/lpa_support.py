@@ -93,6 +93,7 @@ class Smdp:
             if self._healthy():
                 return self
             time.sleep(0.1)
+        self.stop()  # never leave a server behind that no fixture will stop
         raise AssertionError(f"openrsp smdp serve did not answer:\n{self.log.read_text()}")
 
     def _healthy(self) -> bool:

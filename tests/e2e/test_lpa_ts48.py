@@ -76,12 +76,12 @@ def test_every_ts48_profile_sharing_an_iccid(ts48_dir: Path, pki: Path, euicc: P
         by_iccid[iccid_of(package)].append(package)
     assert max(len(group) for group in by_iccid.values()) > 1  # why they need SM-DP+s of their own
 
-    servers = []
-    for number, package in enumerate(files):
-        server = Smdp(pki, tmp_path / f"smdp-{number}")
-        assert server.import_files([package]) == [iccid_of(package)]
-        servers.append(server.launch())
+    servers: list[Smdp] = []
     try:
+        for number, package in enumerate(files):  # all started side by side, used one after the other
+            server = Smdp(pki, tmp_path / f"smdp-{number}")
+            assert server.import_files([package]) == [iccid_of(package)]
+            servers.append(server.launch())
         for server, package in zip(servers, files, strict=True):
             server.wait_ready()
             iccid = iccid_of(package)

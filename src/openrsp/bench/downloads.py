@@ -9,7 +9,10 @@ read from /proc for the server's process tree just around the measured part.
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
+import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +22,7 @@ from openrsp.bench.card import FleetContext
 from openrsp.bench.fleet import Fleet
 from openrsp.bench.loadgen import FUNCTIONS, LoadResult, ReleasedOrder, run_load
 from openrsp.bench.procstat import CpuMeter
-from openrsp.bench.server import RunningServer, start_server, write_config
+from openrsp.bench.server import RunningServer, ServerError, start_server, write_config
 from openrsp.bench.stats import latency_summary
 from openrsp.bench.stock import PackageTemplate, stock_released_orders
 from openrsp.smdp.config import load_config
@@ -128,3 +131,58 @@ def _report(
         if cancel.failure_examples:
             run["cancel_session"]["failure_examples"] = cancel.failure_examples
     return run
+
+
+def run_phase_split(
+    config: DownloadConfig,
+    *,
+    pki_dir: Path,
+    work_dir: Path,
+    template: PackageTemplate,
+    fleet: Fleet,
+    block: int,
+) -> dict[str, Any]:
+    """Server CPU per download split by phase, from the timed server (one process)."""
+    data_dir = work_dir / f"smdp-phases-{config.curve}-c{config.concurrency}"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    needed = config.warmup + config.max_downloads
+    orders = stock(data_dir, pki_dir, template, needed, block)
+    work = list(zip(fleet.members, orders, strict=False))
+    snapshot = data_dir / "phases.json"
+    command = [sys.executable, "-m", "openrsp.bench.phase_server", "--snapshot", str(snapshot)]
+    server = start_server(data_dir, pki_dir, workers=1, command=command)
+    context = FleetContext(fleet)
+    try:
+        asyncio.run(
+            run_load(server.endpoint, context, work[: config.warmup], smdp_address=server.endpoint.server_name,
+                     concurrency=config.concurrency)
+        )
+        before = read_phases(server, snapshot)
+        result, server_cpu, _client_cpu = _measure(server, context, work[config.warmup :], config)
+        after = read_phases(server, snapshot)
+    finally:
+        server.stop()
+    done = max(result.downloads, 1)
+    phases = {name: 1000 * (after[name] - before[name]) / done for name in after}
+    phases["http_and_event_loop"] = 1000 * server_cpu / done - sum(phases.values())
+    return {
+        "curve": config.curve,
+        "workers": 1,
+        "concurrency": config.concurrency,
+        "downloads": result.downloads,
+        "failures": result.failures,
+        "server_cpu_ms_per_download": round(1000 * server_cpu / done, 3),
+        "phases_ms_per_download": {name: round(value, 3) for name, value in phases.items()},
+    }
+
+
+def read_phases(server: RunningServer, snapshot: Path, timeout: float = 10) -> dict[str, float]:
+    """Ask the timed server for its phase totals (SIGUSR1) and read them."""
+    previous = snapshot.stat().st_mtime_ns if snapshot.exists() else 0
+    server.process.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if snapshot.exists() and snapshot.stat().st_mtime_ns != previous:
+            return json.loads(snapshot.read_text())["phases"]
+        time.sleep(0.02)
+    raise ServerError("the timed SM-DP+ wrote no phase snapshot")

@@ -34,6 +34,7 @@ from openrsp.asn1.rsp_types import (
     iccid_to_bytes,
 )
 from openrsp.asn1.tlv import TlvError, encode_tlv, read_single_tlv, read_tlv
+from openrsp.errors import InputError
 from openrsp.hexutil import to_hex
 from openrsp.lpa.errors import Es10Error, Es10FormatError, LpaInputError
 
@@ -259,7 +260,7 @@ def profile_identifier(text: str) -> tuple[str, bytes]:
             pass
     try:
         return "iccid", iccid_to_bytes(cleaned)
-    except Exception:
+    except InputError:
         raise LpaInputError(f"{text!r} is neither an ICCID (18-20 digits) nor an ISD-P AID (hex)") from None
 
 

@@ -17,8 +17,10 @@ from openrsp.errors import InputError
 from openrsp.hexutil import to_hex
 from openrsp.lpa.errors import LpaError
 from openrsp.lpa.es10 import ConfiguredAddresses, NotificationMetadata, ProfileInfo, ProfileMetadata
+from openrsp.lpa.es10_client import Es10TransportError
 from openrsp.lpa.lpd import DownloadResult
 from openrsp.lpa.notifications import NotificationOutcome
+from openrsp.lpa.transport import TransportError
 
 # Named bits of the EUICCInfo2 BIT STRINGs, in bit order (RSPDefinitions).
 UICC_CAPABILITY = (
@@ -58,9 +60,8 @@ def failure(error: Exception) -> dict[str, Any]:
 def _step_of(error: Exception) -> str:
     if isinstance(error, InputError):
         return "input"
-    name = type(error).__name__
-    if "Transport" in name or "Reader" in name or "Card" in name:
-        return "apdu"
+    if isinstance(error, (TransportError, Es10TransportError)):
+        return "apdu"  # lpac's name for the card link
     return "error"
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from openrsp.asn1 import rsp
 from openrsp.asn1.rsp_types import IconType, NotificationEvent, ProfileClass, bit_string, iccid_to_bytes
-from openrsp.smdp.db.models import Profile
+from openrsp.smdp.es9_store import ProfileView
 
 # Which operations the eUICC reports back to this SM-DP+ (profile.extra["notify"] overrides).
 DEFAULT_NOTIFY = ("install", "enable", "disable", "delete")
@@ -29,7 +29,7 @@ def _clip(text: str | None, size: int) -> str:
     return data.decode("utf-8", errors="ignore")
 
 
-def store_metadata_value(profile: Profile, notification_address: str) -> dict[str, Any]:
+def store_metadata_value(profile: ProfileView, notification_address: str) -> dict[str, Any]:
     """The StoreMetadataRequest as an asn1tools value."""
     value: dict[str, Any] = {
         "iccid": iccid_to_bytes(profile.iccid),
@@ -51,6 +51,6 @@ def store_metadata_value(profile: Profile, notification_address: str) -> dict[st
     return value
 
 
-def store_metadata(profile: Profile, notification_address: str) -> bytes:
+def store_metadata(profile: ProfileView, notification_address: str) -> bytes:
     """StoreMetadataRequest DER (BF25) for this profile; notifications go to notification_address."""
     return rsp().encode("StoreMetadataRequest", store_metadata_value(profile, notification_address))

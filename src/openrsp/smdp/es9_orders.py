@@ -3,6 +3,8 @@
 Activation code and SM-DS use cases name the order by matchingId (activation code token or
 EventID); the default SM-DP+ case sends no or an empty matchingId, and the order is found by the
 EID. The profile row comes back locked, so the caller's state change cannot race another session.
+The rules read a profile row with its order (es9_store.ProfileView, or the ORM Profile: the same
+attribute names).
 """
 
 from __future__ import annotations
@@ -10,12 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from openrsp.smdp import es9_status as status
-from openrsp.smdp.db.models import Profile
 from openrsp.smdp.es9_status import StatusCode
-from openrsp.smdp.repository import Repository
+from openrsp.smdp.es9_store import Es9Tx, ProfileView
 from openrsp.smdp.states import State
 
 # States an LPA may download from: a first download, or a retry of a delivered package.
@@ -23,20 +22,18 @@ DOWNLOADABLE = (State.RELEASED, State.DOWNLOADED)
 NOT_YET_RELEASED = (State.ALLOCATED, State.LINKED, State.CONFIRMED)
 
 
-def locate(repo: Repository, db: Session, matching_id: str | None, eid: str) -> Profile:
+def locate(tx: Es9Tx, matching_id: str | None, eid: str) -> ProfileView:
     """The profile (locked) whose order this eUICC asks for; MATCHING_ID_REFUSED when there is none."""
     if matching_id:
-        order = repo.find_order_by_matching_id(db, matching_id)
-        if order is None:
+        profile = tx.profile_by_matching_id(matching_id)
+        if profile is None:
             raise status.MATCHING_ID_REFUSED.error()
-        iccid = order.profile.iccid
-    else:
-        orders = repo.find_orders_for_eid(db, eid)
-        if not orders:
-            raise status.MATCHING_ID_REFUSED.error("no download order for this EID")
-        ranked = sorted(orders, key=lambda o: (_rank(o.profile.state), o.id))
-        iccid = ranked[0].profile.iccid
-    profile = repo.get_profile(db, iccid, lock=True)
+        return profile
+    candidates = tx.profiles_ordered_for_eid(eid)
+    if not candidates:
+        raise status.MATCHING_ID_REFUSED.error("no download order for this EID")
+    ranked = sorted(candidates, key=lambda p: (_rank(p.state), p.order.id if p.order else 0))
+    profile = tx.profile_by_iccid(ranked[0].iccid)
     if profile is None or profile.order is None:  # cancelled between the two reads
         raise status.MATCHING_ID_REFUSED.error()
     return profile
@@ -55,7 +52,7 @@ class Refusal:
     ends_order: bool  # the order goes to Error with this refusal (expired, attempts exhausted)
 
 
-def refusal(profile: Profile, eid: str, now: datetime) -> Refusal | None:
+def refusal(profile: ProfileView, eid: str, now: datetime) -> Refusal | None:
     """Why this eUICC may not download this order now, or None."""
     order = profile.order
     assert order is not None

@@ -4,7 +4,7 @@ The HTTP layer (openrsp.smdp.http.app) checks the framing and calls
 `Es9Service(context).<function>(body)`; the returned dict is the response without its header, and
 an Es9Error becomes a Failed functionExecutionStatus with its subjectCode/reasonCode.
 
-Each call runs in one DB transaction. A failure is itself a change of state (the RSP session
+Each call runs in one DB transaction (es9_store: SQLAlchemy Core, a few statements per call). A failure is itself a change of state (the RSP session
 ends, a confirmation-code attempt is counted, an order goes to Error) and is committed before the
 error goes back to the LPA. What may follow what within one RSP session is rsp_session.py's table;
 what may happen to the order is states.py's. The order row is locked, and each session remembers
@@ -20,9 +20,6 @@ import hmac
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from openrsp.asn1 import rsp
 from openrsp.asn1.rsp_types import (
@@ -45,7 +42,6 @@ from openrsp.pki.verify import aki_of
 from openrsp.smdp import es9_binding, es9_orders
 from openrsp.smdp import es9_status as status
 from openrsp.smdp.context import SmdpContext
-from openrsp.smdp.db.models import Profile, RspSession
 from openrsp.smdp.errors import Es9Error, StateConflict
 from openrsp.smdp.es9_binding import Binding
 from openrsp.smdp.es9_credentials import SigningSet, choose_set, set_for_pkid, signing_sets
@@ -61,6 +57,7 @@ from openrsp.smdp.es9_messages import (
 )
 from openrsp.smdp.es9_metadata import store_metadata
 from openrsp.smdp.es9_status import StatusCode
+from openrsp.smdp.es9_store import Es9Store, Es9Tx, ProfileView, SessionRow, tid
 from openrsp.smdp.es9_verify import load_certificate, public_key_for, verify_euicc_chain, verify_signature
 from openrsp.smdp.es9_wire import base64_field, decode, require_field, transaction_id_field
 from openrsp.smdp.repository import ProgressPoint
@@ -84,7 +81,7 @@ def _signature_tlv(signature: bytes) -> bytes:
 class Es9Service:
     def __init__(self, context: SmdpContext) -> None:
         self.context = context
-        self.repo = context.repo
+        self.store = Es9Store(context.repo)
 
     # -- initiateAuthentication (SGP.22 §5.6.1) ---------------------------------------------------
 
@@ -119,12 +116,11 @@ class Es9Service:
         )
         signature = sign_plain(chosen.dpauth_key, server_signed1)
         now = self.context.clock()
-        with self.repo.transaction() as db:
+        with self.store.transaction() as tx:
             if transaction_id[0] < 4:  # now and then (1 in 64), sweep away sessions that expired
-                self.repo.purge_expired_rsp_sessions(db)
-            self.repo.create_rsp_session(
-                db,
-                transaction_id,
+                tx.purge_expired_sessions()
+            tx.create_session(
+                tid(transaction_id),
                 state=SessionState.INITIATED.value,
                 expires_at=now + self.context.session_ttl,
                 data={"ci_pkid": to_hex(chosen.ci_pkid), "server_challenge": to_hex(server_challenge)},
@@ -144,24 +140,24 @@ class Es9Service:
         response = parse_authenticate_server_response(base64_field(body, "authenticateServerResponse"))
         now = self.context.clock()
         return self._run(
-            lambda db: self._authenticate_client(db, transaction_id, response, now),
+            lambda tx: self._authenticate_client(tx, transaction_id, response, now),
             conflict=status.MATCHING_ID_REFUSED,
         )
 
     def _authenticate_client(
-        self, db: Session, transaction_id: bytes, response: AuthenticateServerOk | EuiccRefusal, now: datetime
+        self, tx: Es9Tx, transaction_id: bytes, response: AuthenticateServerOk | EuiccRefusal, now: datetime
     ) -> dict[str, Any]:
-        row = self._session(db, transaction_id, SessionEvent.AUTHENTICATE_CLIENT, now)
+        row = self._session(tx, transaction_id, SessionEvent.AUTHENTICATE_CLIENT, now)
         try:
-            return self._authenticate(db, row, transaction_id, response, now)
+            return self._authenticate(tx, row, transaction_id, response, now)
         except Es9Error:
-            self._move(row, SessionEvent.FAIL, now)  # every authenticateClient failure ends the session
+            self._move(tx, row, SessionEvent.FAIL, now)  # every authenticateClient failure ends the session
             raise
 
     def _authenticate(
         self,
-        db: Session,
-        row: RspSession,
+        tx: Es9Tx,
+        row: SessionRow,
         transaction_id: bytes,
         response: AuthenticateServerOk | EuiccRefusal,
         now: datetime,
@@ -183,16 +179,16 @@ class Es9Service:
             raise status.INVALID_EUICC_SIGNATURE.error("serverChallenge does not match this session's")
 
         _, ctx = signed1["ctxParams1"]
-        profile = es9_orders.locate(self.repo, db, ctx.get("matchingId") or None, euicc.eid)
+        profile = es9_orders.locate(tx, ctx.get("matchingId") or None, euicc.eid)
         refusal = es9_orders.refusal(profile, euicc.eid, now)
         if refusal is not None:
             if refusal.ends_order:
-                self._fail_order(db, profile, refusal.code, refusal.detail, point_id=1)
+                self._fail_order(tx, profile, refusal.code, refusal.detail, point_id=1)
             raise refusal.code.error(refusal.detail)
         order = profile.order
         assert order is not None
 
-        previous = self._bound_session(db, profile, euicc.eid) if profile.state == State.DOWNLOADED else None
+        previous = self._bound_session(tx, profile, euicc.eid) if profile.state == State.DOWNLOADED else None
         smdp_signed2_value: dict[str, Any] = {
             "transactionId": transaction_id,
             "ccRequiredFlag": order.cc_hash is not None,
@@ -216,8 +212,8 @@ class Es9Service:
             "order_version": [profile.state, order.download_attempts],
             "retry_of": previous.transaction_id if previous is not None else None,
         }
-        self._move(row, SessionEvent.AUTHENTICATE_CLIENT, now)
-        self.repo.report_progress(db, profile, ProgressPoint(1), event_="eligibilityCheck")
+        self._move(tx, row, SessionEvent.AUTHENTICATE_CLIENT, now)
+        tx.report_progress(profile, ProgressPoint(1), event_="eligibilityCheck")
         return {
             "transactionId": to_hex(transaction_id),
             "profileMetadata": _b64(metadata),
@@ -226,18 +222,9 @@ class Es9Service:
             "smdpCertificate": _b64(ci_set.dppb_der),
         }
 
-    def _bound_session(self, db: Session, profile: Profile, eid: str) -> RspSession | None:
+    def _bound_session(self, tx: Es9Tx, profile: ProfileView, eid: str) -> SessionRow | None:
         """The session that last bound this profile to this eUICC (for a download retry)."""
-        query = (
-            select(RspSession)
-            .where(
-                RspSession.iccid == profile.iccid,
-                RspSession.eid == eid,
-                RspSession.state == SessionState.BOUND.value,
-            )
-            .order_by(RspSession.updated_at.desc())
-        )
-        for candidate in db.scalars(query):
+        for candidate in tx.bound_sessions(profile.iccid, eid, SessionState.BOUND.value):
             if candidate.data.get("binding"):
                 return candidate
         return None
@@ -249,26 +236,26 @@ class Es9Service:
         response = parse_prepare_download_response(base64_field(body, "prepareDownloadResponse"))
         now = self.context.clock()
         return self._run(
-            lambda db: self._get_bound_profile_package(db, transaction_id, response, now),
+            lambda tx: self._get_bound_profile_package(tx, transaction_id, response, now),
             conflict=status.BPP_NOT_AVAILABLE,
         )
 
     def _get_bound_profile_package(
-        self, db: Session, transaction_id: bytes, response: SignedPart | EuiccRefusal, now: datetime
+        self, tx: Es9Tx, transaction_id: bytes, response: SignedPart | EuiccRefusal, now: datetime
     ) -> dict[str, Any]:
-        row = self._session(db, transaction_id, SessionEvent.GET_BOUND_PROFILE_PACKAGE, now)
+        row = self._session(tx, transaction_id, SessionEvent.GET_BOUND_PROFILE_PACKAGE, now)
         try:
-            return self._bind(db, row, transaction_id, response, now)
+            return self._bind(tx, row, transaction_id, response, now)
         except _KeepSession as keep:
             raise keep.error from None
         except Es9Error:
-            self._move(row, SessionEvent.FAIL, now)
+            self._move(tx, row, SessionEvent.FAIL, now)
             raise
 
     def _bind(
         self,
-        db: Session,
-        row: RspSession,
+        tx: Es9Tx,
+        row: SessionRow,
         transaction_id: bytes,
         response: SignedPart | EuiccRefusal,
         now: datetime,
@@ -293,7 +280,7 @@ class Es9Service:
             public_key_from_point(ci_set.curve, euicc_otpk)
         except OpenRSPError as exc:
             raise status.INVALID_INPUT.error(f"euiccOtpk: {exc}") from None
-        profile = self.repo.get_profile(db, row.iccid or "", lock=True)
+        profile = tx.profile_by_iccid(row.iccid or "", with_package=True)
         if profile is None or profile.order is None:
             raise status.BPP_NOT_AVAILABLE.error("the download order was cancelled")
 
@@ -309,34 +296,34 @@ class Es9Service:
         refusal = es9_orders.refusal(profile, row.eid or "", now)
         if refusal is not None:
             if refusal.ends_order:
-                self._fail_order(db, profile, refusal.code, refusal.detail, point_id=3)
+                self._fail_order(tx, profile, refusal.code, refusal.detail, point_id=3)
             raise refusal.code.error(refusal.detail)
         if order.cc_hash is not None:
-            self._check_confirmation_code(db, profile, transaction_id, signed2.get("hashCc"))
+            self._check_confirmation_code(tx, profile, transaction_id, signed2.get("hashCc"))
 
-        previous = self._previous_binding(db, data.get("retry_of"))
+        previous = self._previous_binding(tx, data.get("retry_of"))
         binding = None
         if previous is not None:
             offered = es9_binding.unseal(previous.data["binding"], self.context.sealer, profile.iccid)
             binding = offered if offered.euicc_otpk == euicc_otpk else None
-            self._move(previous, SessionEvent.FAIL, now)  # superseded by this session
+            self._move(tx, previous, SessionEvent.FAIL, now)  # superseded by this session
         if binding is None:
             binding = es9_binding.new_binding(ci_set.curve, euicc_otpk, self.context.rng)
 
-        self.repo.transition(
-            db, profile, Event.BPP_DELIVERED, detail={"transactionId": to_hex(transaction_id)}
+        tx.transition(profile, Event.BPP_DELIVERED, detail={"transactionId": to_hex(transaction_id)})
+        tx.save_order(
+            order,
+            eid=order.eid or row.eid,  # the profile is now bound to this eUICC
+            download_attempts=order.download_attempts + 1,
+            updated_at=now,
         )
-        if order.eid is None:
-            order.eid = row.eid  # the profile is now bound to this eUICC
-        order.download_attempts += 1
-        order.updated_at = now
         row.data = {**data, "binding": es9_binding.seal(binding, self.context.sealer, profile.iccid)}
-        self._move(row, SessionEvent.GET_BOUND_PROFILE_PACKAGE, now)
-        row.expires_at = None  # kept while the order is Downloaded: retries and the install result need it
+        # kept while the order is Downloaded: retries and the install result need it
+        self._move(tx, row, SessionEvent.GET_BOUND_PROFILE_PACKAGE, now, expires_at=None)
         return self._package(row, transaction_id, ci_set, profile, binding)
 
     def _check_confirmation_code(
-        self, db: Session, profile: Profile, transaction_id: bytes, hash_cc: bytes | None
+        self, tx: Es9Tx, profile: ProfileView, transaction_id: bytes, hash_cc: bytes | None
     ) -> None:
         order = profile.order
         assert order is not None and order.cc_hash is not None
@@ -345,34 +332,33 @@ class Es9Service:
         expected = hashlib.sha256(order.cc_hash + transaction_id).digest()
         if hmac.compare_digest(hash_cc, expected):
             return
-        order.cc_attempts += 1
-        order.updated_at = self.context.clock()
+        tx.save_order(order, cc_attempts=order.cc_attempts + 1, updated_at=self.context.clock())
         left = order.cc_max_attempts - order.cc_attempts
         if left <= 0:
-            self._fail_order(db, profile, status.CC_TOO_MANY_ATTEMPTS, "order locked", point_id=2)
+            self._fail_order(tx, profile, status.CC_TOO_MANY_ATTEMPTS, "order locked", point_id=2)
             raise status.CC_TOO_MANY_ATTEMPTS.error(f"{order.cc_attempts} wrong codes; the order is locked")
         code = status.CC_REFUSED
         point = ProgressPoint(2, success=False, status_code_data=_status_data(code))
-        self.repo.report_progress(db, profile, point, event_="confirmationFailure")
+        tx.report_progress(profile, point, event_="confirmationFailure")
         raise _KeepSession(code.error(f"{left} attempt(s) left"))
 
-    def _previous_binding(self, db: Session, transaction_id: str | None) -> RspSession | None:
+    def _previous_binding(self, tx: Es9Tx, transaction_id: str | None) -> SessionRow | None:
         if not transaction_id:
             return None
-        previous = self.repo.get_rsp_session(db, transaction_id, lock=True)
+        previous = tx.get_session(transaction_id)
         if previous is None or previous.state != SessionState.BOUND.value or not previous.data.get("binding"):
             return None
         return previous
 
     def _package(
-        self, row: RspSession, transaction_id: bytes, ci_set: SigningSet, profile: Profile, binding: Binding
+        self, row: SessionRow, transaction_id: bytes, ci_set: SigningSet, profile: ProfileView, binding: Binding
     ) -> dict[str, Any]:
         bpp = es9_binding.bound_package(
             binding,
             transaction_id=transaction_id,
             eid=row.eid or "",
             signing=ci_set,
-            profile_package=self.repo.open_package(profile),
+            profile_package=self.store.open_package(profile),
             store_metadata=bytes.fromhex(row.data["metadata"]),
         )
         return {"transactionId": to_hex(transaction_id), "boundProfilePackage": _b64(bpp)}
@@ -386,12 +372,12 @@ class Es9Service:
         if isinstance(notification, OtherSignedNotification):
             return self._other_notification(notification, der, now)
         return self._run(
-            lambda db: self._install_result(db, notification, der, now), conflict=status.UNKNOWN_TRANSACTION
+            lambda tx: self._install_result(tx, notification, der, now), conflict=status.UNKNOWN_TRANSACTION
         )
 
-    def _install_result(self, db: Session, result: SignedPart, der: bytes, now: datetime) -> dict[str, Any]:
+    def _install_result(self, tx: Es9Tx, result: SignedPart, der: bytes, now: datetime) -> dict[str, Any]:
         data = result.value
-        row = self._session(db, data["transactionId"], SessionEvent.INSTALL_RESULT, now)
+        row = self._session(tx, data["transactionId"], SessionEvent.INSTALL_RESULT, now)
         key = public_key_for(row.data["curve"], bytes.fromhex(row.data["euicc_key"]))
         verify_signature(key, result.raw, result.signature, "euiccSignPIR")  # a forgery ends nothing
         smdp_oid = data.get("smdpOid")
@@ -404,8 +390,7 @@ class Es9Service:
         kind, outcome = data["finalResult"]
         success = kind == "successResult"
         summary = "installed" if success else _install_error(outcome)
-        self.repo.record_notification(
-            db,
+        tx.record_notification(
             event_="install",
             raw=der,
             seq=metadata.get("seqNumber"),
@@ -413,12 +398,12 @@ class Es9Service:
             iccid=row.iccid,
             result=summary,
         )
-        profile = self.repo.get_profile(db, row.iccid or "", lock=True)
+        profile = tx.profile_by_iccid(row.iccid or "")
         if profile is not None and profile.state == State.DOWNLOADED:
             point = ProgressPoint(4, success=success, result_data=_b64(der))
             event = Event.INSTALLED if success else Event.INSTALL_FAILED
-            self.repo.transition(db, profile, event, detail={"result": summary}, progress=point)
-        self._move(row, SessionEvent.INSTALL_RESULT, now)
+            tx.transition(profile, event, detail={"result": summary}, progress=point)
+        self._move(tx, row, SessionEvent.INSTALL_RESULT, now)
         return {}
 
     def _other_notification(
@@ -438,10 +423,8 @@ class Es9Service:
         events = bits_set(metadata["profileManagementOperation"])
         name = ",".join(NotificationEvent(bit).name.lower() for bit in sorted(events) if bit < 4) or "other"
         iccid = iccid_from_bytes(metadata["iccid"]) if metadata.get("iccid") else None
-        with self.repo.transaction() as db:
-            self.repo.record_notification(
-                db, event_=name, raw=der, seq=metadata.get("seqNumber"), eid=euicc.eid, iccid=iccid
-            )
+        with self.store.transaction() as tx:
+            tx.record_notification(event_=name, raw=der, seq=metadata.get("seqNumber"), eid=euicc.eid, iccid=iccid)
         return {}
 
     # -- cancelSession (SGP.22 §5.6.5) ------------------------------------------------------------
@@ -451,13 +434,13 @@ class Es9Service:
         response = parse_cancel_session_response(base64_field(body, "cancelSessionResponse"))
         now = self.context.clock()
         return self._run(
-            lambda db: self._cancel(db, transaction_id, response, now), conflict=status.UNKNOWN_TRANSACTION
+            lambda tx: self._cancel(tx, transaction_id, response, now), conflict=status.UNKNOWN_TRANSACTION
         )
 
     def _cancel(
-        self, db: Session, transaction_id: bytes, response: SignedPart | EuiccRefusal, now: datetime
+        self, tx: Es9Tx, transaction_id: bytes, response: SignedPart | EuiccRefusal, now: datetime
     ) -> dict[str, Any]:
-        row = self._session(db, transaction_id, SessionEvent.CANCEL, now)
+        row = self._session(tx, transaction_id, SessionEvent.CANCEL, now)
         if isinstance(response, EuiccRefusal):
             raise status.EUICC_REPORTED_ERROR.error(f"CancelSession failed ({response.code})")
         signed = response.value
@@ -470,16 +453,16 @@ class Es9Service:
         if signed["smdpOid"] != self._smdp_oid():
             raise status.INVALID_SMDP_OID.error(f"{signed['smdpOid']} is not this SM-DP+'s OID")
         reason = int(signed["reason"])
-        profile = self.repo.get_profile(db, row.iccid, lock=True) if row.iccid else None
+        profile = tx.profile_by_iccid(row.iccid) if row.iccid else None
         if profile is not None and self._holds_order(row, profile):
             event = Event.SESSION_RETRYABLE if reason in RETRYABLE_CANCEL else Event.SESSION_FAILED
             detail = {"cancelSessionReason": code_name(CancelSessionReason, reason)}
-            self.repo.transition(db, profile, event, detail=detail)
-        self._move(row, SessionEvent.CANCEL, now)
+            tx.transition(profile, event, detail=detail)
+        self._move(tx, row, SessionEvent.CANCEL, now)
         return {}
 
     @staticmethod
-    def _holds_order(row: RspSession, profile: Profile) -> bool:
+    def _holds_order(row: SessionRow, profile: ProfileView) -> bool:
         """Whether this session's fate is the order's: it bound it, or it is the one about to."""
         if row.state == SessionState.BOUND.value:
             return profile.state == State.DOWNLOADED
@@ -492,14 +475,14 @@ class Es9Service:
     def _smdp_oid(self) -> str:
         return str(getattr(self.context.credentials, "oid", ""))
 
-    def _run(self, work: Callable[[Session], dict[str, Any]], *, conflict: StatusCode) -> dict[str, Any]:
+    def _run(self, work: Callable[[Es9Tx], dict[str, Any]], *, conflict: StatusCode) -> dict[str, Any]:
         """Run work in one transaction; an Es9Error commits what the failure changed, then goes out."""
         failure: Es9Error | None = None
         result: dict[str, Any] = {}
         try:
-            with self.repo.transaction() as db:
+            with self.store.transaction() as tx:
                 try:
-                    result = work(db)
+                    result = work(tx)
                 except Es9Error as exc:
                     failure = exc
         except StateConflict as exc:
@@ -508,9 +491,9 @@ class Es9Service:
             raise failure
         return result
 
-    def _session(self, db: Session, transaction_id: bytes, event: SessionEvent, now: datetime) -> RspSession:
+    def _session(self, tx: Es9Tx, transaction_id: bytes, event: SessionEvent, now: datetime) -> SessionRow:
         """The RSP session (locked), if it exists, has not expired and expects this call."""
-        row = self.repo.get_rsp_session(db, transaction_id, lock=True)
+        row = tx.get_session(tid(transaction_id))
         if row is None:
             raise status.UNKNOWN_TRANSACTION.error()
         state = SessionState(row.state)
@@ -520,20 +503,28 @@ class Es9Service:
             raise status.UNKNOWN_TRANSACTION.error(f"{event.value} is not expected in session state {state}")
         return row
 
-    def _move(self, row: RspSession, event: SessionEvent, now: datetime) -> None:
+    _KEEP = object()
+
+    def _move(
+        self, tx: Es9Tx, row: SessionRow, event: SessionEvent, now: datetime, *, expires_at: Any = _KEEP
+    ) -> None:
+        """The session's next state (and what else changed in the row), written at once."""
         new = next_state(SessionState(row.state), event)
         row.state = new.value
         row.updated_at = now
         if new == SessionState.ENDED:
             row.expires_at = now  # the next purge removes it
+        elif expires_at is not self._KEEP:
+            row.expires_at = expires_at
+        tx.save_session(row)
 
     def _fail_order(
-        self, db: Session, profile: Profile, code: StatusCode, detail: str, *, point_id: int
+        self, tx: Es9Tx, profile: ProfileView, code: StatusCode, detail: str, *, point_id: int
     ) -> None:
         """The order cannot go on (expired, locked): it goes to Error, and the operator hears why."""
         point = ProgressPoint(point_id, success=False, status_code_data=_status_data(code))
         reason = {"subjectCode": code.subject, "reasonCode": code.reason, "reason": detail}
-        self.repo.transition(db, profile, Event.SESSION_FAILED, detail=reason, progress=point)
+        tx.transition(profile, Event.SESSION_FAILED, detail=reason, progress=point)
 
 
 class _KeepSession(Exception):

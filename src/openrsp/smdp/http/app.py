@@ -78,7 +78,7 @@ class SmdpApp:
                     raise Es9Error(PROTOCOL_FORMAT, "2.2", f"{name} is missing")
                 if not isinstance(body[name], str):
                     raise Es9Error(PROTOCOL_FORMAT, "2.1", f"{name} must be a string")
-            result = await run_in_threadpool(self._call_es9, function, body)
+            result = self._call_es9(function, body)
         except Es9Error as exc:
             _log.info("ES9+ %s failed: %s", function, exc)
             return _json(failure(exc))

@@ -1,0 +1,323 @@
+"""The ES9+ path's storage: the few rows a download touches, read and written with SQLAlchemy Core.
+
+ES9+ is the SM-DP+'s hot path (four calls per download, each its own transaction). The ORM
+Repository serves ES2+ and the command line; here each call costs a handful of statements:
+one join reads a profile with its order and operator, state changes are the same conditional
+UPDATE (`… WHERE state = :expected`) plus an `events` row as `Repository.transition` writes, and
+progress reports go to the same notifier after the commit. Rows come back as small dataclasses
+with the attribute names of the ORM models, so the rules (es9_orders, es9_metadata) read them
+the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, select, update
+
+from openrsp.hexutil import to_hex
+from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, Profile, RspSession
+from openrsp.smdp.errors import StateConflict
+from openrsp.smdp.repository import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord, Repository
+from openrsp.smdp.states import Event, State, next_state
+
+_log = logging.getLogger(__name__)
+
+_profiles = Profile.__table__
+_orders = Order.__table__
+_operators = Operator.__table__
+_sessions = RspSession.__table__
+_events = EventLog.__table__
+_notifications = Notification.__table__
+
+
+@dataclass
+class OrderView:
+    id: int
+    eid: str | None
+    matching_id: str | None
+    cc_hash: bytes | None
+    cc_attempts: int
+    cc_max_attempts: int
+    download_attempts: int
+    max_download_attempts: int
+    expires_at: datetime | None
+    release_flag: bool
+    smds_address: str | None
+
+
+@dataclass
+class ProfileView:
+    id: int
+    iccid: str
+    state: str
+    profile_type: str
+    operator_name: str
+    callback_url: str | None
+    spn: str | None
+    profile_name: str | None
+    profile_class: str
+    icon_type: str | None
+    icon: bytes | None
+    extra: dict[str, Any]
+    order: OrderView | None
+    package: bytes | None = None  # the sealed package, when asked for
+
+
+@dataclass
+class SessionRow:
+    transaction_id: str
+    state: str
+    eid: str | None
+    iccid: str | None
+    expires_at: datetime | None
+    data: dict[str, Any]
+    updated_at: datetime
+
+
+_ORDER_FIELDS = [f.name for f in fields(OrderView)]
+_PROFILE_COLUMNS = [
+    _profiles.c.id,
+    _profiles.c.iccid,
+    _profiles.c.state,
+    _profiles.c.profile_type,
+    _operators.c.name.label("operator_name"),
+    _operators.c.callback_url,
+    _profiles.c.spn,
+    _profiles.c.profile_name,
+    _profiles.c.profile_class,
+    _profiles.c.icon_type,
+    _profiles.c.icon,
+    _profiles.c.extra,
+]
+_ORDER_COLUMNS = [_orders.c[name].label(f"order_{name}") for name in _ORDER_FIELDS]
+_SESSION_FIELDS = [f.name for f in fields(SessionRow)]
+_SESSION_WRITABLE = ("state", "eid", "iccid", "expires_at", "data", "updated_at")
+
+
+def _profile_query(where: Any, *, with_package: bool = False, lock: bool = True) -> Any:
+    columns = [*_PROFILE_COLUMNS, *_ORDER_COLUMNS]
+    if with_package:
+        columns.append(_profiles.c.package)
+    joined = _profiles.join(_operators, _operators.c.id == _profiles.c.operator_id).outerjoin(
+        _orders, _orders.c.profile_id == _profiles.c.id
+    )
+    query = select(*columns).select_from(joined).where(where)
+    return query.with_for_update(of=_profiles) if lock else query
+
+
+# Built once: SQLAlchemy then only looks up the compiled form (building costs more than running).
+_PROFILE_BY_ICCID = _profile_query(_profiles.c.iccid == bindparam("iccid"))
+_PROFILE_WITH_PACKAGE_BY_ICCID = _profile_query(_profiles.c.iccid == bindparam("iccid"), with_package=True)
+_PROFILE_BY_MATCHING_ID = _profile_query(_orders.c.matching_id == bindparam("matching_id"))
+_PROFILES_FOR_EID = _profile_query(_orders.c.eid == bindparam("eid"), lock=False).order_by(_orders.c.id)
+_SESSION_COLUMNS = [_sessions.c[name] for name in _SESSION_FIELDS]
+_SESSION_BY_ID = (
+    select(*_SESSION_COLUMNS).where(_sessions.c.transaction_id == bindparam("tid")).with_for_update()
+)
+_SESSIONS_OF = (
+    select(*_SESSION_COLUMNS)
+    .where(
+        _sessions.c.iccid == bindparam("iccid"),
+        _sessions.c.eid == bindparam("eid"),
+        _sessions.c.state == bindparam("state"),
+    )
+    .order_by(_sessions.c.updated_at.desc())
+)
+_INSERT_SESSION = insert(_sessions)
+_UPDATE_SESSION = update(_sessions).where(_sessions.c.transaction_id == bindparam("tid"))
+_PURGE_SESSIONS = delete(_sessions).where(_sessions.c.expires_at < bindparam("now"))
+_MOVE_PROFILE = (
+    update(_profiles)
+    .where(and_(_profiles.c.id == bindparam("profile_id"), _profiles.c.state == bindparam("expected")))
+    .values(state=bindparam("new_state"), updated_at=bindparam("now"))
+)
+_UPDATE_ORDER = update(_orders).where(_orders.c.id == bindparam("order_id"))
+_INSERT_EVENT = insert(_events)
+_INSERT_NOTIFICATION = insert(_notifications)
+
+
+def _profile_from(row: Row[Any]) -> ProfileView:
+    data = row._mapping
+    order = None
+    if data["order_id"] is not None:
+        order = OrderView(**{name: data[f"order_{name}"] for name in _ORDER_FIELDS})
+    return ProfileView(
+        **{column.name: data[column.name] for column in _PROFILE_COLUMNS},
+        order=order,
+        package=data["package"] if "package" in data else None,
+    )
+
+
+class Es9Tx:
+    """One database transaction of an ES9+ call."""
+
+    def __init__(self, store: Es9Store, connection: Connection) -> None:
+        self.store = store
+        self.connection = connection
+        self.after_commit: list[Callable[[], None]] = []
+
+    # -- RSP sessions ----------------------------------------------------------------------------
+
+    def create_session(
+        self, transaction_id: str, *, state: str, expires_at: datetime | None, data: dict[str, Any]
+    ) -> None:
+        now = self.store.clock()
+        values = {"transaction_id": transaction_id, "state": state, "eid": None, "iccid": None}
+        values.update(expires_at=expires_at, data=data, created_at=now, updated_at=now)
+        self.connection.execute(_INSERT_SESSION, values)
+
+    def get_session(self, transaction_id: str) -> SessionRow | None:
+        """The session row, locked (PostgreSQL: FOR UPDATE; SQLite: the transaction holds the lock)."""
+        row = self.connection.execute(_SESSION_BY_ID, {"tid": transaction_id}).first()
+        return None if row is None else SessionRow(**row._mapping)
+
+    def save_session(self, row: SessionRow) -> None:
+        values = {name: getattr(row, name) for name in _SESSION_WRITABLE}
+        self.connection.execute(_UPDATE_SESSION, {"tid": row.transaction_id, **values})
+
+    def bound_sessions(self, iccid: str, eid: str, state: str) -> list[SessionRow]:
+        """This eUICC's sessions for this profile in `state`, newest first."""
+        rows = self.connection.execute(_SESSIONS_OF, {"iccid": iccid, "eid": eid, "state": state})
+        return [SessionRow(**row._mapping) for row in rows]
+
+    def purge_expired_sessions(self) -> int:
+        result = self.connection.execute(_PURGE_SESSIONS, {"now": self.store.clock()})
+        return result.rowcount or 0
+
+    # -- profiles and orders ---------------------------------------------------------------------
+
+    def profile_by_iccid(self, iccid: str, *, with_package: bool = False) -> ProfileView | None:
+        """The profile with its order and operator, locked against other sessions."""
+        query = _PROFILE_WITH_PACKAGE_BY_ICCID if with_package else _PROFILE_BY_ICCID
+        row = self.connection.execute(query, {"iccid": iccid}).first()
+        return None if row is None else _profile_from(row)
+
+    def profile_by_matching_id(self, matching_id: str) -> ProfileView | None:
+        row = self.connection.execute(_PROFILE_BY_MATCHING_ID, {"matching_id": matching_id}).first()
+        return None if row is None else _profile_from(row)
+
+    def profiles_ordered_for_eid(self, eid: str) -> list[ProfileView]:
+        """Profiles whose order is bound to this EID, by order id (not locked)."""
+        return [_profile_from(row) for row in self.connection.execute(_PROFILES_FOR_EID, {"eid": eid})]
+
+    def save_order(self, order: OrderView, **values: Any) -> None:
+        for name, value in values.items():
+            setattr(order, name, value)
+        self.connection.execute(_UPDATE_ORDER, {"order_id": order.id, **values})
+
+    # -- state changes and the audit trail -------------------------------------------------------
+
+    def transition(
+        self,
+        profile: ProfileView,
+        event_: Event,
+        *,
+        detail: dict[str, Any] | None = None,
+        progress: ProgressPoint | Literal[False] | None = None,
+    ) -> State:
+        """As Repository.transition: the state table, a conditional UPDATE, an event, a report."""
+        current = State(profile.state)
+        new = next_state(current, event_)
+        now = self.store.clock()
+        result = self.connection.execute(
+            _MOVE_PROFILE,
+            {"profile_id": profile.id, "expected": current.value, "new_state": new.value, "now": now},
+        )
+        if result.rowcount != 1:
+            raise StateConflict(profile.iccid, current.value)
+        profile.state = new.value
+        self._log_event(profile.iccid, Event(event_).value, current.value, new.value, dict(detail or {}), now)
+        point = DEFAULT_PROGRESS.get(Event(event_)) if progress is None else progress
+        if point:
+            self._schedule_progress(profile, Event(event_).value, current.value, new.value, point)
+        return new
+
+    def report_progress(self, profile: ProfileView, point: ProgressPoint, *, event_: str) -> None:
+        """A step that changes no state (eligibility check, confirmation code failure)."""
+        detail = {"notificationPointId": point.point_id, "success": point.success}
+        self._log_event(profile.iccid, event_, profile.state, profile.state, detail, self.store.clock())
+        self._schedule_progress(profile, event_, profile.state, profile.state, point)
+
+    def _log_event(
+        self, iccid: str, event_: str, from_state: str, to_state: str, detail: dict[str, Any], at: datetime
+    ) -> None:
+        values = {"iccid": iccid, "event": event_, "from_state": from_state, "to_state": to_state}
+        self.connection.execute(_INSERT_EVENT, {**values, "detail": detail, "created_at": at})
+
+    def _schedule_progress(
+        self, profile: ProfileView, event_: str, from_state: str, to_state: str, point: ProgressPoint
+    ) -> None:
+        sink = self.store.on_progress
+        if sink is None:
+            return
+        record = ProgressRecord(
+            iccid=profile.iccid,
+            operator=profile.operator_name,
+            callback_url=profile.callback_url,
+            profile_type=profile.profile_type,
+            eid=profile.order.eid if profile.order else None,
+            event=event_,
+            from_state=from_state,
+            to_state=to_state,
+            at=self.store.clock(),
+            point=point,
+        )
+        self.after_commit.append(lambda: sink(record))
+
+    # -- notifications ---------------------------------------------------------------------------
+
+    def record_notification(
+        self,
+        *,
+        event_: str,
+        raw: bytes,
+        seq: int | None = None,
+        eid: str | None = None,
+        iccid: str | None = None,
+        result: str | None = None,
+    ) -> None:
+        values = {"seq": seq, "eid": eid, "iccid": iccid, "event": event_, "raw": raw, "result": result}
+        self.connection.execute(_INSERT_NOTIFICATION, {**values, "received_at": self.store.clock()})
+
+
+@dataclass
+class Es9Store:
+    """The ES9+ storage over the Repository's engine, sealer, clock and progress sink."""
+
+    repo: Repository
+    on_progress: Callable[[ProgressRecord], None] | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.on_progress = self.repo.on_progress
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self.repo.clock
+
+    @contextmanager
+    def transaction(self) -> Iterator[Es9Tx]:
+        """One transaction: committed when the block ends, rolled back when it raises; the
+        progress reports it scheduled are handed on only after the commit."""
+        with self.repo.engine.begin() as connection:
+            tx = Es9Tx(self, connection)
+            yield tx
+        for callback in tx.after_commit:
+            try:
+                callback()
+            except Exception:  # a failed hand-off must never undo or fail a committed change
+                _log.exception("after-commit callback failed")
+
+    def open_package(self, profile: ProfileView) -> bytes:
+        assert profile.package is not None, "read the profile with_package=True"
+        return self.repo.sealer.open(profile.package, f"package/{profile.iccid}")
+
+
+def tid(transaction_id: str | bytes) -> str:
+    """transactionId as the session table keys it: uppercase hex."""
+    return to_hex(transaction_id) if isinstance(transaction_id, bytes) else transaction_id.upper()
