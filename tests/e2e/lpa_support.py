@@ -141,6 +141,19 @@ class Smdp:
         finally:
             repo.engine.dispose()
 
+    def empty_inventory(self) -> None:
+        """Every row of the SM-DP+'s tables deleted, the schema kept: the server (still running)
+        starts over with no profile, order or session, as a freshly installed one would."""
+        from openrsp.smdp.db.models import Base
+
+        repo = self._repository()
+        try:
+            with repo.engine.begin() as connection:
+                for table in reversed(Base.metadata.sorted_tables):
+                    connection.execute(table.delete())
+        finally:
+            repo.engine.dispose()
+
     def generate(self, *, spn: str = "openrsp test", name: str = "LPA e2e") -> str:
         iccid = unique_iccid()
         repo = self._repository()

@@ -2,8 +2,8 @@
 (the command line run in-process, against SM-DP+ servers in their own processes).
 
 The 18 "-UNIQUE" packages have ICCIDs of their own: one SM-DP+ and one eUICC take them all. The
-other 18 share two ICCIDs, and an SM-DP+ hands out an ICCID only once: each goes through an SM-DP+
-of its own (all started side by side), into one eUICC that deletes each profile before the next.
+other 18 share two ICCIDs, and an SM-DP+ hands out an ICCID only once: one SM-DP+ takes them one at
+a time (its inventory emptied in between), into one eUICC that deletes each profile before the next.
 """
 
 from __future__ import annotations
@@ -74,25 +74,23 @@ def test_every_ts48_profile_sharing_an_iccid(ts48_dir: Path, pki: Path, euicc: P
     by_iccid: dict[str, list[Path]] = defaultdict(list)
     for package in files:
         by_iccid[iccid_of(package)].append(package)
-    assert max(len(group) for group in by_iccid.values()) > 1  # why they need SM-DP+s of their own
+    assert max(len(group) for group in by_iccid.values()) > 1  # why the SM-DP+ must start over
 
-    servers: list[Smdp] = []
+    smdp = Smdp(pki, tmp_path / "smdp-data").start()
     try:
-        for number, package in enumerate(files):  # all started side by side, used one after the other
-            server = Smdp(pki, tmp_path / f"smdp-{number}")
-            assert server.import_files([package]) == [iccid_of(package)]
-            servers.append(server.launch())
-        for server, package in zip(servers, files, strict=True):
-            server.wait_ready()
-            iccid = iccid_of(package)
+        for package in files:
+            # An SM-DP+ hands out an ICCID once: each package goes into an emptied inventory, and the
+            # eUICC deletes each profile before the next one with the same ICCID comes.
+            smdp.empty_inventory()
+            [iccid] = smdp.import_files([package])
             data = ok_in_process(
-                "--json", "profile", "download", "-a", server.order(iccid), "--yes", card=card(euicc)
+                "--json", "profile", "download", "-a", smdp.order(iccid), "--yes", card=card(euicc)
             ).data
             assert data["iccid"] == iccid, package.name
-            assert server.state(iccid) == "Installed", package.name
+            assert smdp.state(iccid) == "Installed", package.name
             deleted = ok_in_process("--json", "profile", "delete", iccid, card=card(euicc)).data
             assert [n["delivered"] for n in deleted["notifications"]] == [True], package.name
             assert installed_iccids(euicc) == [], package.name
     finally:
-        for server in servers:
-            server.stop()
+        smdp.stop()
+    assert pending_notifications(euicc) == []

@@ -1,5 +1,6 @@
 """Certificates and keys in and out of files: PEM or DER in, both out, private keys mode 0600."""
 
+import functools
 import hashlib
 import os
 import re
@@ -78,8 +79,13 @@ def private_key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def fingerprint(cert: x509.Certificate) -> bytes:
-    """SHA-256 over the DER certificate: the identity used for caching and matching."""
+    """SHA-256 over the DER certificate: the identity used for caching and matching.
+
+    Remembered per certificate (certificates hash and compare by their DER): the chain checks ask
+    for the same CI and EUM fingerprints on every verification.
+    """
     return cert.fingerprint(hashes.SHA256())
 
 

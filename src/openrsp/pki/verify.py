@@ -242,7 +242,8 @@ class ChainVerifier:
 
         self._check_links(walk, unchecked)
         chain = tuple(walk.links)
-        self._remember(chain)
+        if unchecked > 1:  # issuers checked just now (not vouched for by the cache): remember them
+            self._remember(chain)
         return VerifiedChain(tuple(c for c, _ in chain), tuple(r for _, r in chain))
 
     def _cached(
@@ -340,6 +341,8 @@ def _find_issuer(
     if aki is None:
         raise walk.fail("ski-aki", f"{_who(cert, role)} has no AuthorityKeyIdentifier", cert, role)
     keyed = [c for c in named if ski_of(c) == aki]
+    if len(keyed) == 1:
+        return keyed[0]  # its signature is checked with the other rules (_check_links)
     if keyed:
         return next((c for c in keyed if _signed_by(cert, c)), keyed[0])
     signer = next((c for c in named if _signed_by(cert, c)), None)
@@ -394,42 +397,42 @@ def _extension(cert: x509.Certificate, kind: type) -> Any:
 
 def _check_profile(walk: _Walk, cert: x509.Certificate, role: str) -> None:
     profile: RoleProfile = PROFILES[role]
-    who = _who(cert, role)
+
+    def fail(rule: str, problem: str) -> ChainError:
+        # The certificate's description is built only for the message of a failure.
+        return walk.fail(rule, f"{_who(cert, role)} {problem}", cert, role)
+
     constraints = _extension(cert, x509.BasicConstraints)
     if profile.is_ca and (constraints is None or not constraints.ca):
-        raise walk.fail("basic-constraints", f"{who} must be a CA (basicConstraints cA TRUE)", cert, role)
+        raise fail("basic-constraints", "must be a CA (basicConstraints cA TRUE)")
     if not profile.is_ca and constraints is not None and constraints.ca:
-        raise walk.fail("basic-constraints", f"{who} must not be a CA", cert, role)
+        raise fail("basic-constraints", "must not be a CA")
 
     usage = _extension(cert, x509.KeyUsage)
     if usage is None:
-        raise walk.fail("key-usage", f"{who} has no keyUsage extension", cert, role)
+        raise fail("key-usage", "has no keyUsage extension")
     if profile.is_ca and not usage.key_cert_sign:
-        raise walk.fail("key-usage", f"{who} keyUsage lacks keyCertSign", cert, role)
+        raise fail("key-usage", "keyUsage lacks keyCertSign")
     if not profile.is_ca and (not usage.digital_signature or usage.key_cert_sign):
-        raise walk.fail(
-            "key-usage", f"{who} keyUsage must be digitalSignature without keyCertSign", cert, role
-        )
+        raise fail("key-usage", "keyUsage must be digitalSignature without keyCertSign")
     if profile.server_auth:
         eku = _extension(cert, x509.ExtendedKeyUsage)
         if eku is None or SERVER_AUTH not in eku:
-            raise walk.fail("ext-key-usage", f"{who} extendedKeyUsage lacks serverAuth", cert, role)
+            raise fail("ext-key-usage", "extendedKeyUsage lacks serverAuth")
 
     if profile.policy not in policies_of(cert):
-        raise walk.fail(
-            "policy", f"{who} lacks certificate policy {profile.policy.dotted_string}", cert, role
-        )
+        raise fail("policy", f"lacks certificate policy {profile.policy.dotted_string}")
 
     if ski_of(cert) is None:
-        raise walk.fail("ski-aki", f"{who} has no SubjectKeyIdentifier", cert, role)
+        raise fail("ski-aki", "has no SubjectKeyIdentifier")
 
     if profile.needs_registered_id or profile.needs_dns_name:
         san = _extension(cert, x509.SubjectAlternativeName)
         names = list(san) if san is not None else []
         if profile.needs_registered_id and not any(isinstance(n, x509.RegisteredID) for n in names):
-            raise walk.fail("subject-alt-name", f"{who} names no SM-DP+ OID (registeredID)", cert, role)
+            raise fail("subject-alt-name", "names no SM-DP+ OID (registeredID)")
         if profile.needs_dns_name and not any(isinstance(n, x509.DNSName | x509.IPAddress) for n in names):
-            raise walk.fail("subject-alt-name", f"{who} names no DNS name", cert, role)
+            raise fail("subject-alt-name", "names no DNS name")
 
 
 def _check_eid(walk: _Walk, cert: x509.Certificate, eum: x509.Certificate) -> None:
