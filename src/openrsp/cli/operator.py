@@ -15,9 +15,9 @@ from typing import Annotated, Any
 import typer
 
 from openrsp.errors import InputError, OpenRSPError
-from openrsp.smdp.codes import describe
 from openrsp.smdp.errors import Es2Error
 from openrsp.smdp.ids import activation_code
+from openrsp.status_codes import describe
 
 app = typer.Typer(
     help="ES2+ client: order, confirm, release, cancel and look up profiles at an SM-DP+.",

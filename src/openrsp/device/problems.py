@@ -23,7 +23,7 @@ from openrsp.lpa.errors import (
     SmdpTlsError,
     SmdpUnreachable,
 )
-from openrsp.lpa.status_codes import describe
+from openrsp.status_codes import describe
 
 # ES9+ failures a user meets, by (subjectCode, reasonCode) (SGP.22 §5.1.6.4, §5.6).
 ES9_WORDS: dict[tuple[str, str], str] = {

@@ -10,7 +10,7 @@ from typing import Any
 
 from openrsp.asn1.rsp_types import CancelSessionReason
 from openrsp.errors import InputError, OpenRSPError
-from openrsp.lpa.status_codes import describe
+from openrsp.status_codes import describe
 
 
 class LpaError(OpenRSPError):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from openrsp.smdp.codes import PROTOCOL_FORMAT
 from openrsp.smdp.errors import RspStatusError
+from openrsp.status_codes import PROTOCOL_FORMAT
 
 ADMIN_PROTOCOL = "gsma/rsp/v2.2.0"  # what we send in X-Admin-Protocol
 ADMIN_PROTOCOL_PREFIX = "gsma/rsp/v2."  # what we accept

@@ -28,13 +28,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from openrsp.smdp import es9plus
-from openrsp.smdp.codes import (
-    FUNCTION,
-    FUNCTION_PROVIDER,
-    FUNCTION_REQUESTER,
-    PROTOCOL_FORMAT,
-    PROTOCOL_VERSION,
-)
 from openrsp.smdp.config import ENV_CONFIG, SmdpConfig
 from openrsp.smdp.context import SmdpContext, build_context
 from openrsp.smdp.errors import Es2Error, Es9Error, RspStatusError
@@ -42,6 +35,13 @@ from openrsp.smdp.es2plus import EXTENSION_FUNCTIONS, Es2Service
 from openrsp.smdp.es2plus import FUNCTIONS as ES2_FUNCTIONS
 from openrsp.smdp.jsonapi import ADMIN_PROTOCOL, ADMIN_PROTOCOL_PREFIX, failure, success
 from openrsp.smdp.tlsfiles import load_ca_certificates
+from openrsp.status_codes import (
+    FUNCTION,
+    FUNCTION_PROVIDER,
+    FUNCTION_REQUESTER,
+    PROTOCOL_FORMAT,
+    PROTOCOL_VERSION,
+)
 
 _log = logging.getLogger("openrsp.smdp")
 

@@ -1,7 +1,7 @@
-"""SGP.22 §5.1.6.4 subject and reason codes in words, for the messages the LPA prints.
+"""SGP.22 status codes (§5.1.6.4): subject and reason names, so failures read as words.
 
-The SM-DP+ keeps its own table; the LPA does not import the SM-DP+ (it only speaks ES9+ to it),
-so the words a user needs to read a failure live here too.
+Shared by both ends of ES2+/ES9+: the SM-DP+ sends these codes and the LPA and operator client print
+them, and neither side imports the other.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ SUBJECTS: dict[str, str] = {
 }
 
 REASONS: dict[str, str] = {
-    "1.1": "Unknown",
-    "1.2": "Not Allowed",
+    "1.1": "Unknown (Identification or Authentication)",
+    "1.2": "Not Allowed (Authorisation)",
     "2.1": "Invalid",
     "2.2": "Mandatory Element Missing",
     "2.3": "Conditional Element Missing",
@@ -55,6 +55,13 @@ REASONS: dict[str, str] = {
     "6.3": "Expired",
     "6.4": "Maximum number of attempts exceeded",
 }
+
+# Framing failures of the JSON binding (SGP.22 §6.5), the same for ES2+ and ES9+.
+PROTOCOL_FORMAT = "1.3.1"
+PROTOCOL_VERSION = "1.3.2"
+FUNCTION_REQUESTER = "1.1"
+FUNCTION_PROVIDER = "1.2"
+FUNCTION = "1.6"
 
 
 def describe(subject_code: str, reason_code: str) -> str:
