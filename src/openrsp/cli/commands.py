@@ -15,6 +15,7 @@ _GROUPS: list[tuple[str, str, str | None]] = [
     ("network", "app", "network"),
     ("demo", "demo", "demo"),
     ("device", "app", "device"),
+    ("bench", "bench", "bench"),
 ]
 
 

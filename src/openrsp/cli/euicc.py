@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 from openrsp.errors import InputError, OpenRSPError
 
-app = typer.Typer(help="euicc commands.", no_args_is_help=True)
+app = typer.Typer(help="The virtual eUICC: create one, show it, serve it to PC/SC.", no_args_is_help=True)
 
 
 @app.command()
