@@ -41,3 +41,7 @@ def run_cli(*args: str, input: str | None = None, check: bool = False, timeout: 
 @pytest.fixture
 def cli():
     return run_cli
+
+
+# The `pcsc` fixture (pcscd with vpcd's readers, one test session per machine): tests/pcsc_fixture.py.
+pytest_plugins = ["pcsc_fixture"]

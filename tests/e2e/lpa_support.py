@@ -29,7 +29,7 @@ from openrsp.pki.testpki import init_pki
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import open_repository
 from openrsp.smdp.es2client import Es2Client
-from openrsp.smdp.inventory import generate_profiles, import_packages, subscriptions_from_rows
+from openrsp.smdp.inventory import generate_profiles, subscriptions_from_rows
 
 OPENRSP = Path(sys.executable).parent / "openrsp"
 SMDP_HOST = "smdp.openrsp.test"
@@ -135,24 +135,15 @@ class Smdp:
         return open_repository(load_config(data_dir=self.data))
 
     def import_files(self, files: list[Path]) -> list[str]:
-        repo = self._repository()
-        try:
-            return import_packages(repo, files, operator="default")
-        finally:
-            repo.engine.dispose()
+        """`openrsp smdp profile import FILE...` (run in this process); the ICCIDs added."""
+        run = openrsp_in_process("smdp", "profile", "import", "--data", str(self.data), *map(str, files))
+        assert run.returncode == 0, f"openrsp smdp profile import failed:\n{run.stderr}"
+        return run.stdout.split()
 
-    def empty_inventory(self) -> None:
-        """Every row of the SM-DP+'s tables deleted, the schema kept: the server (still running)
-        starts over with no profile, order or session, as a freshly installed one would."""
-        from openrsp.smdp.db.models import Base
-
-        repo = self._repository()
-        try:
-            with repo.engine.begin() as connection:
-                for table in reversed(Base.metadata.sorted_tables):
-                    connection.execute(table.delete())
-        finally:
-            repo.engine.dispose()
+    def remove(self, *iccids: str) -> None:
+        """`openrsp smdp profile remove ICCID...` (run in this process), while the server runs."""
+        run = openrsp_in_process("smdp", "profile", "remove", "--data", str(self.data), *iccids)
+        assert run.returncode == 0, f"openrsp smdp profile remove failed:\n{run.stderr}"
 
     def generate(self, *, spn: str = "openrsp test", name: str = "LPA e2e") -> str:
         iccid = unique_iccid()
@@ -255,9 +246,9 @@ def lpa(*args: str, card: list[str], stdin: str | None = None, timeout: float = 
 _app: Any = None
 
 
-def lpa_in_process(*args: str, card: list[str]) -> LpaRun:
-    """The same command line, run in this process (Click's test runner): for the long TS.48 series,
-    where starting Python and importing openrsp would cost more than the download itself."""
+def openrsp_in_process(*args: str) -> LpaRun:
+    """`openrsp ARGS...`, run in this process (Click's test runner): for the long TS.48 series,
+    where starting Python and importing openrsp would cost more than the work itself."""
     global _app
     if _app is None:
         from openrsp.cli import main
@@ -266,9 +257,14 @@ def lpa_in_process(*args: str, card: list[str]) -> LpaRun:
         _app = main.app
     from typer.testing import CliRunner
 
-    result = CliRunner().invoke(_app, ["lpa", *card, "--resolve", RESOLVE, *args], input="")
+    result = CliRunner().invoke(_app, list(args), input="")
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return LpaRun(result.exit_code, result.stdout, result.stderr)
+
+
+def lpa_in_process(*args: str, card: list[str]) -> LpaRun:
+    """`openrsp lpa CARD... --resolve ... ARGS...`, run in this process."""
+    return openrsp_in_process("lpa", *card, "--resolve", RESOLVE, *args)
 
 
 def lpa_ok(*args: str, card: list[str], stdin: str | None = None) -> LpaRun:

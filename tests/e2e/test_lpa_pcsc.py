@@ -4,10 +4,7 @@ channel), with the SM-DP+ over real HTTPS."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,46 +19,13 @@ from lpa_support import (
     smdp_fixture,  # noqa: F401 - fixture
 )
 
+from pcsc_fixture import Pcsc, card_present, wait_for
+
 pytestmark = [pytest.mark.pcsc, pytest.mark.xdist_group("pcsc")]
-
-# The pcscd session of the PC/SC interop tests, reused: one pcscd per machine, a machine-wide lock so
-# that two test sessions never share vpcd's slots.
-_INTEROP = Path(__file__).resolve().parents[1] / "interop"
-sys.path.insert(0, str(_INTEROP))
-_spec = importlib.util.spec_from_file_location("openrsp_interop_conftest", _INTEROP / "conftest.py")
-assert _spec is not None and _spec.loader is not None
-_interop = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_interop)
-
-
-def _lock_held_by_this_process(path: Path) -> bool:
-    """Whether the interop tests' own session fixture, in this very worker, holds the lock already
-    (flock would make a second holder in the same process wait for itself)."""
-    if not path.exists():
-        return False
-    inode = str(path.stat().st_ino)
-    for line in Path("/proc/locks").read_text().splitlines():
-        fields = [f for f in line.split() if f != "->"]
-        mine = len(fields) > 5 and fields[1] == "FLOCK" and fields[4] == str(os.getpid())
-        if mine and fields[5].rsplit(":", 1)[-1] == inode:
-            return True
-    return False
-
-
-@pytest.fixture(scope="module")
-def pcsc(tmp_path_factory: pytest.TempPathFactory):
-    if _lock_held_by_this_process(_interop.LOCK_PATH):
-        yield from _interop._pcscd_session(tmp_path_factory)
-    else:
-        with _interop.machine_wide_lock():
-            yield from _interop._pcscd_session(tmp_path_factory)
-
-
-from pcsc_support import card_present, wait_for  # noqa: E402 - needs the interop folder on the path
 
 
 @pytest.fixture
-def served_card(pcsc, euicc: Path, tmp_path: Path) -> Iterator[str]:
+def served_card(pcsc: Pcsc, euicc: Path, tmp_path: Path) -> Iterator[str]:
     """`openrsp euicc serve` plugged into vpcd's first slot; yields the reader's name."""
     reader, port = pcsc.readers[0], pcsc.ports[0]
     log = tmp_path / "euicc-serve.log"

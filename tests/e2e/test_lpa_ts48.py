@@ -2,8 +2,9 @@
 (the command line run in-process, against SM-DP+ servers in their own processes).
 
 The 18 "-UNIQUE" packages have ICCIDs of their own: one SM-DP+ and one eUICC take them all. The
-other 18 share two ICCIDs, and an SM-DP+ hands out an ICCID only once: one SM-DP+ takes them one at
-a time (its inventory emptied in between), into one eUICC that deletes each profile before the next.
+other 18 share two ICCIDs, and an SM-DP+ holds an ICCID only once: one SM-DP+ takes them one at a
+time, each installed profile removed from its inventory (`openrsp smdp profile remove`) before the
+next package with its ICCID is imported, into one eUICC that deletes each profile before the next.
 """
 
 from __future__ import annotations
@@ -74,14 +75,13 @@ def test_every_ts48_profile_sharing_an_iccid(ts48_dir: Path, pki: Path, euicc: P
     by_iccid: dict[str, list[Path]] = defaultdict(list)
     for package in files:
         by_iccid[iccid_of(package)].append(package)
-    assert max(len(group) for group in by_iccid.values()) > 1  # why the SM-DP+ must start over
+    assert max(len(group) for group in by_iccid.values()) > 1  # why profiles must leave the inventory
 
     smdp = Smdp(pki, tmp_path / "smdp-data").start()
     try:
         for package in files:
-            # An SM-DP+ hands out an ICCID once: each package goes into an emptied inventory, and the
-            # eUICC deletes each profile before the next one with the same ICCID comes.
-            smdp.empty_inventory()
+            # An SM-DP+ holds an ICCID once: each installed profile leaves its inventory before the next
+            # package with that ICCID is imported, and the eUICC deletes it before the next one comes.
             [iccid] = smdp.import_files([package])
             data = ok_in_process(
                 "--json", "profile", "download", "-a", smdp.order(iccid), "--yes", card=card(euicc)
@@ -91,6 +91,7 @@ def test_every_ts48_profile_sharing_an_iccid(ts48_dir: Path, pki: Path, euicc: P
             deleted = ok_in_process("--json", "profile", "delete", iccid, card=card(euicc)).data
             assert [n["delivered"] for n in deleted["notifications"]] == [True], package.name
             assert installed_iccids(euicc) == [], package.name
+            smdp.remove(iccid)
     finally:
         smdp.stop()
     assert pending_notifications(euicc) == []

@@ -1,24 +1,15 @@
-"""Helpers for the PC/SC tests: a small ISD-R, pcscd's view of readers and cards, plugging a card in."""
+"""Helpers for the PC/SC tests: a small ISD-R, plugging a card into vpcd (pcscd itself: pcsc_fixture)."""
 
 from __future__ import annotations
 
 import contextlib
-import re
-import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-
-from smartcard import scard
 
 from openrsp.euicc.iso7816 import Iso7816Card
 from openrsp.euicc.vpcd import VpcdClient
-
-PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
-VPCD_CONF = Path("/etc/reader.conf.d/vpcd")
-TIMEOUT = 20.0
+from pcsc_fixture import TIMEOUT, card_present, wait_for
 
 EID = bytes.fromhex("89049032123451234512345678901235")
 BIG_RESPONSE = bytes.fromhex("BF228202B7") + bytes(i % 241 for i in range(695))
@@ -44,66 +35,10 @@ class SmallIsdR:
 
 
 @dataclass
-class Pcsc:
-    readers: list[str]  # vpcd's readers, slot by slot
-    ports: list[int]  # the TCP port each slot listens on
-
-
-@dataclass
 class VirtualCard:
     reader: str
     card: Iso7816Card
     isd_r: SmallIsdR
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
-
-
-def pcscd_answers() -> bool:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        try:
-            probe.connect(str(PCSCD_SOCKET))
-        except OSError:
-            return False
-    return True
-
-
-def list_readers() -> list[str]:
-    hr, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
-    if hr != scard.SCARD_S_SUCCESS:
-        return []
-    try:
-        hr, names = scard.SCardListReaders(context, [])
-        return list(names) if hr == scard.SCARD_S_SUCCESS else []
-    finally:
-        scard.SCardReleaseContext(context)
-
-
-def card_present(reader: str) -> bool:
-    """What pcscd believes right now (it polls vpcd for the card several times a second)."""
-    hr, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
-    if hr != scard.SCARD_S_SUCCESS:
-        return False
-    try:
-        hr, states = scard.SCardGetStatusChange(context, 0, [(reader, scard.SCARD_STATE_UNAWARE)])
-        return hr == scard.SCARD_S_SUCCESS and bool(states[0][1] & scard.SCARD_STATE_PRESENT)
-    finally:
-        scard.SCardReleaseContext(context)
-
-
-def vpcd_config() -> tuple[str, int]:
-    """Reader name prefix and first TCP port of vpcd, as Debian's reader.conf.d/vpcd sets them."""
-    assert VPCD_CONF.is_file(), f"{VPCD_CONF} missing: install the vsmartcard-vpcd package"
-    text = VPCD_CONF.read_text()
-    name = re.search(r'^\s*FRIENDLYNAME\s+"([^"]+)"', text, re.M)
-    channel = re.search(r"^\s*CHANNELID\s+(\S+)", text, re.M)
-    assert name and channel, f"no FRIENDLYNAME/CHANNELID in {VPCD_CONF}"
-    return name.group(1), int(channel.group(1), 0)
 
 
 @contextlib.contextmanager

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from openrsp.errors import InputError
-
-if TYPE_CHECKING:
-    from openrsp.lpa.https import HttpsSettings
 
 app = typer.Typer(help="The device screen: a phone's eSIM settings as a web page.", no_args_is_help=True)
 
@@ -52,20 +49,19 @@ def serve(
     from openrsp.device.phone import Phone
     from openrsp.device.server import serve as run_server
     from openrsp.euicc.store import read_state
+    from openrsp.lpa.connect import https_factory
     from openrsp.lpa.device import DeviceInfo
-    from openrsp.lpa.https import parse_resolve
 
     if apdu_delay_ms < 0:
         raise InputError("--apdu-delay-ms cannot be negative")
-    if (client_cert is None) != (client_key is None):
-        raise InputError("--client-cert and --client-key go together")
     read_state(directory)  # fail now, in one line, when DIRECTORY holds no eUICC
-    # Read the certificates now: a wrong path is said at once, not at the first download.
-    settings = _https_settings(
-        directory, pki, ci or [], client_cert, client_key, parse_resolve(resolve or [])
-    )
+    https = https_factory(
+        ci=ci or [], pki=pki, euicc=directory, client_cert=client_cert, client_key=client_key,
+        resolve=resolve or [],
+    )  # fmt: skip
+    https()  # read the certificates now: a wrong path is said at once, not at the first download
     phone = Phone.in_process(
-        directory, lambda: settings, device=DeviceInfo.for_imei(imei), apdu_delay=apdu_delay_ms / 1000
+        directory, https, device=DeviceInfo.for_imei(imei), apdu_delay=apdu_delay_ms / 1000
     )
 
     def ready(url: str) -> None:
@@ -74,28 +70,3 @@ def serve(
 
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops
         run_server(phone, host, port, on_ready=ready)
-
-
-def _https_settings(
-    directory: Path,
-    pki: Path | None,
-    ci: list[Path],
-    client_cert: Path | None,
-    client_key: Path | None,
-    resolve: dict[str, str],
-) -> HttpsSettings:
-    """How the device reaches SM-DP+s: trusted CIs (given, the PKI's, else the eUICC's), names, client cert."""
-    from cryptography import x509
-
-    from openrsp.euicc.store import read_state
-    from openrsp.lpa.https import HttpsSettings, load_ca_certificates
-
-    cas = load_ca_certificates(ci)
-    if pki is not None:
-        from openrsp.pki.layout import PkiIndex
-
-        index = PkiIndex.read(pki)
-        cas += load_ca_certificates(index.cert_path(curve, "ci") for curve in index.curves)
-    if not cas:
-        cas = [x509.load_der_x509_certificate(c.certificate) for c in read_state(directory).trusted_cis]
-    return HttpsSettings(tuple(cas), client_cert, client_key, resolve)

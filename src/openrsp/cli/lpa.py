@@ -20,7 +20,6 @@ from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from openrsp.lpa.actions import Result
-    from openrsp.lpa.https import HttpsSettings
     from openrsp.lpa.session import LpaSession
     from openrsp.lpa.transport import ApduTransport
 
@@ -71,39 +70,12 @@ def _transport_factory(euicc: Path | None, pcsc: str | None) -> Callable[[], Apd
         from openrsp.lpa.transport import InProcessTransport, PcscTransport
 
         if euicc is not None:
-            from openrsp.euicc.store import open_card  # the in-process eUICC: wiring lives here only
+            from openrsp.euicc.store import open_card  # the in-process eUICC's card link: made here only
 
             return InProcessTransport(open_card(euicc))
         return PcscTransport(pcsc or None)
 
     return open_transport
-
-
-def _https_factory(
-    euicc: Path | None, ci: list[Path], pki: Path | None, **settings: Any
-) -> Callable[[], HttpsSettings]:
-    """Trust: the CIs given (--ci, --pki), else the CIs the virtual eUICC itself trusts."""
-
-    def make() -> HttpsSettings:
-        from openrsp.lpa.https import HttpsSettings, load_ca_certificates
-
-        cas = load_ca_certificates(ci)
-        if pki is not None:
-            # Only the CIs: an SM-DP+ that does not expect LPA certificates refuses one it cannot check,
-            # so the LPA TLS client certificate is presented only when asked for (--client-cert).
-            from openrsp.pki.layout import PkiIndex
-
-            index = PkiIndex.read(pki)
-            cas += load_ca_certificates(index.cert_path(curve, "ci") for curve in index.curves)
-        if not cas and euicc is not None:
-            from cryptography import x509
-
-            from openrsp.euicc.store import read_state
-
-            cas = [x509.load_der_x509_certificate(t.certificate) for t in read_state(euicc).trusted_cis]
-        return HttpsSettings(tuple(cas), **settings)
-
-    return make
 
 
 @app.callback()
@@ -146,17 +118,16 @@ def _lpa(
     """The LPA: talks ES10 to an eUICC and ES9+ (HTTPS) to SM-DP+s."""
     from openrsp.errors import InputError, OpenRSPError
     from openrsp.lpa.actions import fail
-    from openrsp.lpa.https import parse_resolve
+    from openrsp.lpa.connect import https_factory
     from openrsp.lpa.session import LpaSession
 
     try:
         if euicc is not None and pcsc is not None:
             raise InputError("give either --euicc DIR or --pcsc [READER], not both")
-        if (client_cert is None) != (client_key is None):
-            raise InputError("--client-cert and --client-key go together")
-        https = _https_factory(
-            euicc, ci or [], pki, client_cert=client_cert, client_key=client_key,
-            resolve=parse_resolve(resolve or []), proxy=proxy, timeout=timeout,
+        # Trust: the CIs given (--ci, --pki), else the CIs the virtual eUICC itself trusts.
+        https = https_factory(
+            ci=ci or [], pki=pki, euicc=euicc, client_cert=client_cert, client_key=client_key,
+            resolve=resolve or [], proxy=proxy, timeout=timeout,
         )  # fmt: skip
         session = LpaSession(_transport_factory(euicc, pcsc), https, notify=notify)
     except OpenRSPError as exc:

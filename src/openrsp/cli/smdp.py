@@ -18,7 +18,7 @@ from openrsp.hexutil import to_hex
 app = typer.Typer(
     help="The SM-DP+: serve ES2+/ES9+ over HTTPS, manage profiles and orders.", no_args_is_help=True
 )
-profile_app = typer.Typer(help="The profile inventory: import, generate, list.", no_args_is_help=True)
+profile_app = typer.Typer(help="The profile inventory: import, generate, list, remove.", no_args_is_help=True)
 admin_app = typer.Typer(
     help="Order commands run directly on the SM-DP+'s data (no ES2+ round trip).", no_args_is_help=True
 )
@@ -235,6 +235,27 @@ def list_(
         return
     for row in rows:
         typer.echo(f"{row['iccid']:<20} {row['state']:<11} {row['operator']:<12} {row['profileType']}")
+
+
+@profile_app.command("remove")
+def remove(
+    iccids: Annotated[list[str], typer.Argument(help="ICCIDs of the profiles.", show_default=False)],
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Remove profiles no download is under way for (Available, Unavailable, Error, Installed); all or none."""
+    repo = _repository(config, data, db)
+    try:
+        removed = repo.remove_profiles(iccids)
+    finally:
+        repo.engine.dispose()
+    if json_output:
+        typer.echo(json.dumps([{"iccid": iccid, "state": state} for iccid, state in removed]))
+        return
+    for iccid, state in removed:
+        typer.echo(f"{iccid} removed (was {state})")
 
 
 # -- admin -------------------------------------------------------------------------------------------

@@ -99,13 +99,15 @@ class _ChannelState:
         self.keys = keys
         self.mcv = keys.initial_mcv
         self.block_counter = 1
+        # Keyed once per key set: ECB holds no state between blocks, and a CMAC copy starts fresh.
+        self._icv_cipher = Cipher(algorithms.AES(keys.s_enc), modes.ECB()).encryptor()
+        self._cmac = CMAC(algorithms.AES(keys.s_mac))
 
     def icv(self) -> bytes:
-        encryptor = Cipher(algorithms.AES(self.keys.s_enc), modes.ECB()).encryptor()
-        return encryptor.update(self.block_counter.to_bytes(BLOCK_SIZE, "big")) + encryptor.finalize()
+        return self._icv_cipher.update(self.block_counter.to_bytes(BLOCK_SIZE, "big"))
 
     def full_mac(self, header: bytes, data: bytes) -> bytes:
-        cmac = CMAC(algorithms.AES(self.keys.s_mac))
+        cmac = self._cmac.copy()
         cmac.update(self.mcv + header + data)
         return cmac.finalize()
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,13 +29,12 @@ from openrsp.demo.world import OP_CONTRACT, OP_IMSI, SMDP_APN, DemoOptions, Demo
 from openrsp.lpa.activation_code import activation_code_from_qr
 from openrsp.lpa.es9_client import Es9Client
 from openrsp.lpa.es10 import Es10
-from openrsp.lpa.https import HttpsSettings
 from openrsp.lpa.lpd import Download, DownloadRequest, LoadProgress, Step
 from openrsp.lpa.notifications import NotificationSender
 from openrsp.network.errors import ServiceRefused
 from openrsp.network.events import NetworkEvent
 from openrsp.network.gateway import Session
-from openrsp.pki.layout import LPA_GROUP, OPERATOR_GROUP
+from openrsp.pki.layout import OPERATOR_GROUP
 from openrsp.smdp.es2client import Es2Client
 from openrsp.smdp.ids import activation_code
 
@@ -71,9 +71,26 @@ class Figure7(DemoWorld):
     """One run of the demo. `run()` never raises for a failed step: the trace says what failed."""
 
     # --- running ---------------------------------------------------------------------------------
-    def run(self) -> DemoResult:
+    def run(self, *, while_up: Callable[[DemoResult, Figure7], None] | None = None) -> DemoResult:
+        """Run every step; `while_up(result, self)`, when given, runs after the last step and before
+        the SM-DP+ and the network stop (the demo's device screen is served from there)."""
         started = time.perf_counter()
         self.work = self._work_dir()
+        try:
+            self._run_steps()
+            total = (time.perf_counter() - started) * 1000
+            kept = self.options.keep is not None
+            result = DemoResult(self.trace, self.work, kept, total, self.facts, self.events.events)
+            if while_up is not None:
+                while_up(result, self)
+        finally:
+            self._shutdown()
+            if self.options.keep is None:
+                shutil.rmtree(self.work, ignore_errors=True)
+        return result
+
+    def _run_steps(self) -> None:
+        """Every step in order; the first that fails ends the run (its record says why)."""
         try:
             for step in (
                 self.pki,
@@ -92,13 +109,6 @@ class Figure7(DemoWorld):
                 step()
         except StepFailed:
             pass
-        finally:
-            self._shutdown()
-            if self.options.keep is None:
-                shutil.rmtree(self.work, ignore_errors=True)
-        total = (time.perf_counter() - started) * 1000
-        kept = self.options.keep is not None
-        return DemoResult(self.trace, self.work, kept, total, self.facts, self.events.events)
 
     # --- 6. the order ----------------------------------------------------------------------------
     def order(self) -> None:
@@ -206,7 +216,7 @@ class Figure7(DemoWorld):
             code = activation_code_from_qr(self.qr_path)
             check(str(code) == self.facts["activationCode"], "the QR code does not read back as the code")
             self._say(step, f"QR read: SM-DP+ {code.smdp_address}, matchingId {code.matching_id}")
-            settings = self._https(proxy=self.pp_session.default_bearer.proxy)
+            settings = self.lpa_https(proxy=self.pp_session.default_bearer.proxy)
             timings: dict[Step, float] = {}
             counts = {}
 
@@ -243,16 +253,6 @@ class Figure7(DemoWorld):
             check(through, "the LPA's ES9+ traffic did not go through the MAPS")
             self._show_events(step, mark, ("maps",))
             self._card_link(step, timings, counts)
-
-    def _https(self, *, proxy: str | None) -> HttpsSettings:
-        index = self.index
-        return HttpsSettings(
-            ca_certificates=tuple(self.cis),
-            client_cert=index.cert_path(LPA_GROUP, "client"),
-            client_key=index.key_path(LPA_GROUP, "client"),
-            resolve={self.smdp_host: "127.0.0.1"},
-            proxy=proxy,
-        )
 
     def _card_link(self, step: StepRecord, timings: dict[Step, float], counts: dict[str, Any]) -> None:
         batch_s = timings[Step.LOAD_BOUND_PROFILE_PACKAGE] - timings[Step.GET_BOUND_PROFILE_PACKAGE]
@@ -328,7 +328,7 @@ class Figure7(DemoWorld):
         with self.trace.step(
             "notifications", "Notifications reach the SM-DP+; the order is Installed"
         ) as step:
-            settings = self._https(proxy=None)  # the operational bearer reaches the SM-DP+ directly
+            settings = self.lpa_https(proxy=None)  # the operational bearer reaches the SM-DP+ directly
             with self._es10() as client:
                 sender = NotificationSender(Es10(client), lambda address: Es9Client(address, settings))
                 outcomes = sender.process()
@@ -354,6 +354,11 @@ class Figure7(DemoWorld):
             self.facts["orderState"] = status["state"]
 
 
-def run_demo(options: DemoOptions, trace: Trace) -> DemoResult:
+def run_demo(
+    options: DemoOptions,
+    trace: Trace,
+    *,
+    while_up: Callable[[DemoResult, Figure7], None] | None = None,
+) -> DemoResult:
     """Run the demo; raises only for bad options (InputError), otherwise the result tells."""
-    return Figure7(options, trace).run()
+    return Figure7(options, trace).run(while_up=while_up)

@@ -23,7 +23,7 @@ from openrsp.errors import InputError
 from openrsp.euicc.store import open_card, read_state
 from openrsp.lpa.es10 import Es10
 from openrsp.lpa.es10_client import Es10Client
-from openrsp.lpa.https import load_ca_certificates
+from openrsp.lpa.https import HttpsSettings, load_ca_certificates
 from openrsp.lpa.transport import InProcessTransport
 from openrsp.network.contract import Contract
 from openrsp.network.device import Modem
@@ -220,3 +220,15 @@ class DemoWorld:
 
     def _es10(self) -> Es10Client:
         return Es10Client(self.card_transport)
+
+    def lpa_https(self, *, proxy: str | None) -> HttpsSettings:
+        """How the device's LPA reaches the SM-DP+: the test CIs, its LPA TLS certificate, the SM-DP+
+        name on loopback; through `proxy` while the bearer is restricted."""
+        index = self.index
+        return HttpsSettings(
+            ca_certificates=tuple(self.cis),
+            client_cert=index.cert_path(LPA_GROUP, "client"),
+            client_key=index.key_path(LPA_GROUP, "client"),
+            resolve={self.smdp_host: "127.0.0.1"},
+            proxy=proxy,
+        )

@@ -24,9 +24,9 @@ from openrsp.lpa import lpac_json
 from openrsp.lpa.errors import DownloadCancelled
 from openrsp.lpa.es10 import ProfileMetadata
 from openrsp.lpa.lpd import Download, DownloadRequest, DownloadResult, LoadProgress, Step
-from openrsp.lpa.lui import STEP_WORDS
 from openrsp.lpa.notifications import NotificationOutcome
 from openrsp.lpa.session import LpaSession
+from openrsp.lpa.steps import STEP_WORDS
 
 STARTING, RUNNING, CONSENT, CODE, LOADING = "starting", "running", "consent", "confirmation-code", "loading"
 DONE, FAILED, CANCELLED = "done", "failed", "cancelled"

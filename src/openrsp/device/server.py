@@ -76,9 +76,14 @@ def serve(
 
 
 @contextmanager
-def running(phone: Phone, host: str = DEFAULT_HOST, port: int = 0) -> Iterator[str]:
-    """Serve in a background thread for the duration of the block; yields the page's URL."""
-    sock = bind(host, port)
+def running(
+    phone: Phone, host: str = DEFAULT_HOST, port: int = 0, *, sock: socket.socket | None = None
+) -> Iterator[str]:
+    """Serve in a background thread for the duration of the block; yields the page's URL.
+
+    `sock`: a socket already bound with `bind(host, port)` (to learn early that the port is taken).
+    """
+    sock = sock or bind(host, port)
     server = _server(phone, host, log_level="warning")
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="device-screen", daemon=True

@@ -22,21 +22,11 @@ from openrsp.lpa.es10 import ConfiguredAddresses, NotificationMetadata, ProfileI
 from openrsp.lpa.lpac_json import euicc_info2
 from openrsp.lpa.lpd import DownloadResult, LoadProgress, Step
 from openrsp.lpa.notifications import NotificationOutcome
+from openrsp.lpa.steps import STEP_WORDS
 
 # Piped output is not cut to 80 columns: ICCIDs and AIDs must stay whole for scripts and logs.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
-
-STEP_WORDS = {
-    Step.GET_CHALLENGE: "asking the eUICC for a challenge",
-    Step.INITIATE_AUTHENTICATION: "authenticating the SM-DP+",
-    Step.AUTHENTICATE_SERVER: "the eUICC checks the SM-DP+",
-    Step.AUTHENTICATE_CLIENT: "the SM-DP+ checks the eUICC",
-    Step.PREPARE_DOWNLOAD: "preparing the download",
-    Step.GET_BOUND_PROFILE_PACKAGE: "fetching the bound profile package",
-    Step.LOAD_BOUND_PROFILE_PACKAGE: "installing the profile",
-    Step.SEND_NOTIFICATION: "sending the install notification",
-}
 
 
 # --- prompts ---------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ an equivalent package and tests can pin every byte.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from openrsp.asn1.bpp_segments import (
@@ -70,6 +71,7 @@ def build_bound_profile_package(
     smdp_ot_key: PrivateKey | None = None,
     ppk: SessionKeys | None = None,
     configure_isdp: bytes = CONFIGURE_ISDP_EMPTY,
+    protected_profile: Sequence[bytes] | None = None,
 ) -> BoundProfilePackage:
     """The whole BF36 for one session.
 
@@ -79,7 +81,9 @@ def build_bound_profile_package(
     - store_metadata: StoreMetadataRequest DER (BF25), split over several 88 TLVs when long;
     - smdp_ot_key: otSK.DP.ECKA, generated when absent (pass the same one to rebuild on retry);
     - ppk: profile protection keys; when given, a ReplaceSessionKeys (A2) precedes the profile and
-      the profile segments are protected with them instead of the session keys.
+      the profile segments are protected with them instead of the session keys;
+    - protected_profile: the profile segments already protected under ppk (prepared once, they
+      do not depend on the session); profile_package is then not protected again.
     """
     if len(eid) != 16:
         raise InputError(f"EID must be 16 bytes, got {len(eid)}")
@@ -101,7 +105,12 @@ def build_bound_profile_package(
     configure = [sender.protect(TAG_ENCRYPTED, configure_isdp)]
     metadata = sender.protect_segments(TAG_MAC_ONLY, store_metadata)
     replace = [sender.replace_session_keys(ppk)] if ppk is not None else None
-    segments = sender.protect_profile(profile_package)
+    if protected_profile is not None:
+        if ppk is None:
+            raise InputError("protected profile segments come with the PPK that protects them")
+        segments = list(protected_profile)
+    else:
+        segments = sender.protect_profile(profile_package)
     der = encode_bpp(
         BppParts(
             initialise_secure_channel=isc,

@@ -6,7 +6,9 @@ transaction; state changes go through the state table with a conditional update,
 callers never both get a profile. Failures raise Es2Error with the SGP.22 subject/reason codes.
 
 `operator=None` is the administrator (the `openrsp smdp admin` commands): it may act on every
-profile, as if it were the profile's own operator.
+profile, as if it were the profile's own operator. `operator` may also be a function that names
+the operator from inside the call's transaction (the HTTP layer resolves a client certificate so,
+without a transaction of its own).
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ class Es2Service:
         self,
         repo: Repository,
         *,
-        operator: str | None,
+        operator: str | None | Callable[[Session], str],
         address: str,
         defaults: OrderDefaults = OrderDefaults(),
         clock: Callable[[], datetime] = utcnow,
@@ -227,15 +229,16 @@ class Es2Service:
     # -- helpers --------------------------------------------------------------------------------
 
     def _own_profile(self, session: Session, iccid: str, *, lock: bool = True) -> Profile:
+        operator = self._operator(session)  # first: a caller of no operator learns nothing
         profile = self.repo.get_profile(session, iccid, lock=lock)
         if profile is None:
             raise Es2Error(ICCID, "3.9", f"profile {iccid} is unknown to this SM-DP+", iccid)
-        if self.operator is not None and profile.operator.name != self.operator:
+        if operator is not None and profile.operator.name != operator:
             raise Es2Error(ICCID, "1.2", f"profile {iccid} belongs to another operator", iccid)
         return profile
 
     def _claim_by_type(self, session: Session, profile_type: str, event: Event) -> Profile:
-        operator = self.operator
+        operator = self._operator(session)
         if operator is None:
             raise Es2Error(PROFILE_TYPE, "1.2", "the administrator orders by ICCID, not by profile type")
         owner = self.repo.ensure_operator(session, operator)
@@ -251,6 +254,12 @@ class Es2Service:
             except StateConflict:
                 continue
         raise Es2Error(PROFILE_TYPE, "3.7", f"no more profiles available of type {profile_type!r}")
+
+    def _operator(self, session: Session) -> str | None:
+        """Who is calling: the operator's name, None for the administrator."""
+        if callable(self.operator):
+            self.operator = self.operator(session)  # resolved once per service (one call)
+        return self.operator
 
     def _move(self, profile: Profile, session: Session, event: Event, subject: str, reason: str) -> None:
         try:

@@ -18,6 +18,7 @@ from openrsp.crypto.keys import FIELD_SIZE, private_key_from_scalar, private_key
 from openrsp.hexutil import to_hex
 from openrsp.smdp.bpp import build_bound_profile_package
 from openrsp.smdp.es9_credentials import SigningSet
+from openrsp.smdp.prepared_package import PreparedPackage
 from openrsp.smdp.sealing import Sealer
 
 
@@ -28,13 +29,17 @@ class Binding:
     ppk: SessionKeys  # profile protection keys (ReplaceSessionKeys)
 
 
-def new_binding(curve: str, euicc_otpk: bytes, rng: Callable[[int], bytes] = os.urandom) -> Binding:
-    """Fresh SM-DP+ one-time key and profile protection keys for this otPK.EUICC."""
+def new_binding(
+    curve: str, euicc_otpk: bytes, rng: Callable[[int], bytes] = os.urandom, ppk: SessionKeys | None = None
+) -> Binding:
+    """A fresh SM-DP+ one-time key for this otPK.EUICC; the profile's own PPK when it has one
+    (prepared at import), else fresh profile protection keys."""
     ot_key = generate_one_time_key(curve, rng=None if rng is os.urandom else rng)
-    keys = rng(3 * KEY_LENGTH)
-    ppk = SessionKeys(
-        s_enc=keys[:KEY_LENGTH], s_mac=keys[KEY_LENGTH : 2 * KEY_LENGTH], initial_mcv=keys[2 * KEY_LENGTH :]
-    )
+    if ppk is None:
+        keys = rng(3 * KEY_LENGTH)
+        ppk = SessionKeys(
+            s_enc=keys[:KEY_LENGTH], s_mac=keys[KEY_LENGTH : 2 * KEY_LENGTH], initial_mcv=keys[2 * KEY_LENGTH :]
+        )
     return Binding(euicc_otpk, private_key_to_scalar(ot_key), ppk)
 
 
@@ -62,17 +67,19 @@ def bound_package(
     transaction_id: bytes,
     eid: str,
     signing: SigningSet,
-    profile_package: bytes,
+    profile_package: PreparedPackage,
     store_metadata: bytes,
 ) -> bytes:
     """The BF36 for this session: the same keys give an equivalent package every time."""
+    prepared = profile_package.protected if profile_package.ppk == binding.ppk else None
     return build_bound_profile_package(
         transaction_id=transaction_id,
         eid=bytes.fromhex(eid),
         euicc_otpk=binding.euicc_otpk,
         dppb_key=signing.dppb_key,
-        profile_package=profile_package,
+        profile_package=profile_package.der,
         store_metadata=store_metadata,
         smdp_ot_key=private_key_from_scalar(signing.curve, binding.otsk),
         ppk=binding.ppk,
+        protected_profile=prepared,
     ).der

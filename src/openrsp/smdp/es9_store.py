@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, select,
 from openrsp.hexutil import to_hex
 from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, Profile, RspSession
 from openrsp.smdp.errors import StateConflict
+from openrsp.smdp.prepared_package import PreparedPackage
 from openrsp.smdp.repository import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord, Repository
 from openrsp.smdp.states import Event, State, next_state
 
@@ -78,6 +79,7 @@ class SessionRow:
     expires_at: datetime | None
     data: dict[str, Any]
     updated_at: datetime
+    stored: bool = True  # False for a session authenticateClient is about to write first
 
 
 _ORDER_FIELDS = [f.name for f in fields(OrderView)]
@@ -96,7 +98,7 @@ _PROFILE_COLUMNS = [
     _profiles.c.extra,
 ]
 _ORDER_COLUMNS = [_orders.c[name].label(f"order_{name}") for name in _ORDER_FIELDS]
-_SESSION_FIELDS = [f.name for f in fields(SessionRow)]
+_SESSION_FIELDS = [f.name for f in fields(SessionRow) if f.name != "stored"]
 _SESSION_WRITABLE = ("state", "eid", "iccid", "expires_at", "data", "updated_at")
 
 
@@ -164,22 +166,20 @@ class Es9Tx:
 
     # -- RSP sessions ----------------------------------------------------------------------------
 
-    def create_session(
-        self, transaction_id: str, *, state: str, expires_at: datetime | None, data: dict[str, Any]
-    ) -> None:
-        now = self.store.clock()
-        values = {"transaction_id": transaction_id, "state": state, "eid": None, "iccid": None}
-        values.update(expires_at=expires_at, data=data, created_at=now, updated_at=now)
-        self.connection.execute(_INSERT_SESSION, values)
-
     def get_session(self, transaction_id: str) -> SessionRow | None:
         """The session row, locked (PostgreSQL: FOR UPDATE; SQLite: the transaction holds the lock)."""
         row = self.connection.execute(_SESSION_BY_ID, {"tid": transaction_id}).first()
         return None if row is None else SessionRow(**row._mapping)
 
     def save_session(self, row: SessionRow) -> None:
+        """Write the row: an UPDATE, or the INSERT of a session stored for the first time."""
         values = {name: getattr(row, name) for name in _SESSION_WRITABLE}
-        self.connection.execute(_UPDATE_SESSION, {"tid": row.transaction_id, **values})
+        if row.stored:
+            self.connection.execute(_UPDATE_SESSION, {"tid": row.transaction_id, **values})
+            return
+        created = {"transaction_id": row.transaction_id, "created_at": self.store.clock()}
+        self.connection.execute(_INSERT_SESSION, {**values, **created})
+        row.stored = True
 
     def bound_sessions(self, iccid: str, eid: str, state: str) -> list[SessionRow]:
         """This eUICC's sessions for this profile in `state`, newest first."""
@@ -313,9 +313,10 @@ class Es9Store:
             except Exception:  # a failed hand-off must never undo or fail a committed change
                 _log.exception("after-commit callback failed")
 
-    def open_package(self, profile: ProfileView) -> bytes:
+    def open_package(self, profile: ProfileView) -> PreparedPackage:
+        """The profile's package, with its PPK protection when it was prepared at import."""
         assert profile.package is not None, "read the profile with_package=True"
-        return self.repo.sealer.open(profile.package, f"package/{profile.iccid}")
+        return self.repo.open_prepared(profile.iccid, profile.package)
 
 
 def tid(transaction_id: str | bytes) -> str:

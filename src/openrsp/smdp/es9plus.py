@@ -18,8 +18,8 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from openrsp.asn1 import rsp
 from openrsp.asn1.rsp_types import (
@@ -39,7 +39,7 @@ from openrsp.crypto.keys import public_key_from_point
 from openrsp.errors import OpenRSPError
 from openrsp.hexutil import to_hex
 from openrsp.pki.verify import aki_of
-from openrsp.smdp import es9_binding, es9_orders
+from openrsp.smdp import es9_binding, es9_orders, es9_tokens
 from openrsp.smdp import es9_status as status
 from openrsp.smdp.context import SmdpContext
 from openrsp.smdp.errors import Es9Error, StateConflict
@@ -58,11 +58,20 @@ from openrsp.smdp.es9_messages import (
 from openrsp.smdp.es9_metadata import store_metadata
 from openrsp.smdp.es9_status import StatusCode
 from openrsp.smdp.es9_store import Es9Store, Es9Tx, ProfileView, SessionRow, tid
-from openrsp.smdp.es9_verify import load_certificate, public_key_for, verify_euicc_chain, verify_signature
+from openrsp.smdp.prepared_package import PreparedPackage
+from openrsp.smdp.es9_verify import (
+    AuthenticatedEuicc,
+    load_certificate,
+    public_key_for,
+    verify_euicc_chain,
+    verify_signature,
+)
 from openrsp.smdp.es9_wire import base64_field, decode, require_field, transaction_id_field
 from openrsp.smdp.repository import ProgressPoint
 from openrsp.smdp.rsp_session import SessionEvent, SessionState, allows, next_state
 from openrsp.smdp.states import Event, State
+
+_T = TypeVar("_T")
 
 TAG_SIGNATURE = 0x5F37
 SUPPORTED_SVN_MAJOR = (2, 3)  # v2.x eUICCs, and v3 eUICCs, which speak v2 to a v2 SM-DP+
@@ -103,8 +112,12 @@ class Es9Service:
             list(info1["euiccCiPKIdListForVerification"]),
             list(info1["euiccCiPKIdListForSigning"]),
         )
-        transaction_id = self.context.rng(16)
-        server_challenge = self.context.rng(16)
+        # Nothing is stored yet: the transactionId itself carries (under a MAC) what
+        # authenticateClient needs to know about this session (es9_tokens).
+        set_index = signing_sets(self.context.credentials).index(chosen)
+        issued_at = int(self.context.clock().timestamp())
+        transaction_id = es9_tokens.issue_transaction_id(self._token_key, set_index, issued_at, self.context.rng)
+        server_challenge = es9_tokens.server_challenge(self._token_key, transaction_id, chosen.ci_pkid)
         server_signed1 = rsp().encode(
             "ServerSigned1",
             {
@@ -115,16 +128,6 @@ class Es9Service:
             },
         )
         signature = sign_plain(chosen.dpauth_key, server_signed1)
-        now = self.context.clock()
-        with self.store.transaction() as tx:
-            if transaction_id[0] < 4:  # now and then (1 in 64), sweep away sessions that expired
-                tx.purge_expired_sessions()
-            tx.create_session(
-                tid(transaction_id),
-                state=SessionState.INITIATED.value,
-                expires_at=now + self.context.session_ttl,
-                data={"ci_pkid": to_hex(chosen.ci_pkid), "server_challenge": to_hex(server_challenge)},
-            )
         return {
             "transactionId": to_hex(transaction_id),
             "serverSigned1": _b64(server_signed1),
@@ -139,17 +142,79 @@ class Es9Service:
         transaction_id = transaction_id_field(body)
         response = parse_authenticate_server_response(base64_field(body, "authenticateServerResponse"))
         now = self.context.clock()
+        issued = self._issued_session(transaction_id, now)
         return self._run(
-            lambda tx: self._authenticate_client(tx, transaction_id, response, now),
+            lambda tx: self._authenticate_client(tx, transaction_id, issued, response, now),
             conflict=status.MATCHING_ID_REFUSED,
         )
 
+    @property
+    def _token_key(self) -> bytes:
+        return self.context.sealer.subkey("es9-transaction")
+
+    def _issued_session(self, transaction_id: bytes, now: datetime) -> es9_tokens.IssuedSession:
+        """What initiateAuthentication issued under this transactionId, if it did and it is still valid."""
+        issued = es9_tokens.open_transaction_id(self._token_key, transaction_id)
+        if issued is None:
+            raise status.UNKNOWN_TRANSACTION.error()
+        if issued.set_index >= len(signing_sets(self.context.credentials)):
+            # The credentials changed under a live session (restart with other keys): it cannot go on.
+            raise status.UNKNOWN_TRANSACTION.error("the session's CI is no longer configured")
+        if now.timestamp() >= issued.issued_at + self.context.config.session_ttl_seconds:
+            raise status.UNKNOWN_TRANSACTION.error("the RSP session has expired")
+        return issued
+
+    def _authenticated_euicc(
+        self, transaction_id: bytes, response: AuthenticateServerOk | EuiccRefusal, ci_set: SigningSet, now: datetime
+    ) -> tuple[SignedPart, AuthenticatedEuicc]:
+        """The eUICC behind this AuthenticateServerResponse: its chain, signature and challenge checked."""
+        if isinstance(response, EuiccRefusal):
+            reason = code_name(AuthenticateErrorCode, response.code)
+            raise status.EUICC_REPORTED_ERROR.error(f"AuthenticateServer failed: {reason}")
+        signed1 = response.signed1.value
+        if signed1["transactionId"] != transaction_id:
+            raise status.UNKNOWN_TRANSACTION.error("euiccSigned1 names another transactionId")
+        euicc = verify_euicc_chain(
+            response.euicc_certificate, response.eum_certificate, ci_set.ci_cert, ci_set.ci_pkid, now
+        )
+        verify_signature(
+            euicc.public_key, response.signed1.raw, response.signed1.signature, "euiccSignature1"
+        )
+        expected = es9_tokens.server_challenge(self._token_key, transaction_id, ci_set.ci_pkid)
+        if not hmac.compare_digest(signed1["serverChallenge"], expected):
+            raise status.INVALID_EUICC_SIGNATURE.error("serverChallenge does not match this session's")
+        return response.signed1, euicc
+
+    def _new_session(self, transaction_id: bytes, issued: es9_tokens.IssuedSession, ci_pkid: bytes) -> SessionRow:
+        expires = datetime.fromtimestamp(issued.issued_at, UTC) + self.context.session_ttl
+        return SessionRow(
+            transaction_id=tid(transaction_id),
+            state=SessionState.INITIATED.value,
+            eid=None,
+            iccid=None,
+            expires_at=expires,
+            data={"ci_pkid": to_hex(ci_pkid)},
+            updated_at=datetime.fromtimestamp(issued.issued_at, UTC),
+            stored=False,
+        )
+
     def _authenticate_client(
-        self, tx: Es9Tx, transaction_id: bytes, response: AuthenticateServerOk | EuiccRefusal, now: datetime
+        self,
+        tx: Es9Tx,
+        transaction_id: bytes,
+        issued: es9_tokens.IssuedSession,
+        response: AuthenticateServerOk | EuiccRefusal,
+        now: datetime,
     ) -> dict[str, Any]:
-        row = self._session(tx, transaction_id, SessionEvent.AUTHENTICATE_CLIENT, now)
+        if transaction_id[0] < 4:  # now and then (1 in 64), sweep away sessions that expired
+            tx.purge_expired_sessions()
+        if tx.get_session(tid(transaction_id)) is not None:
+            raise status.UNKNOWN_TRANSACTION.error("this session was authenticated or ended already")
+        ci_set = signing_sets(self.context.credentials)[issued.set_index]
+        row = self._new_session(transaction_id, issued, ci_set.ci_pkid)
         try:
-            return self._authenticate(tx, row, transaction_id, response, now)
+            signed1, euicc = self._authenticated_euicc(transaction_id, response, ci_set, now)
+            return self._authenticate(tx, row, transaction_id, signed1, euicc, ci_set, now)
         except Es9Error:
             self._move(tx, row, SessionEvent.FAIL, now)  # every authenticateClient failure ends the session
             raise
@@ -159,25 +224,12 @@ class Es9Service:
         tx: Es9Tx,
         row: SessionRow,
         transaction_id: bytes,
-        response: AuthenticateServerOk | EuiccRefusal,
+        signed_part: SignedPart,
+        euicc: AuthenticatedEuicc,
+        ci_set: SigningSet,
         now: datetime,
     ) -> dict[str, Any]:
-        if isinstance(response, EuiccRefusal):
-            reason = code_name(AuthenticateErrorCode, response.code)
-            raise status.EUICC_REPORTED_ERROR.error(f"AuthenticateServer failed: {reason}")
-        signed1 = response.signed1.value
-        if signed1["transactionId"] != transaction_id:
-            raise status.UNKNOWN_TRANSACTION.error("euiccSigned1 names another transactionId")
-        ci_set = set_for_pkid(self.context.credentials, bytes.fromhex(row.data["ci_pkid"]))
-        euicc = verify_euicc_chain(
-            response.euicc_certificate, response.eum_certificate, ci_set.ci_cert, ci_set.ci_pkid, now
-        )
-        verify_signature(
-            euicc.public_key, response.signed1.raw, response.signed1.signature, "euiccSignature1"
-        )
-        if signed1["serverChallenge"] != bytes.fromhex(row.data["server_challenge"]):
-            raise status.INVALID_EUICC_SIGNATURE.error("serverChallenge does not match this session's")
-
+        signed1 = signed_part.value
         _, ctx = signed1["ctxParams1"]
         profile = es9_orders.locate(tx, ctx.get("matchingId") or None, euicc.eid)
         refusal = es9_orders.refusal(profile, euicc.eid, now)
@@ -196,9 +248,7 @@ class Es9Service:
         if previous is not None:  # a retry: offer the eUICC its earlier one-time key back
             smdp_signed2_value["bppEuiccOtpk"] = bytes.fromhex(previous.data["binding"]["euicc_otpk"])
         smdp_signed2 = rsp().encode("SmdpSigned2", smdp_signed2_value)
-        smdp_signature2 = _signature_tlv(
-            sign_plain(ci_set.dppb_key, smdp_signed2 + response.signed1.signature_tlv)
-        )
+        smdp_signature2 = _signature_tlv(sign_plain(ci_set.dppb_key, smdp_signed2 + signed_part.signature_tlv))
         metadata = store_metadata(profile, self.context.address)
 
         row.iccid = profile.iccid
@@ -235,14 +285,17 @@ class Es9Service:
         transaction_id = transaction_id_field(body)
         response = parse_prepare_download_response(base64_field(body, "prepareDownloadResponse"))
         now = self.context.clock()
-        return self._run(
+        build = self._run(
             lambda tx: self._get_bound_profile_package(tx, transaction_id, response, now),
             conflict=status.BPP_NOT_AVAILABLE,
         )
+        # The package is built after the commit: it needs no database, and the binding it is
+        # built from is stored, so a retry in this session rebuilds an equivalent one.
+        return build()
 
     def _get_bound_profile_package(
         self, tx: Es9Tx, transaction_id: bytes, response: SignedPart | EuiccRefusal, now: datetime
-    ) -> dict[str, Any]:
+    ) -> Callable[[], dict[str, Any]]:
         row = self._session(tx, transaction_id, SessionEvent.GET_BOUND_PROFILE_PACKAGE, now)
         try:
             return self._bind(tx, row, transaction_id, response, now)
@@ -259,7 +312,7 @@ class Es9Service:
         transaction_id: bytes,
         response: SignedPart | EuiccRefusal,
         now: datetime,
-    ) -> dict[str, Any]:
+    ) -> Callable[[], dict[str, Any]]:
         if isinstance(response, EuiccRefusal):
             reason = code_name(DownloadErrorCode, response.code)
             raise status.EUICC_REPORTED_ERROR.error(f"PrepareDownload failed: {reason}")
@@ -283,12 +336,13 @@ class Es9Service:
         profile = tx.profile_by_iccid(row.iccid or "", with_package=True)
         if profile is None or profile.order is None:
             raise status.BPP_NOT_AVAILABLE.error("the download order was cancelled")
+        package = self.store.open_package(profile)
 
         if row.state == SessionState.BOUND.value:  # the LPA asks again within the session
             binding = es9_binding.unseal(data["binding"], self.context.sealer, profile.iccid)
             if binding.euicc_otpk != euicc_otpk:
                 raise _KeepSession(status.BPP_NOT_AVAILABLE.error("this session is bound to another otPK"))
-            return self._package(row, transaction_id, ci_set, profile, binding)
+            return self._package(row, transaction_id, ci_set, package, binding)
 
         order = profile.order
         if [profile.state, order.download_attempts] != data["order_version"]:
@@ -307,8 +361,8 @@ class Es9Service:
             offered = es9_binding.unseal(previous.data["binding"], self.context.sealer, profile.iccid)
             binding = offered if offered.euicc_otpk == euicc_otpk else None
             self._move(tx, previous, SessionEvent.FAIL, now)  # superseded by this session
-        if binding is None:
-            binding = es9_binding.new_binding(ci_set.curve, euicc_otpk, self.context.rng)
+        if binding is None:  # the profile's own PPK, prepared at import (None for older records)
+            binding = es9_binding.new_binding(ci_set.curve, euicc_otpk, self.context.rng, ppk=package.ppk)
 
         tx.transition(profile, Event.BPP_DELIVERED, detail={"transactionId": to_hex(transaction_id)})
         tx.save_order(
@@ -320,7 +374,7 @@ class Es9Service:
         row.data = {**data, "binding": es9_binding.seal(binding, self.context.sealer, profile.iccid)}
         # kept while the order is Downloaded: retries and the install result need it
         self._move(tx, row, SessionEvent.GET_BOUND_PROFILE_PACKAGE, now, expires_at=None)
-        return self._package(row, transaction_id, ci_set, profile, binding)
+        return self._package(row, transaction_id, ci_set, package, binding)
 
     def _check_confirmation_code(
         self, tx: Es9Tx, profile: ProfileView, transaction_id: bytes, hash_cc: bytes | None
@@ -351,17 +405,28 @@ class Es9Service:
         return previous
 
     def _package(
-        self, row: SessionRow, transaction_id: bytes, ci_set: SigningSet, profile: ProfileView, binding: Binding
-    ) -> dict[str, Any]:
-        bpp = es9_binding.bound_package(
-            binding,
-            transaction_id=transaction_id,
-            eid=row.eid or "",
-            signing=ci_set,
-            profile_package=self.store.open_package(profile),
-            store_metadata=bytes.fromhex(row.data["metadata"]),
-        )
-        return {"transactionId": to_hex(transaction_id), "boundProfilePackage": _b64(bpp)}
+        self,
+        row: SessionRow,
+        transaction_id: bytes,
+        ci_set: SigningSet,
+        package: PreparedPackage,
+        binding: Binding,
+    ) -> Callable[[], dict[str, Any]]:
+        """The getBoundProfilePackage answer, to build once the transaction is over."""
+        eid, metadata = row.eid or "", bytes.fromhex(row.data["metadata"])
+
+        def build() -> dict[str, Any]:
+            bpp = es9_binding.bound_package(
+                binding,
+                transaction_id=transaction_id,
+                eid=eid,
+                signing=ci_set,
+                profile_package=package,
+                store_metadata=metadata,
+            )
+            return {"transactionId": to_hex(transaction_id), "boundProfilePackage": _b64(bpp)}
+
+        return build
 
     # -- handleNotification (SGP.22 §5.6.4) -------------------------------------------------------
 
@@ -440,7 +505,13 @@ class Es9Service:
     def _cancel(
         self, tx: Es9Tx, transaction_id: bytes, response: SignedPart | EuiccRefusal, now: datetime
     ) -> dict[str, Any]:
-        row = self._session(tx, transaction_id, SessionEvent.CANCEL, now)
+        if tx.get_session(tid(transaction_id)) is None:
+            # Cancelled before authenticateClient: a session this SM-DP+ issued, never stored yet.
+            issued = self._issued_session(transaction_id, now)
+            ci_set = signing_sets(self.context.credentials)[issued.set_index]
+            row = self._new_session(transaction_id, issued, ci_set.ci_pkid)
+        else:
+            row = self._session(tx, transaction_id, SessionEvent.CANCEL, now)
         if isinstance(response, EuiccRefusal):
             raise status.EUICC_REPORTED_ERROR.error(f"CancelSession failed ({response.code})")
         signed = response.value
@@ -475,10 +546,10 @@ class Es9Service:
     def _smdp_oid(self) -> str:
         return str(getattr(self.context.credentials, "oid", ""))
 
-    def _run(self, work: Callable[[Es9Tx], dict[str, Any]], *, conflict: StatusCode) -> dict[str, Any]:
+    def _run(self, work: Callable[[Es9Tx], _T], *, conflict: StatusCode) -> _T:
         """Run work in one transaction; an Es9Error commits what the failure changed, then goes out."""
         failure: Es9Error | None = None
-        result: dict[str, Any] = {}
+        result: _T | None = None
         try:
             with self.store.transaction() as tx:
                 try:
@@ -489,6 +560,7 @@ class Es9Service:
             raise conflict.error(str(exc)) from None
         if failure is not None:
             raise failure
+        assert result is not None
         return result
 
     def _session(self, tx: Es9Tx, transaction_id: bytes, event: SessionEvent, now: datetime) -> SessionRow:

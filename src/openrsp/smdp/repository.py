@@ -16,17 +16,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Engine, delete, event, func, insert, select, update
+from sqlalchemy import Engine, delete, event, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from openrsp.hexutil import to_hex
+from openrsp.smdp import prepared_package
 from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, Profile, RspSession
 from openrsp.smdp.errors import InventoryError, StateConflict
 from openrsp.smdp.ids import utcnow
 from openrsp.smdp.sealing import Sealer
-from openrsp.smdp.states import Event, State, next_state
+from openrsp.smdp.states import REMOVABLE_STATES, Event, State, next_state
 
 DEFAULT_PROFILE_TYPE = "default"
 _log = logging.getLogger(__name__)
@@ -149,14 +150,22 @@ class Repository:
         A configured cert_cn wins, then an operator named like the CN, then the default operator
         (when one is configured): a single-operator SM-DP+ needs no mapping at all.
         """
-        if common_name:
-            operator = session.scalar(select(Operator).where(Operator.cert_cn == common_name))
-            if operator is None:
-                operator = session.scalar(select(Operator).where(Operator.name == common_name))
+        # One query for the three candidates, ranked here (an ES2+ call asks this every time).
+        names = [n for n in (common_name, default) if n]
+        query = select(Operator).where(
+            or_(Operator.cert_cn == common_name, Operator.name.in_(names)) if common_name else Operator.name.in_(names)
+        )
+        found = list(session.scalars(query)) if names else []
+        for rank in (
+            lambda op: bool(common_name) and op.cert_cn == common_name,
+            lambda op: bool(common_name) and op.name == common_name,
+        ):
+            operator = next((op for op in found if rank(op)), None)
             if operator is not None:
                 return operator
         if default:
-            return self.ensure_operator(session, default)
+            existing = next((op for op in found if op.name == default), None)
+            return existing or self.ensure_operator(session, default)
         return None
 
     def list_operators(self, session: Session) -> list[Operator]:
@@ -204,7 +213,8 @@ class Repository:
             "operator_id": operator_id,
             "profile_type": item.profile_type or DEFAULT_PROFILE_TYPE,
             "state": State.AVAILABLE.value,
-            "package": self.sealer.seal(item.package, f"package/{item.iccid}"),
+            # the package with its PPK protection prepared (prepared_package): downloads reuse it
+            "package": self.sealer.seal(prepared_package.to_bytes(prepared_package.prepare(item.package)), f"package/{item.iccid}"),
             "secrets": self.sealer.seal(json.dumps(secrets).encode(), f"secrets/{item.iccid}"),
             "imsi": item.imsi,
             "msisdn": item.msisdn,
@@ -230,8 +240,51 @@ class Repository:
             query = query.where(Profile.operator_id == operator_id)
         return list(session.scalars(query).unique())
 
+    def remove_profiles(self, iccids: Sequence[str]) -> list[tuple[str, str]]:
+        """Take profiles out of the inventory, all or none; (ICCID, state it had) for each.
+
+        Only profiles no download is under way for (REMOVABLE_STATES): one unknown ICCID, or one
+        with an open order, refuses the lot. The order and ES9+ sessions go with the profile; the
+        events (plus a "removed" one) and received notifications stay as the audit trail, so the
+        ICCID may be imported again afterwards.
+        """
+        wanted = list(dict.fromkeys(iccids))
+        with self.transaction() as session:
+            query = select(Profile).where(Profile.iccid.in_(wanted)).with_for_update(of=Profile)
+            found = {p.iccid: p for p in session.scalars(query).unique()}
+            unknown = [iccid for iccid in wanted if iccid not in found]
+            if unknown:
+                raise InventoryError(f"not in the inventory: {', '.join(unknown)}; nothing removed")
+            busy = [p for p in found.values() if p.state not in REMOVABLE_STATES]
+            if busy:
+                shown = ", ".join(f"{p.iccid} ({p.state})" for p in busy)
+                raise InventoryError(
+                    f"a download order is open for {shown}: cancel it or let it finish; nothing removed"
+                )
+            ids = [p.id for p in found.values()]
+            session.execute(delete(RspSession).where(RspSession.iccid.in_(wanted)))
+            session.execute(delete(Order).where(Order.profile_id.in_(ids)))
+            # The state condition again: an order taken since the check above keeps its profile.
+            gone = session.execute(
+                delete(Profile)
+                .where(Profile.id.in_(ids), Profile.state.in_([s.value for s in REMOVABLE_STATES]))
+                .execution_options(synchronize_session=False)
+            )
+            if gone.rowcount != len(ids):
+                raise InventoryError("a profile was ordered meanwhile; nothing removed")
+            now = self.clock()
+            for iccid in wanted:
+                was = found[iccid].state
+                session.add(EventLog(iccid=iccid, event="removed", from_state=was, detail={}, created_at=now))
+        return [(iccid, found[iccid].state) for iccid in wanted]
+
     def open_package(self, profile: Profile) -> bytes:
-        return self.sealer.open(profile.package, f"package/{profile.iccid}")
+        """The profile's SAIP package (DER)."""
+        return self.open_prepared(profile.iccid, profile.package).der
+
+    def open_prepared(self, iccid: str, sealed: bytes) -> prepared_package.PreparedPackage:
+        """The package with the protection prepared at import (when it was)."""
+        return prepared_package.from_bytes(self.sealer.open(sealed, f"package/{iccid}"))
 
     def open_secrets(self, profile: Profile) -> ProfileSecrets:
         data = json.loads(self.sealer.open(profile.secrets, f"secrets/{profile.iccid}"))
@@ -242,10 +295,13 @@ class Repository:
         )
 
     def profile_type_known(self, session: Session, operator_id: int, profile_type: str) -> bool:
-        query = select(func.count()).where(
-            Profile.operator_id == operator_id, Profile.profile_type == profile_type
+        # One index probe (LIMIT 1), not a count over every profile of the type.
+        query = (
+            select(Profile.id)
+            .where(Profile.operator_id == operator_id, Profile.profile_type == profile_type)
+            .limit(1)
         )
-        return bool(session.scalar(query))
+        return session.scalar(query) is not None
 
     def find_available(self, session: Session, operator_id: int, profile_type: str) -> Profile | None:
         """An Available profile of this type, locked for us (others' locked rows are skipped)."""

@@ -6,6 +6,8 @@ blob is and which profile it belongs to, so a blob copied onto another row does 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import tempfile
 from collections.abc import Callable
@@ -33,6 +35,12 @@ class Sealer:
             raise ConfigError(f"key-encryption key must be {KEK_LEN} bytes, got {len(kek)}")
         self._aead = AESGCM(kek)
         self._rng = rng
+        self._subkey_root = hmac.new(kek, b"openrsp-smdp/subkeys", hashlib.sha256).digest()
+
+    def subkey(self, purpose: str) -> bytes:
+        """A 32-byte key for one purpose, derived from the KEK (HMAC-SHA256): every worker and
+        restart that holds the KEK derives the same one, and it reveals nothing of the KEK."""
+        return hmac.new(self._subkey_root, purpose.encode(), hashlib.sha256).digest()
 
     def seal(self, plaintext: bytes, context: str) -> bytes:
         nonce = self._rng(_NONCE_LEN)

@@ -67,6 +67,9 @@ ORDER_STATES = frozenset(
     {State.ALLOCATED, State.LINKED, State.CONFIRMED, State.RELEASED, State.DOWNLOADED, State.ERROR}
 )
 
+# States in which no download is under way, so the profile may leave the inventory (smdp profile remove).
+REMOVABLE_STATES = frozenset({State.AVAILABLE, State.UNAVAILABLE, State.ERROR, State.INSTALLED})
+
 
 def next_state(current: State | str, event: Event | str) -> State:
     """The state `event` leads to from `current`; InvalidTransition when the table has no such row."""

@@ -64,7 +64,7 @@ class Operator(Base):
 
 class Profile(Base):
     __tablename__ = "profiles"
-    __table_args__ = (Index("ix_profiles_pick", "operator_id", "profile_type", "state"),)
+    __table_args__ = (Index("ix_profiles_pick", "operator_id", "profile_type", "state", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     iccid: Mapped[str] = mapped_column(String(20), unique=True)

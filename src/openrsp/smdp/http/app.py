@@ -3,7 +3,7 @@
 Framing is checked here (Content-Type, X-Admin-Protocol, JSON, mandatory fields, client
 certificates); the functions themselves are the sans-I/O services (es9plus.Es9Service,
 es2plus.Es2Service), run in a worker thread because they use the (synchronous) database. On
-SQLite, ES9+ calls run in the event loop's own thread instead: SQLite takes one writer at a time
+SQLite, the calls run in the event loop's own thread instead: SQLite takes one writer at a time
 anyway, and handing each call to a thread (and the threads fighting over the GIL) costs more CPU
 than the call itself.
 Every failure is an HTTP 200 whose header.functionExecutionStatus is "Failed" with SGP.22 codes:
@@ -12,6 +12,7 @@ never an HTTP 500, never a traceback.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -21,6 +22,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
+from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -65,7 +67,7 @@ class SmdpApp:
         self.context = context
         self.operator_cas = load_ca_certificates(context.config.operator_ca)
         self.lpa_cas = load_ca_certificates(context.config.lpa_ca)
-        self.es9_inline = context.repo.engine.dialect.name == "sqlite"
+        self.inline_calls = context.repo.engine.dialect.name == "sqlite"
 
     # -- ES9+ -----------------------------------------------------------------------------------
 
@@ -82,7 +84,7 @@ class SmdpApp:
                     raise Es9Error(PROTOCOL_FORMAT, "2.2", f"{name} is missing")
                 if not isinstance(body[name], str):
                     raise Es9Error(PROTOCOL_FORMAT, "2.1", f"{name} must be a string")
-            if self.es9_inline:
+            if self.inline_calls:
                 result = self._call_es9(function, body)
             else:
                 result = await run_in_threadpool(self._call_es9, function, body)
@@ -118,7 +120,10 @@ class SmdpApp:
             body = await _parse_body(request, Es2Error)
             _check_request_header(body)
             fields = {k: v for k, v in body.items() if k != "header"}
-            result = await run_in_threadpool(self._call_es2, cert, function, fields)
+            if self.inline_calls:
+                result = self._call_es2(cert, function, fields)
+            else:
+                result = await run_in_threadpool(self._call_es2, cert, function, fields)
         except Es2Error as exc:
             _log.info("ES2+ %s failed: %s", function, exc)
             return _json(failure(exc))
@@ -139,16 +144,19 @@ class SmdpApp:
 
     def _call_es2(self, cert: x509.Certificate, function: str, fields: dict[str, Any]) -> dict[str, Any]:
         context = self.context
-        with context.repo.transaction() as session:
+
+        def operator_of_certificate(session: Session) -> str:
+            # Resolved inside the function's own transaction: one transaction per ES2+ call.
             operator = context.repo.operator_for_certificate(
                 session, _common_name(cert), context.config.default_operator
             )
             if operator is None:
                 raise Es2Error(FUNCTION_REQUESTER, "1.2", "this certificate belongs to no operator here")
-            name = operator.name
+            return operator.name
+
         service = Es2Service(
             context.repo,
-            operator=name,
+            operator=operator_of_certificate,
             address=context.address,
             defaults=context.order_defaults,
             clock=context.clock,
@@ -203,7 +211,13 @@ def _client_certificate(request: Request, cas: list[x509.Certificate]) -> x509.C
     chain = _peer_certificates(request)
     if not chain or not cas:
         return None
-    cert = x509.load_pem_x509_certificate(chain[0].encode())
+    return _issued_by_one_of(chain[0], tuple(cas))
+
+
+@functools.lru_cache(maxsize=256)
+def _issued_by_one_of(pem: str, cas: tuple[x509.Certificate, ...]) -> x509.Certificate | None:
+    """Remembered per certificate: a keep-alive client sends the same one with every request."""
+    cert = x509.load_pem_x509_certificate(pem.encode())
     for ca in cas:
         try:
             cert.verify_directly_issued_by(ca)
