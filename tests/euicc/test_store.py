@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from rsp_harness import final_result, store_metadata
 
-from openrsp.euicc.store import STATE_FILE, open_card, read_state
+from openrsp.euicc.store import LOCK_FILE, STATE_FILE, open_card, read_state
 from openrsp.pki.credentials import EuiccCredentials
 from openrsp.pki.eid import DEFAULT_EIN, make_eid
 from openrsp.pki.verify import verify_chain
@@ -119,7 +119,12 @@ def test_state_survives_reopen_and_writes_leave_no_temporary_files(rig):
     package = PP.read_bytes()
     iccid = ProfilePackage.from_der(package).iccid
     assert final_result(rig.lpa.download(package, store_metadata(iccid)).result)[0] == "successResult"
-    assert sorted(os.listdir(rig.directory)) == ["euicc-brp.key.pem", "euicc-nist.key.pem", STATE_FILE]
+    assert sorted(os.listdir(rig.directory)) == [
+        LOCK_FILE,
+        "euicc-brp.key.pem",
+        "euicc-nist.key.pem",
+        STATE_FILE,
+    ]
     state = read_state(rig.directory)
     assert [p.iccid for p in state.profiles] == [iccid]
     assert state.next_seq_number == 2 and len(state.notifications) == 1

@@ -63,6 +63,7 @@ class Euicc:
         keys: dict[str, PrivateKey],
         *,
         persist: Callable[[EuiccState], None] | None = None,
+        reload: Callable[[], EuiccState | None] | None = None,
         clock: Callable[[], datetime] = utcnow,
         random_bytes: Callable[[int], bytes] = os.urandom,
         make_one_time_key: Callable[[str], PrivateKey] | None = None,
@@ -74,6 +75,7 @@ class Euicc:
         self.state = state
         self.keys = keys
         self._persist = persist or (lambda _state: None)
+        self._reload = reload or (lambda: None)
         self.clock = clock
         self.random_bytes = random_bytes
         self.make_one_time_key = make_one_time_key or (lambda curve: generate_one_time_key(curve))
@@ -92,6 +94,12 @@ class Euicc:
         yield draft
         self._persist(draft)
         self.state = draft
+
+    def sync(self) -> None:
+        """Pick up the stored state if another process changed it (called as each command starts)."""
+        newer = self._reload()
+        if newer is not None:
+            self.state = newer
 
     # --- session --------------------------------------------------------------------------------
     def end_session(self) -> None:

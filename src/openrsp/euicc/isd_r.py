@@ -64,6 +64,7 @@ class IsdR:
         self.euicc = euicc
 
     def handle_es10(self, request: bytes) -> bytes:
+        self.euicc.sync()
         try:
             tag, _ = read_tag(request)
         except TlvError:

@@ -10,10 +10,12 @@ progress is never written (it lives in the Euicc object), so a killed process le
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -44,6 +46,7 @@ from openrsp.pki.issue import issue_euicc_certificate
 from openrsp.profile.alpha import decode_spn
 
 STATE_FILE = "state.json"
+LOCK_FILE = ".state.lock"  # flock target: serialises reads and writes of state.json across processes
 
 
 def key_file_name(curve: str) -> str:
@@ -77,6 +80,55 @@ def write_atomically(path: Path, data: bytes, *, private: bool = False) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_directory(path.parent)
+
+
+class StateFile:
+    """The state file of one eUICC folder, shared safely by every process that opens it.
+
+    Several processes may hold the same eUICC (a served card, an in-process LPA, the device screen).
+    Each picks up changes made by the others before every command, and a write whose base is no
+    longer what is on disk is refused rather than allowed to undo the other process's change.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / STATE_FILE
+        self._lock_path = directory / LOCK_FILE
+        self._seen: tuple[int, int, int] | None = None
+
+    def _fingerprint(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def load(self) -> EuiccState:
+        with self._locked():
+            self._seen = self._fingerprint()
+            return read_state(self.path.parent)
+
+    def reload_if_changed(self) -> EuiccState | None:
+        if self._fingerprint() == self._seen:
+            return None
+        return self.load()
+
+    def save(self, state: EuiccState) -> None:
+        with self._locked():
+            if self._fingerprint() != self._seen:
+                raise StateError(
+                    f"{self.path} was changed by another process during this command; nothing was written"
+                )
+            write_state(self.path.parent, state)
+            self._seen = self._fingerprint()
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
 
 def write_state(directory: Path, state: EuiccState) -> None:
@@ -115,13 +167,15 @@ def open_euicc(
 ) -> Euicc:
     """The Euicc stored in `directory`, writing its state back there on every change."""
     directory = Path(directory)
-    state = read_state(directory)
+    state_file = StateFile(directory)
+    state = state_file.load()
     _remove_stale_temporaries(directory)
     keys = {i.key_file: load_private_key(directory / i.key_file) for i in state.identities}
     return Euicc(
         state,
         keys,
-        persist=lambda new_state: write_state(directory, new_state),
+        persist=state_file.save,
+        reload=state_file.reload_if_changed,
         clock=clock,
         random_bytes=random_bytes,
         make_one_time_key=make_one_time_key,

@@ -79,6 +79,7 @@ class UiccFileSystem:
 
     # --- iso7816.Application --------------------------------------------------------------------
     def select(self) -> bytes:
+        self.euicc.sync()
         self._cursors.clear()
         return self._fcp(self.root, self._file(self.root)) if self._profile() else b""
 
@@ -86,6 +87,7 @@ class UiccFileSystem:
         self._cursors.clear()
 
     def process(self, apdu: CommandApdu) -> ResponseApdu:
+        self.euicc.sync()
         channel = decode_cla(apdu.cla).channel
         if self._profile() is None:
             raise StatusWordError(SW_CONDITIONS_NOT_SATISFIED, "no profile is enabled")
@@ -251,6 +253,7 @@ class UsimApplication(UiccFileSystem):
         return (profile.usim_aid or b"") if profile else b""
 
     def select(self) -> bytes:
+        self.euicc.sync()
         self._cursors.clear()
         return self._fcp(self.root, self._file(self.root))
 

@@ -8,7 +8,6 @@ an equivalent package and tests can pin every byte.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from openrsp.asn1.bpp_segments import (
@@ -71,7 +70,7 @@ def build_bound_profile_package(
     smdp_ot_key: PrivateKey | None = None,
     ppk: SessionKeys | None = None,
     configure_isdp: bytes = CONFIGURE_ISDP_EMPTY,
-    protected_profile: Sequence[bytes] | None = None,
+    protected_profile: bytes | None = None,
 ) -> BoundProfilePackage:
     """The whole BF36 for one session.
 
@@ -82,8 +81,9 @@ def build_bound_profile_package(
     - smdp_ot_key: otSK.DP.ECKA, generated when absent (pass the same one to rebuild on retry);
     - ppk: profile protection keys; when given, a ReplaceSessionKeys (A2) precedes the profile and
       the profile segments are protected with them instead of the session keys;
-    - protected_profile: the profile segments already protected under ppk (prepared once, they
-      do not depend on the session); profile_package is then not protected again.
+    - protected_profile: the profile's tag-86 segments already protected under ppk, one after the
+      other (prepared once: they do not depend on the session); profile_package is then not
+      protected again.
     """
     if len(eid) != 16:
         raise InputError(f"EID must be 16 bytes, got {len(eid)}")
@@ -108,7 +108,7 @@ def build_bound_profile_package(
     if protected_profile is not None:
         if ppk is None:
             raise InputError("protected profile segments come with the PPK that protects them")
-        segments = list(protected_profile)
+        segments = [protected_profile]  # BF36 carries the 86 TLVs back to back: no need to split them
     else:
         segments = sender.protect_profile(profile_package)
     der = encode_bpp(

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from openrsp.crypto.ecka import generate_one_time_key
 from openrsp.crypto.kdf import KEY_LENGTH, SessionKeys
-from openrsp.crypto.keys import FIELD_SIZE, private_key_from_scalar, private_key_to_scalar
+from openrsp.crypto.keys import FIELD_SIZE, PrivateKey, private_key_from_scalar, private_key_to_scalar
 from openrsp.hexutil import to_hex
 from openrsp.smdp.bpp import build_bound_profile_package
 from openrsp.smdp.es9_credentials import SigningSet
@@ -27,6 +27,12 @@ class Binding:
     euicc_otpk: bytes  # otPK.EUICC.ECKA, uncompressed point
     otsk: bytes  # otSK.DP.ECKA scalar
     ppk: SessionKeys  # profile protection keys (ReplaceSessionKeys)
+    # otSK.DP.ECKA as a key, when at hand (a new binding): rebuilding it from the scalar costs a
+    # scalar multiplication
+    ot_key: PrivateKey | None = field(default=None, compare=False, repr=False)
+
+    def one_time_key(self, curve: str) -> PrivateKey:
+        return self.ot_key if self.ot_key is not None else private_key_from_scalar(curve, self.otsk)
 
 
 def new_binding(
@@ -40,7 +46,7 @@ def new_binding(
         ppk = SessionKeys(
             s_enc=keys[:KEY_LENGTH], s_mac=keys[KEY_LENGTH : 2 * KEY_LENGTH], initial_mcv=keys[2 * KEY_LENGTH :]
         )
-    return Binding(euicc_otpk, private_key_to_scalar(ot_key), ppk)
+    return Binding(euicc_otpk, private_key_to_scalar(ot_key), ppk, ot_key)
 
 
 def _context(iccid: str) -> str:
@@ -79,7 +85,7 @@ def bound_package(
         dppb_key=signing.dppb_key,
         profile_package=profile_package.der,
         store_metadata=store_metadata,
-        smdp_ot_key=private_key_from_scalar(signing.curve, binding.otsk),
+        smdp_ot_key=binding.one_time_key(signing.curve),
         ppk=binding.ppk,
         protected_profile=prepared,
     ).der

@@ -6,7 +6,6 @@ euiccCiPKIdToBeUsed TLV) once per process keeps that work off the request path.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +38,6 @@ class SigningSet:
         return encode_tlv(TAG_OCTET_STRING, self.ci_pkid)
 
 
-@functools.lru_cache(maxsize=16)
 def _prepare(ci_set: Any) -> SigningSet:
     return SigningSet(
         ci_pkid=ci_set.ci_pkid,
@@ -52,11 +50,21 @@ def _prepare(ci_set: Any) -> SigningSet:
     )
 
 
+# Prepared sets by credentials object: every ES9+ call asks, and the credentials of a process do
+# not change (hashing the sets' certificates and keys to look them up would cost more than that).
+_PREPARED: dict[int, tuple[Any, list[SigningSet]]] = {}
+
+
 def signing_sets(credentials: Any) -> list[SigningSet]:
     """Every CI set of the SM-DP+ credentials (openrsp.pki.credentials.SmdpCredentials)."""
     if credentials is None:
         raise status.UNSUPPORTED_PKID.error("this SM-DP+ has no DPauth/DPpb credentials configured")
-    return [_prepare(ci_set) for ci_set in credentials.sets]
+    entry = _PREPARED.get(id(credentials))
+    if entry is None or entry[0] is not credentials:
+        if len(_PREPARED) > 64:  # tests load many; a server, one
+            _PREPARED.clear()
+        entry = _PREPARED[id(credentials)] = (credentials, [_prepare(ci_set) for ci_set in credentials.sets])
+    return entry[1]
 
 
 def set_for_pkid(credentials: Any, pkid: bytes) -> SigningSet:

@@ -1,7 +1,8 @@
 """The ES9+ path's storage: the few rows a download touches, read and written with SQLAlchemy Core.
 
 ES9+ is the SM-DP+'s hot path (four calls per download, each its own transaction). The ORM
-Repository serves ES2+ and the command line; here each call costs a handful of statements:
+Repository serves ES2+ and the command line; here each call costs a handful of statements, built
+with SQLAlchemy Core once and run on the DB-API cursor (db/direct.py):
 one join reads a profile with its order and operator, state changes are the same conditional
 UPDATE (`… WHERE state = :expected`) plus an `events` row as `Repository.transition` writes, and
 progress reports go to the same notifier after the commit. Rows come back as small dataclasses
@@ -18,9 +19,10 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Row, and_, bindparam, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 
 from openrsp.hexutil import to_hex
+from openrsp.smdp.db import direct
 from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, Profile, RspSession
 from openrsp.smdp.errors import StateConflict
 from openrsp.smdp.prepared_package import PreparedPackage
@@ -144,72 +146,70 @@ _INSERT_EVENT = insert(_events)
 _INSERT_NOTIFICATION = insert(_notifications)
 
 
-def _profile_from(row: Row[Any]) -> ProfileView:
-    data = row._mapping
+def _profile_from(data: dict[str, Any]) -> ProfileView:
     order = None
     if data["order_id"] is not None:
         order = OrderView(**{name: data[f"order_{name}"] for name in _ORDER_FIELDS})
     return ProfileView(
         **{column.name: data[column.name] for column in _PROFILE_COLUMNS},
         order=order,
-        package=data["package"] if "package" in data else None,
+        package=data.get("package"),
     )
 
 
 class Es9Tx:
     """One database transaction of an ES9+ call."""
 
-    def __init__(self, store: Es9Store, connection: Connection) -> None:
+    def __init__(self, store: Es9Store, cursor: direct.Cursor) -> None:
         self.store = store
-        self.connection = connection
+        self.cursor = cursor
         self.after_commit: list[Callable[[], None]] = []
 
     # -- RSP sessions ----------------------------------------------------------------------------
 
     def get_session(self, transaction_id: str) -> SessionRow | None:
         """The session row, locked (PostgreSQL: FOR UPDATE; SQLite: the transaction holds the lock)."""
-        row = self.connection.execute(_SESSION_BY_ID, {"tid": transaction_id}).first()
-        return None if row is None else SessionRow(**row._mapping)
+        row = self.cursor.first(_SESSION_BY_ID, {"tid": transaction_id})
+        return None if row is None else SessionRow(**row)
 
     def save_session(self, row: SessionRow) -> None:
         """Write the row: an UPDATE, or the INSERT of a session stored for the first time."""
         values = {name: getattr(row, name) for name in _SESSION_WRITABLE}
         if row.stored:
-            self.connection.execute(_UPDATE_SESSION, {"tid": row.transaction_id, **values})
+            self.cursor.execute(_UPDATE_SESSION, {"tid": row.transaction_id, **values}, column_keys=_SESSION_WRITABLE)
             return
-        created = {"transaction_id": row.transaction_id, "created_at": self.store.clock()}
-        self.connection.execute(_INSERT_SESSION, {**values, **created})
+        values.update(transaction_id=row.transaction_id, created_at=self.store.clock())
+        self.cursor.execute(_INSERT_SESSION, values, column_keys=tuple(values))
         row.stored = True
 
     def bound_sessions(self, iccid: str, eid: str, state: str) -> list[SessionRow]:
         """This eUICC's sessions for this profile in `state`, newest first."""
-        rows = self.connection.execute(_SESSIONS_OF, {"iccid": iccid, "eid": eid, "state": state})
-        return [SessionRow(**row._mapping) for row in rows]
+        rows = self.cursor.rows(_SESSIONS_OF, {"iccid": iccid, "eid": eid, "state": state})
+        return [SessionRow(**row) for row in rows]
 
     def purge_expired_sessions(self) -> int:
-        result = self.connection.execute(_PURGE_SESSIONS, {"now": self.store.clock()})
-        return result.rowcount or 0
+        return self.cursor.execute(_PURGE_SESSIONS, {"now": self.store.clock()})
 
     # -- profiles and orders ---------------------------------------------------------------------
 
     def profile_by_iccid(self, iccid: str, *, with_package: bool = False) -> ProfileView | None:
         """The profile with its order and operator, locked against other sessions."""
         query = _PROFILE_WITH_PACKAGE_BY_ICCID if with_package else _PROFILE_BY_ICCID
-        row = self.connection.execute(query, {"iccid": iccid}).first()
+        row = self.cursor.first(query, {"iccid": iccid})
         return None if row is None else _profile_from(row)
 
     def profile_by_matching_id(self, matching_id: str) -> ProfileView | None:
-        row = self.connection.execute(_PROFILE_BY_MATCHING_ID, {"matching_id": matching_id}).first()
+        row = self.cursor.first(_PROFILE_BY_MATCHING_ID, {"matching_id": matching_id})
         return None if row is None else _profile_from(row)
 
     def profiles_ordered_for_eid(self, eid: str) -> list[ProfileView]:
         """Profiles whose order is bound to this EID, by order id (not locked)."""
-        return [_profile_from(row) for row in self.connection.execute(_PROFILES_FOR_EID, {"eid": eid})]
+        return [_profile_from(row) for row in self.cursor.rows(_PROFILES_FOR_EID, {"eid": eid})]
 
     def save_order(self, order: OrderView, **values: Any) -> None:
         for name, value in values.items():
             setattr(order, name, value)
-        self.connection.execute(_UPDATE_ORDER, {"order_id": order.id, **values})
+        self.cursor.execute(_UPDATE_ORDER, {"order_id": order.id, **values}, column_keys=tuple(sorted(values)))
 
     # -- state changes and the audit trail -------------------------------------------------------
 
@@ -225,11 +225,11 @@ class Es9Tx:
         current = State(profile.state)
         new = next_state(current, event_)
         now = self.store.clock()
-        result = self.connection.execute(
+        changed = self.cursor.execute(
             _MOVE_PROFILE,
             {"profile_id": profile.id, "expected": current.value, "new_state": new.value, "now": now},
         )
-        if result.rowcount != 1:
+        if changed != 1:
             raise StateConflict(profile.iccid, current.value)
         profile.state = new.value
         self._log_event(profile.iccid, Event(event_).value, current.value, new.value, dict(detail or {}), now)
@@ -248,7 +248,8 @@ class Es9Tx:
         self, iccid: str, event_: str, from_state: str, to_state: str, detail: dict[str, Any], at: datetime
     ) -> None:
         values = {"iccid": iccid, "event": event_, "from_state": from_state, "to_state": to_state}
-        self.connection.execute(_INSERT_EVENT, {**values, "detail": detail, "created_at": at})
+        values.update(detail=detail, created_at=at)
+        self.cursor.execute(_INSERT_EVENT, values, column_keys=tuple(values))
 
     def _schedule_progress(
         self, profile: ProfileView, event_: str, from_state: str, to_state: str, point: ProgressPoint
@@ -283,7 +284,8 @@ class Es9Tx:
         result: str | None = None,
     ) -> None:
         values = {"seq": seq, "eid": eid, "iccid": iccid, "event": event_, "raw": raw, "result": result}
-        self.connection.execute(_INSERT_NOTIFICATION, {**values, "received_at": self.store.clock()})
+        values["received_at"] = self.store.clock()
+        self.cursor.execute(_INSERT_NOTIFICATION, values, column_keys=tuple(values))
 
 
 @dataclass
@@ -304,8 +306,8 @@ class Es9Store:
     def transaction(self) -> Iterator[Es9Tx]:
         """One transaction: committed when the block ends, rolled back when it raises; the
         progress reports it scheduled are handed on only after the commit."""
-        with self.repo.engine.begin() as connection:
-            tx = Es9Tx(self, connection)
+        with direct.begin(self.repo.engine) as cursor:
+            tx = Es9Tx(self, cursor)
             yield tx
         for callback in tx.after_commit:
             try:

@@ -17,7 +17,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from openrsp.asn1.tlv import TlvError, iter_tlvs
 from openrsp.crypto.bsp import BspSender
 from openrsp.crypto.kdf import KEY_LENGTH, SessionKeys
 from openrsp.smdp.errors import SmdpError
@@ -34,14 +33,14 @@ class PreparedPackageError(SmdpError):
 class PreparedPackage:
     der: bytes  # the SAIP profile package
     ppk: SessionKeys | None = None  # None for a package stored before protection was prepared
-    protected: tuple[bytes, ...] = ()  # the profile as tag-86 segments under ppk
+    protected: bytes = b""  # the profile as tag-86 segments under ppk, one after the other
 
 
 def prepare(der: bytes, rng: Callable[[int], bytes] = os.urandom) -> PreparedPackage:
     """The package with a fresh PPK and its segments protected under it."""
     keys = rng(_KEYS)
     ppk = SessionKeys(s_enc=keys[16:32], s_mac=keys[32:48], initial_mcv=keys[:16])
-    return PreparedPackage(der, ppk, tuple(BspSender(ppk).protect_profile(der)))
+    return PreparedPackage(der, ppk, b"".join(BspSender(ppk).protect_profile(der)))
 
 
 def to_bytes(package: PreparedPackage) -> bytes:
@@ -49,7 +48,7 @@ def to_bytes(package: PreparedPackage) -> bytes:
         return package.der
     ppk = package.ppk
     head = MAGIC + ppk.initial_mcv + ppk.s_enc + ppk.s_mac + len(package.der).to_bytes(4, "big")
-    return head + package.der + b"".join(package.protected)
+    return head + package.der + package.protected
 
 
 def from_bytes(record: bytes) -> PreparedPackage:
@@ -63,8 +62,4 @@ def from_bytes(record: bytes) -> PreparedPackage:
     if len(keys) != _KEYS or der_at + size > len(record):
         raise PreparedPackageError("stored package record is truncated")
     ppk = SessionKeys(initial_mcv=keys[:16], s_enc=keys[16:32], s_mac=keys[32:48])
-    try:
-        protected = tuple(tlv.raw for tlv in iter_tlvs(record, der_at + size))
-    except TlvError as exc:
-        raise PreparedPackageError(f"stored package record: {exc}") from None
-    return PreparedPackage(record[der_at : der_at + size], ppk, protected)
+    return PreparedPackage(record[der_at : der_at + size], ppk, record[der_at + size :])
