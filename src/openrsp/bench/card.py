@@ -123,7 +123,11 @@ class LoadCard:
 
     # ES10b AuthenticateServer
     def authenticate_server(
-        self, server_signed1: bytes, server_signature1: bytes, ci_pkid_tlv: bytes, server_certificate: bytes,
+        self,
+        server_signed1: bytes,
+        server_signature1: bytes,
+        ci_pkid_tlv: bytes,
+        server_certificate: bytes,
         matching_id: str | None,
     ) -> bytes:
         signed1 = rsp().decode("ServerSigned1", server_signed1)
@@ -149,7 +153,9 @@ class LoadCard:
             },
         )
         self.signature1_tlv = _signature_tlv(sign_plain(self.euicc.key, euicc_signed1))
-        body = euicc_signed1 + self.signature1_tlv + self.euicc.certificate + self.context.fleet.eum_certificate
+        body = (
+            euicc_signed1 + self.signature1_tlv + self.euicc.certificate + self.context.fleet.eum_certificate
+        )
         return encode_tlv(0xBF38, encode_tlv(0xA0, body))
 
     # ES10b PrepareDownload
@@ -158,7 +164,9 @@ class LoadCard:
         self.dppb_key, oid = self.context.server_key(smdp_certificate, "dppb")
         if oid != self.smdp_oid:
             raise CardRefusal("CERT.DPpb belongs to another SM-DP+ than CERT.DPauth")
-        if not verify_plain(self.dppb_key, smdp_signed2 + self.signature1_tlv, _signature_of(smdp_signature2)):
+        if not verify_plain(
+            self.dppb_key, smdp_signed2 + self.signature1_tlv, _signature_of(smdp_signature2)
+        ):
             raise CardRefusal("smdpSignature2 does not verify")
         if signed2["transactionId"] != self.transaction_id:
             raise CardRefusal("smdpSigned2 names another transaction")
@@ -166,7 +174,9 @@ class LoadCard:
             raise CardRefusal("the benchmark orders need no confirmation code")
         self.otsk = generate_one_time_key(self.context.fleet.curve)
         self.otpk = public_key_to_point(self.otsk)
-        euicc_signed2 = rsp().encode("EUICCSigned2", {"transactionId": self.transaction_id, "euiccOtpk": self.otpk})
+        euicc_signed2 = rsp().encode(
+            "EUICCSigned2", {"transactionId": self.transaction_id, "euiccOtpk": self.otpk}
+        )
         signature = sign_plain(self.euicc.key, euicc_signed2 + smdp_signature2)
         return encode_tlv(0xBF21, encode_tlv(0xA0, euicc_signed2 + _signature_tlv(signature)))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import signal
 import sys
@@ -17,6 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import psycopg
 
 from openrsp.bench.card import FleetContext
 from openrsp.bench.fleet import Fleet
@@ -28,6 +31,8 @@ from openrsp.bench.stock import PackageTemplate, stock_released_orders
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import open_repository
 
+CPUS = os.cpu_count() or 1
+
 
 @dataclass(frozen=True)
 class DownloadConfig:
@@ -37,11 +42,39 @@ class DownloadConfig:
     duration: float  # seconds of measured load (fewer if the orders run out first)
     max_downloads: int  # orders stocked for the measured part
     warmup: int  # downloads before measuring
+    pg_admin_url: str | None = None  # PostgreSQL (a fresh database per run) instead of SQLite
+
+    @property
+    def name(self) -> str:
+        database = "pg" if self.pg_admin_url else "sqlite"
+        return f"{database}-{self.curve}-w{self.workers}-c{self.concurrency}"
 
 
-def stock(data_dir: Path, pki_dir: Path, template: PackageTemplate, count: int, block: int) -> list[ReleasedOrder]:
+def fresh_pg_database(admin_url: str, name: str) -> str:
+    """An empty database `name` (dropped first if it exists); its URL."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def pg_backends(admin_url: str, database: str) -> list[int]:
+    """The PostgreSQL server processes serving `database` (its connections)."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)).fetchall()
+    return [row[0] for row in rows]
+
+
+def stock(
+    data_dir: Path,
+    pki_dir: Path,
+    template: PackageTemplate,
+    count: int,
+    block: int,
+    db_url: str | None = None,
+) -> list[ReleasedOrder]:
     """Released orders in a fresh SM-DP+ data folder (the server is not running yet)."""
-    config = load_config(write_config(data_dir, pki_dir, port=0))
+    config = load_config(write_config(data_dir, pki_dir, port=0, db_url=db_url))
     repo = open_repository(config)
     try:
         return stock_released_orders(repo, template, count, block=block)
@@ -60,28 +93,48 @@ def run_config(
     cancel_sessions: int = 0,
 ) -> dict[str, Any]:
     """Measure one configuration; the JSON object of the `runs` list."""
-    data_dir = work_dir / f"smdp-{config.curve}-w{config.workers}-c{config.concurrency}"
+    data_dir = work_dir / f"smdp-{config.name}"
     shutil.rmtree(data_dir, ignore_errors=True)
     needed = config.warmup + config.max_downloads + cancel_sessions
     if len(fleet) < needed:
         raise ValueError(f"the fleet has {len(fleet)} eUICCs, the run needs {needed}")
-    orders = stock(data_dir, pki_dir, template, needed, block)
+    database = f"openrsp_bench_{config.name.replace('-', '_')}"
+    db_url = fresh_pg_database(config.pg_admin_url, database) if config.pg_admin_url else None
+    orders = stock(data_dir, pki_dir, template, needed, block, db_url)
     work = list(zip(fleet.members, orders, strict=False))
     warmup, measured = work[: config.warmup], work[config.warmup : config.warmup + config.max_downloads]
     context = FleetContext(fleet)
-    server = start_server(data_dir, pki_dir, workers=config.workers)
+    server = start_server(data_dir, pki_dir, workers=config.workers, db_url=db_url)
+    db_meters: list[CpuMeter] = []
     try:
         address = server.endpoint.server_name
         if warmup:
-            asyncio.run(run_load(server.endpoint, context, warmup, smdp_address=address, concurrency=config.concurrency))
+            asyncio.run(
+                run_load(
+                    server.endpoint, context, warmup, smdp_address=address, concurrency=config.concurrency
+                )
+            )
+        if config.pg_admin_url:  # the database server's own work, counted apart from the SM-DP+'s
+            db_meters = [CpuMeter(pid, tree=False) for pid in pg_backends(config.pg_admin_url, database)]
+            for meter in db_meters:
+                meter.start()
         result, server_cpu, client_cpu = _measure(server, context, measured, config)
+        db_cpu = sum(meter.stop() for meter in db_meters)
         cancel = None
         if cancel_sessions:
             rest = work[config.warmup + config.max_downloads :]
-            cancel = asyncio.run(run_load(server.endpoint, context, rest, smdp_address=address, concurrency=1, cancel=True))
+            cancel = asyncio.run(
+                run_load(server.endpoint, context, rest, smdp_address=address, concurrency=1, cancel=True)
+            )
     finally:
         server.stop()
-    return _report(config, result, server_cpu, client_cpu, cancel)
+    run = _report(config, result, server_cpu, client_cpu, cancel)
+    if config.pg_admin_url:
+        run["database"] = "postgresql"
+        run["database_cpu_ms_per_download"] = (
+            round(1000 * db_cpu / result.downloads, 3) if result.downloads else None
+        )
+    return run
 
 
 def _measure(
@@ -105,7 +158,11 @@ def _measure(
 
 
 def _report(
-    config: DownloadConfig, result: LoadResult, server_cpu: float, client_cpu: float, cancel: LoadResult | None
+    config: DownloadConfig,
+    result: LoadResult,
+    server_cpu: float,
+    client_cpu: float,
+    cancel: LoadResult | None,
 ) -> dict[str, Any]:
     done = result.downloads
     run: dict[str, Any] = {
@@ -117,8 +174,12 @@ def _report(
         "seconds": round(result.elapsed, 3),
         "downloads_per_second": round(done / result.elapsed, 1) if result.elapsed else 0.0,
         "server_cpu_ms_per_download": round(1000 * server_cpu / done, 3) if done else None,
+        # what the server alone could do with every core of this machine (no load generator on it)
+        "server_bound_downloads_per_second": round(CPUS * done / server_cpu, 1) if server_cpu else None,
         "client_cpu_ms_per_download": round(1000 * client_cpu / done, 3) if done else None,
-        "latency_ms": {name: latency_summary(result.latencies.get(name, [])) for name in (*FUNCTIONS, "download")},
+        "latency_ms": {
+            name: latency_summary(result.latencies.get(name, [])) for name in (*FUNCTIONS, "download")
+        },
     }
     if result.failure_examples:
         run["failure_examples"] = result.failure_examples
@@ -154,8 +215,13 @@ def run_phase_split(
     context = FleetContext(fleet)
     try:
         asyncio.run(
-            run_load(server.endpoint, context, work[: config.warmup], smdp_address=server.endpoint.server_name,
-                     concurrency=config.concurrency)
+            run_load(
+                server.endpoint,
+                context,
+                work[: config.warmup],
+                smdp_address=server.endpoint.server_name,
+                concurrency=config.concurrency,
+            )
         )
         before = read_phases(server, snapshot)
         result, server_cpu, _client_cpu = _measure(server, context, work[config.warmup :], config)

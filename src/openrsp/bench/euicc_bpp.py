@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from openrsp.asn1 import rsp
 from openrsp.asn1.bpp_segments import segments_for_lpa
 from openrsp.asn1.rsp_types import iccid_to_bytes
-from openrsp.asn1.tlv import encode_tlv, read_tlv
+from openrsp.asn1.tlv import encode_tlv
 from openrsp.crypto.ecdsa import sign_plain
 from openrsp.crypto.kdf import KEY_LENGTH, SessionKeys
 from openrsp.errors import OpenRSPError
@@ -57,7 +57,11 @@ def _der(cert: Any) -> bytes:
 def _store_metadata(iccid: str, address: str) -> bytes:
     return rsp().encode(
         "StoreMetadataRequest",
-        {"iccid": iccid_to_bytes(iccid), "serviceProviderName": "openrsp bench", "profileName": "TS.48 bench"},
+        {
+            "iccid": iccid_to_bytes(iccid),
+            "serviceProviderName": "openrsp bench",
+            "profileName": "TS.48 bench",
+        },
     )
 
 
@@ -73,7 +77,9 @@ def _authenticate(isd_r: IsdR, ci_set: SmdpCiSet, address: str, transaction_id: 
             "serverChallenge": os.urandom(16),
         },
     )
-    ctx = rsp().encode("CtxParams1", ("ctxParamsForCommonAuthentication", {"matchingId": "BENCH", "deviceInfo": DEVICE_INFO}))
+    ctx = rsp().encode(
+        "CtxParams1", ("ctxParamsForCommonAuthentication", {"matchingId": "BENCH", "deviceInfo": DEVICE_INFO})
+    )
     request = encode_tlv(
         0xBF38,
         signed1
@@ -128,7 +134,9 @@ def time_one_package(
     for piece in segments_for_lpa(bpp):
         start = time.perf_counter()
         answer = isd_r.handle_es10(piece)
-        timings.append(PieceTiming(PIECE_KINDS.get(piece[0], f"{piece[0]:02X}"), len(piece), time.perf_counter() - start))
+        timings.append(
+            PieceTiming(PIECE_KINDS.get(piece[0], f"{piece[0]:02X}"), len(piece), time.perf_counter() - start)
+        )
     result = rsp().decode("ProfileInstallationResult", answer)
     kind, _ = result["profileInstallationResultData"]["finalResult"]
     if kind != "successResult":

@@ -57,7 +57,9 @@ def build_fleet(
     for serial in range(first_serial, first_serial + count):
         eid = make_eid(prefix, serial)
         key = generate_private_key(curve)
-        cert = issue_euicc_certificate(creds.eum_cert, creds.eum_key, eid, key.public_key(), not_before=not_before)
+        cert = issue_euicc_certificate(
+            creds.eum_cert, creds.eum_key, eid, key.public_key(), not_before=not_before
+        )
         members.append(VirtualEuicc(eid, key, cert.public_bytes(Encoding.DER)))
     cis = tuple(ci for ci in creds.trusted_cis if ci.curve == curve)
     return Fleet(

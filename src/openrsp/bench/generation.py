@@ -42,7 +42,9 @@ def write_subscriber_csv(path: Path, count: int, *, seed: int = 8) -> None:
             )
 
 
-def bench_generation(count: int, *, work_dir: Path, pki_dir: Path, db_url: str | None = None) -> dict[str, Any]:
+def bench_generation(
+    count: int, *, work_dir: Path, pki_dir: Path, db_url: str | None = None
+) -> dict[str, Any]:
     """Generate `count` profiles from a CSV into a fresh inventory; rates and phase times."""
     shutil.rmtree(work_dir, ignore_errors=True)
     work_dir.mkdir(parents=True)

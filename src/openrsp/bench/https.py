@@ -8,6 +8,7 @@ read a Content-Length (or 204) answer, keep the connection open for the next cal
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 from dataclasses import dataclass
@@ -58,10 +59,9 @@ class Connection:
         writer, self._writer, self._reader = self._writer, None, None
         if writer is not None:
             writer.close()
-            try:
+            # the peer may drop TLS without a close_notify; nothing is lost
+            with contextlib.suppress(OSError, ssl.SSLError):
                 await writer.wait_closed()
-            except (OSError, ssl.SSLError):
-                pass  # the peer may drop TLS without a close_notify; nothing is lost
 
     async def request(self, method: str, path: str, body: bytes = b"", headers: str = "") -> Response:
         if self._writer is None:

@@ -61,11 +61,20 @@ def prepare_inventory(
                     log(f"    {have + done} profiles")
 
             fill_available(
-                repo, count - have, block=ORDER_BLOCK, profile_type=ORDER_PROFILE_TYPE, start=have, progress=progress
+                repo,
+                count - have,
+                block=ORDER_BLOCK,
+                profile_type=ORDER_PROFILE_TYPE,
+                start=have,
+                progress=progress,
             )
         filled = time.perf_counter() - start
         reset_orders(repo, ORDER_PROFILE_TYPE)
-        return {"profiles": max(have, count), "filled_now": max(count - have, 0), "fill_seconds": round(filled, 1)}
+        return {
+            "profiles": max(have, count),
+            "filled_now": max(count - have, 0),
+            "fill_seconds": round(filled, 1),
+        }
     finally:
         repo.engine.dispose()
 
@@ -105,7 +114,10 @@ def bench_download_order(
     filled = prepare_inventory(data_dir, pki_dir, inventory, db_url=db_url, log=log)
     server = start_server(data_dir, pki_dir, db_url=db_url)
     try:
-        client = (str(pki_dir / "operator-tls" / "client.cert.pem"), str(pki_dir / "operator-tls" / "client.key.pem"))
+        client = (
+            str(pki_dir / "operator-tls" / "client.cert.pem"),
+            str(pki_dir / "operator-tls" / "client.key.pem"),
+        )
         endpoint = endpoint_for(pki_dir, server.endpoint.port, client_cert=client)
         rng = random.Random(seed)
         by_type = [_body(i, profileType=ORDER_PROFILE_TYPE) for i in range(calls)]

@@ -48,15 +48,20 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
 
 
 class CpuMeter:
-    """CPU seconds a process tree spends between `start()` and `stop()`."""
+    """CPU seconds a process (and, with `tree`, every process below it) spends between `start()`
+    and `stop()`."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, *, tree: bool = True) -> None:
         self.pid = pid
+        self.tree = tree
         self._before: dict[int, float] = {}
 
+    def _pids(self) -> list[int]:
+        return descendants(self.pid) if self.tree else [self.pid]
+
     def start(self) -> None:
-        self._before = cpu_seconds(descendants(self.pid))
+        self._before = cpu_seconds(self._pids())
 
     def stop(self) -> float:
-        after = cpu_seconds(descendants(self.pid))
+        after = cpu_seconds(self._pids())
         return sum(seconds - self._before.get(pid, 0.0) for pid, seconds in after.items())

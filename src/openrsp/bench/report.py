@@ -30,13 +30,11 @@ def _ms(value: float | None) -> str:
 
 
 def download_table(runs: list[dict[str, Any]]) -> Table:
-    table = Table(title="SM-DP+ complete downloads (real HTTPS, a new eUICC and TLS connection per download)")
-    for name in ("curve", "workers", "devices", "downloads", "dl/s", "server CPU ms/dl", "client CPU ms/dl"):
+    table = Table(title="SM-DP+ complete downloads (HTTPS, a new eUICC and TLS connection per download)")
+    names = ("curve", "workers", "devices", "downloads", "dl/s", "server CPU ms/dl", "client CPU ms/dl")
+    for name in (*names, "server-bound dl/s"):
         table.add_column(name, justify="right")
-    for name in (*FUNCTIONS, "download"):
-        table.add_column(f"{SHORT[name]} p50/p99 ms", justify="right")
     for run in runs:
-        latency = run["latency_ms"]
         table.add_row(
             run["curve"],
             str(run["workers"]),
@@ -45,7 +43,26 @@ def download_table(runs: list[dict[str, Any]]) -> Table:
             f"{run['downloads_per_second']:.1f}",
             _ms(run["server_cpu_ms_per_download"]),
             _ms(run.get("client_cpu_ms_per_download")),
-            *(f"{_ms(latency[n]['p50'])}/{_ms(latency[n]['p99'])}" for n in (*FUNCTIONS, "download")),
+            f"{run['server_bound_downloads_per_second']:.0f}"
+            if run.get("server_bound_downloads_per_second")
+            else "-",
+        )
+    return table
+
+
+def latency_table(runs: list[dict[str, Any]]) -> Table:
+    table = Table(title="Latency seen by the devices, p50 / p99 (ms)")
+    for name in ("curve", "workers", "devices"):
+        table.add_column(name, justify="right")
+    for name in (*FUNCTIONS, "download"):
+        table.add_column(SHORT[name], justify="right")
+    for run in runs:
+        latency = run["latency_ms"]
+        table.add_row(
+            run["curve"],
+            str(run["workers"]),
+            str(run["concurrency"]),
+            *(f"{_ms(latency[n]['p50'])} / {_ms(latency[n]['p99'])}" for n in (*FUNCTIONS, "download")),
         )
     return table
 
@@ -59,13 +76,24 @@ def phase_table(splits: list[dict[str, Any]]) -> Table:
         table.add_column(name, justify="right")
     for split in splits:
         phases = split["phases_ms_per_download"]
-        table.add_row(split["curve"], _ms(split["server_cpu_ms_per_download"]), *(_ms(phases[n]) for n in names))
+        table.add_row(
+            split["curve"], _ms(split["server_cpu_ms_per_download"]), *(_ms(phases[n]) for n in names)
+        )
     return table
 
 
 def euicc_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title="Virtual eUICC: LoadBoundProfilePackage per TS.48 package (ms)")
-    for name in ("package", "bytes", "pieces", "86 segments", "total", "BF23 (ISC)", "86 mean", "last 86 + install"):
+    for name in (
+        "package",
+        "bytes",
+        "pieces",
+        "86 segments",
+        "total",
+        "BF23 (ISC)",
+        "86 mean",
+        "last 86 + install",
+    ):
         table.add_column(name, justify="right")
     for row in rows:
         table.add_row(
@@ -83,7 +111,15 @@ def euicc_table(rows: list[dict[str, Any]]) -> Table:
 
 def generation_table(result: dict[str, Any]) -> Table:
     table = Table(title="Profile generation from a subscriber CSV")
-    for name in ("subscribers", "database", "profiles/s", "seconds", "read CSV s", "build packages s", "seal + store s"):
+    for name in (
+        "subscribers",
+        "database",
+        "profiles/s",
+        "seconds",
+        "read CSV s",
+        "build packages s",
+        "seal + store s",
+    ):
         table.add_column(name, justify="right")
     phases = result["phases_seconds"]
     table.add_row(
@@ -120,7 +156,9 @@ def targets(document: dict[str, Any]) -> list[dict[str, Any]]:
     nist = [r for r in document.get("runs", []) if r["curve"] == "nist" and r["server_cpu_ms_per_download"]]
     if nist:
         best_cpu = min(r["server_cpu_ms_per_download"] for r in nist)
-        found.append(_target("server CPU per download, P-256 (ms)", best_cpu, TARGET_CPU_MS, lower_is_better=True))
+        found.append(
+            _target("server CPU per download, P-256 (ms)", best_cpu, TARGET_CPU_MS, lower_is_better=True)
+        )
     runs = document.get("runs", [])
     if runs:
         best_rate = max(r["downloads_per_second"] for r in runs)
@@ -135,7 +173,13 @@ def targets(document: dict[str, Any]) -> list[dict[str, Any]]:
 def _target(name: str, measured: float, goal: float, *, lower_is_better: bool) -> dict[str, Any]:
     met = measured <= goal if lower_is_better else measured >= goal
     factor = (measured / goal) if lower_is_better else (goal / measured if measured else float("inf"))
-    return {"target": name, "goal": goal, "measured": round(measured, 3), "met": met, "off_by_factor": round(factor, 2)}
+    return {
+        "target": name,
+        "goal": goal,
+        "measured": round(measured, 3),
+        "met": met,
+        "off_by_factor": round(factor, 2),
+    }
 
 
 def targets_table(rows: list[dict[str, Any]]) -> Table:
@@ -149,9 +193,10 @@ def targets_table(rows: list[dict[str, Any]]) -> Table:
 
 
 def print_report(document: dict[str, Any], console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or Console(width=max(Console().width, 132))
     if document.get("runs"):
         console.print(download_table(document["runs"]))
+        console.print(latency_table(document["runs"]))
     cancel = document.get("cancel_session")
     if cancel:
         latency = cancel["latency_ms"]
@@ -181,6 +226,7 @@ def write_json(document: dict[str, Any], path: Path) -> None:
 def write_plot(runs: list[dict[str, Any]], path: Path) -> None:
     """Throughput and p99 of a complete download against concurrent devices, per curve × workers."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -192,21 +238,34 @@ def write_plot(runs: list[dict[str, Any]], path: Path) -> None:
     for (curve, workers), points in sorted(series.items()):
         points.sort(key=lambda r: r["concurrency"])
         label = f"{'P-256' if curve == 'nist' else 'brainpoolP256r1'}, {workers} worker{'s' if workers > 1 else ''}"
-        style = "-" if curve == "nist" else "--"
+        style = dict(
+            linestyle="-" if curve == "nist" else "--",
+            marker="o" if workers == 1 else "s",
+            color=("tab:blue", "tab:cyan")[workers > 1]
+            if curve == "nist"
+            else ("tab:red", "tab:orange")[workers > 1],
+            label=label,
+        )
         x = [r["concurrency"] for r in points]
-        rate_axes.plot(x, [r["downloads_per_second"] for r in points], style, marker="o", label=label)
-        p99_axes.plot(x, [r["latency_ms"]["download"]["p99"] for r in points], style, marker="o", label=label)
+        rate_axes.plot(x, [r["downloads_per_second"] for r in points], **style)
+        p99_axes.plot(x, [r["latency_ms"]["download"]["p99"] for r in points], **style)
+    levels = sorted({r["concurrency"] for r in runs})
     for axes, title, unit in (
         (rate_axes, "Complete downloads per second", "downloads/s"),
         (p99_axes, "p99 of a complete download", "ms"),
     ):
         axes.set_xscale("log", base=2)
+        axes.set_xticks(levels, [str(level) for level in levels])
         axes.set_xlabel("concurrent devices")
         axes.set_ylabel(unit)
         axes.set_title(title)
         axes.grid(True, alpha=0.3)
         axes.legend(fontsize=8)
+    rate_axes.set_ylim(bottom=0)
     p99_axes.set_yscale("log")
+    p99_axes.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    p99_axes.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    p99_axes.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     figure.suptitle("openrsp SM-DP+ (4 ES9+ calls per download, HTTPS, real crypto both sides)")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -42,7 +42,8 @@ class Plan:
     workers: tuple[int, ...] = (1, 2)
     concurrency: tuple[int, ...] = (1, 8, 64)
     duration: float = 15.0  # seconds of measured load per configuration
-    max_downloads: dict[str, int] = field(default_factory=lambda: {"nist": 4000, "brp": 1200})
+    download_databases: tuple[str, ...] = ("sqlite",)  # and/or "postgresql"
+    max_downloads: dict[str, int] = field(default_factory=lambda: {"nist": 4000, "brp": 2500})
     cancel_sessions: int = 100
     phase_downloads: dict[str, int] = field(default_factory=lambda: {"nist": 1500, "brp": 400})
     phase_concurrency: int = 8
@@ -99,12 +100,15 @@ def shared_dir() -> Path:
 
 
 def machine() -> dict[str, Any]:
+    from openrsp.smdp.http.tls import http_protocol
+
     return {
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "openssl": ssl.OPENSSL_VERSION,
         "platform": platform.platform(),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "http_parser": "httptools" if "HttpTools" in http_protocol().__name__ else "h11",
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -170,6 +174,7 @@ class Bench:
             document["download_order"] = self.orders()
         document["notes"] = self.notes
         document["targets"] = targets(document)
+        document["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
         document["seconds"] = round(time.perf_counter() - started, 1)
         return document
 
@@ -187,32 +192,47 @@ class Bench:
         runs = []
         cancel = None
         block = 100
-        for curve in plan.curves:
-            most = plan.max_downloads[curve] + plan.warmup(max(plan.concurrency)) + plan.cancel_sessions
-            fleet = self.fleet(curve, most)
-            for workers in plan.workers:
-                for concurrency in plan.concurrency:
-                    config = DownloadConfig(
-                        curve, workers, concurrency, plan.duration, plan.max_downloads[curve], plan.warmup(concurrency)
-                    )
-                    with_cancel = plan.cancel_sessions if (curve, workers, concurrency) == ("nist", 1, 1) else 0
-                    self.log(f"downloads: {curve}, {workers} worker(s), {concurrency} device(s) …")
-                    run = run_config(
-                        config,
-                        pki_dir=self.pki_dir,
-                        work_dir=self.work_dir,
-                        template=self.template,
-                        fleet=fleet,
-                        block=block,
-                        cancel_sessions=with_cancel,
-                    )
-                    block += 1
-                    cancel = run.pop("cancel_session", cancel)
-                    self.log(
-                        f"  {run['downloads']} downloads, {run['downloads_per_second']}/s, "
-                        f"server {run['server_cpu_ms_per_download']} ms CPU each"
-                    )
-                    runs.append(run)
+        databases = list(plan.download_databases)
+        if "postgresql" in databases and not postgres_available(self.pg_url):
+            self.notes.append(
+                f"PostgreSQL at {self.pg_url} did not answer: downloads measured on SQLite only"
+            )
+            databases = [d for d in databases if d != "postgresql"] or ["sqlite"]
+        for database in databases:
+            for curve in plan.curves:
+                most = plan.max_downloads[curve] + plan.warmup(max(plan.concurrency)) + plan.cancel_sessions
+                fleet = self.fleet(curve, most)
+                for workers in plan.workers:
+                    for concurrency in plan.concurrency:
+                        config = DownloadConfig(
+                            curve,
+                            workers,
+                            concurrency,
+                            plan.duration,
+                            plan.max_downloads[curve],
+                            plan.warmup(concurrency),
+                            self.pg_url if database == "postgresql" else None,
+                        )
+                        first = (database, curve, workers, concurrency) == (databases[0], "nist", 1, 1)
+                        self.log(
+                            f"downloads: {database}, {curve}, {workers} worker(s), {concurrency} device(s) …"
+                        )
+                        run = run_config(
+                            config,
+                            pki_dir=self.pki_dir,
+                            work_dir=self.work_dir,
+                            template=self.template,
+                            fleet=fleet,
+                            block=block,
+                            cancel_sessions=plan.cancel_sessions if first else 0,
+                        )
+                        block += 1
+                        cancel = run.pop("cancel_session", cancel)
+                        self.log(
+                            f"  {run['downloads']} downloads, {run['downloads_per_second']}/s, "
+                            f"server {run['server_cpu_ms_per_download']} ms CPU each"
+                        )
+                        runs.append(run)
         return runs, cancel
 
     def phases(self) -> list[dict[str, Any]]:
@@ -246,11 +266,15 @@ class Bench:
         if self.plan.euicc_packages is not None:
             files = files[: self.plan.euicc_packages]
         self.log(f"eUICC: loading {len(files)} TS.48 packages …")
-        return bench_packages(files, pki_dir=self.pki_dir, work_dir=self.work_dir, repeat=self.plan.euicc_repeat)
+        return bench_packages(
+            files, pki_dir=self.pki_dir, work_dir=self.work_dir, repeat=self.plan.euicc_repeat
+        )
 
     def generation(self) -> dict[str, Any]:
         self.log(f"profile generation: {self.plan.subscribers:,} subscribers …")
-        return bench_generation(self.plan.subscribers, work_dir=self.work_dir / "generation", pki_dir=self.pki_dir)
+        return bench_generation(
+            self.plan.subscribers, work_dir=self.work_dir / "generation", pki_dir=self.pki_dir
+        )
 
     def orders(self) -> list[dict[str, Any]]:
         plan = self.plan
@@ -269,7 +293,9 @@ class Bench:
         if not plan.postgres:
             return results
         if not postgres_available(self.pg_url):
-            self.notes.append(f"PostgreSQL at {self.pg_url} did not answer: downloadOrder measured on SQLite only")
+            self.notes.append(
+                f"PostgreSQL at {self.pg_url} did not answer: downloadOrder measured on SQLite only"
+            )
             return results
         self.log(f"downloadOrder with {plan.inventory:,} profiles (PostgreSQL) …")
         url = ensure_pg_database(self.pg_url, f"{ORDERS_DATABASE}_{size}")

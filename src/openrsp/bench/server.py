@@ -100,7 +100,9 @@ async def _healthy(endpoint: Endpoint) -> bool:
         await connection.close()
 
 
-def wait_healthy(endpoint: Endpoint, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+def wait_healthy(
+    endpoint: Endpoint, process: subprocess.Popen[bytes], log: Path, timeout: float = 60
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -98,7 +98,9 @@ def stock_released_orders(
         repo.add_profiles(records, operator)
         batch = {bench_iccid(block, serial): matching_id(block, serial) for serial in serials}
         with repo.transaction() as db:
-            ids = dict(db.execute(select(Profile.iccid, Profile.id).where(Profile.iccid.in_(list(batch)))).all())
+            ids = dict(
+                db.execute(select(Profile.iccid, Profile.id).where(Profile.iccid.in_(list(batch)))).all()
+            )
             rows = [_released_order(ids[iccid], mid, now) for iccid, mid in batch.items()]
             db.execute(insert(Order), rows)
             db.execute(
@@ -156,7 +158,9 @@ def fill_available(
     with repo.transaction() as db:
         owner = repo.ensure_operator(db, operator)
         operator_id = owner.id
-    secrets = json.dumps({"algorithm": "milenage", "ki": to_hex(bytes(16)), "opc": to_hex(bytes(16))}).encode()
+    secrets = json.dumps(
+        {"algorithm": "milenage", "ki": to_hex(bytes(16)), "opc": to_hex(bytes(16))}
+    ).encode()
     now = utcnow()
     done = 0
     for serials in _chunks(count, 5000):

@@ -44,7 +44,9 @@ def new_binding(
     if ppk is None:
         keys = rng(3 * KEY_LENGTH)
         ppk = SessionKeys(
-            s_enc=keys[:KEY_LENGTH], s_mac=keys[KEY_LENGTH : 2 * KEY_LENGTH], initial_mcv=keys[2 * KEY_LENGTH :]
+            s_enc=keys[:KEY_LENGTH],
+            s_mac=keys[KEY_LENGTH : 2 * KEY_LENGTH],
+            initial_mcv=keys[2 * KEY_LENGTH :],
         )
     return Binding(euicc_otpk, private_key_to_scalar(ot_key), ppk, ot_key)
 

@@ -176,7 +176,9 @@ class Es9Tx:
         """Write the row: an UPDATE, or the INSERT of a session stored for the first time."""
         values = {name: getattr(row, name) for name in _SESSION_WRITABLE}
         if row.stored:
-            self.cursor.execute(_UPDATE_SESSION, {"tid": row.transaction_id, **values}, column_keys=_SESSION_WRITABLE)
+            self.cursor.execute(
+                _UPDATE_SESSION, {"tid": row.transaction_id, **values}, column_keys=_SESSION_WRITABLE
+            )
             return
         values.update(transaction_id=row.transaction_id, created_at=self.store.clock())
         self.cursor.execute(_INSERT_SESSION, values, column_keys=tuple(values))
@@ -209,7 +211,9 @@ class Es9Tx:
     def save_order(self, order: OrderView, **values: Any) -> None:
         for name, value in values.items():
             setattr(order, name, value)
-        self.cursor.execute(_UPDATE_ORDER, {"order_id": order.id, **values}, column_keys=tuple(sorted(values)))
+        self.cursor.execute(
+            _UPDATE_ORDER, {"order_id": order.id, **values}, column_keys=tuple(sorted(values))
+        )
 
     # -- state changes and the audit trail -------------------------------------------------------
 

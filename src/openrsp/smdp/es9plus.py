@@ -4,9 +4,11 @@ The HTTP layer (openrsp.smdp.http.app) checks the framing and calls
 `Es9Service(context).<function>(body)`; the returned dict is the response without its header, and
 an Es9Error becomes a Failed functionExecutionStatus with its subjectCode/reasonCode.
 
-Each call runs in one DB transaction (es9_store: SQLAlchemy Core, a few statements per call). A failure is itself a change of state (the RSP session
-ends, a confirmation-code attempt is counted, an order goes to Error) and is committed before the
-error goes back to the LPA. What may follow what within one RSP session is rsp_session.py's table;
+Each call runs in one DB transaction (es9_store: a few statements per call). initiateAuthentication
+writes nothing: its transactionId carries, under a MAC, what authenticateClient needs to know
+(es9_tokens), and authenticateClient writes the session row. A failure is itself a change of
+state (the RSP session ends, a confirmation-code attempt is counted, an order goes to Error) and is
+committed before the error goes back to the LPA. What may follow what within one RSP session is rsp_session.py's table;
 what may happen to the order is states.py's. The order row is locked, and each session remembers
 which version of its order it authenticated against, so of two sessions racing for one order only
 one ever receives a bound profile package.
@@ -42,6 +44,7 @@ from openrsp.pki.verify import aki_of
 from openrsp.smdp import es9_binding, es9_orders, es9_tokens
 from openrsp.smdp import es9_status as status
 from openrsp.smdp.context import SmdpContext
+from openrsp.smdp.db.direct import IntegrityConflict
 from openrsp.smdp.errors import Es9Error, StateConflict
 from openrsp.smdp.es9_binding import Binding
 from openrsp.smdp.es9_credentials import SigningSet, choose_set, set_for_pkid, signing_sets
@@ -58,7 +61,6 @@ from openrsp.smdp.es9_messages import (
 from openrsp.smdp.es9_metadata import store_metadata
 from openrsp.smdp.es9_status import StatusCode
 from openrsp.smdp.es9_store import Es9Store, Es9Tx, ProfileView, SessionRow, tid
-from openrsp.smdp.prepared_package import PreparedPackage
 from openrsp.smdp.es9_verify import (
     AuthenticatedEuicc,
     load_certificate,
@@ -67,6 +69,7 @@ from openrsp.smdp.es9_verify import (
     verify_signature,
 )
 from openrsp.smdp.es9_wire import base64_field, decode, require_field, transaction_id_field
+from openrsp.smdp.prepared_package import PreparedPackage
 from openrsp.smdp.repository import ProgressPoint
 from openrsp.smdp.rsp_session import SessionEvent, SessionState, allows, next_state
 from openrsp.smdp.states import Event, State
@@ -116,7 +119,9 @@ class Es9Service:
         # authenticateClient needs to know about this session (es9_tokens).
         set_index = signing_sets(self.context.credentials).index(chosen)
         issued_at = int(self.context.clock().timestamp())
-        transaction_id = es9_tokens.issue_transaction_id(self._token_key, set_index, issued_at, self.context.rng)
+        transaction_id = es9_tokens.issue_transaction_id(
+            self._token_key, set_index, issued_at, self.context.rng
+        )
         server_challenge = es9_tokens.server_challenge(self._token_key, transaction_id, chosen.ci_pkid)
         server_signed1 = rsp().encode(
             "ServerSigned1",
@@ -165,7 +170,11 @@ class Es9Service:
         return issued
 
     def _authenticated_euicc(
-        self, transaction_id: bytes, response: AuthenticateServerOk | EuiccRefusal, ci_set: SigningSet, now: datetime
+        self,
+        transaction_id: bytes,
+        response: AuthenticateServerOk | EuiccRefusal,
+        ci_set: SigningSet,
+        now: datetime,
     ) -> tuple[SignedPart, AuthenticatedEuicc]:
         """The eUICC behind this AuthenticateServerResponse: its chain, signature and challenge checked."""
         if isinstance(response, EuiccRefusal):
@@ -185,7 +194,9 @@ class Es9Service:
             raise status.INVALID_EUICC_SIGNATURE.error("serverChallenge does not match this session's")
         return response.signed1, euicc
 
-    def _new_session(self, transaction_id: bytes, issued: es9_tokens.IssuedSession, ci_pkid: bytes) -> SessionRow:
+    def _new_session(
+        self, transaction_id: bytes, issued: es9_tokens.IssuedSession, ci_pkid: bytes
+    ) -> SessionRow:
         expires = datetime.fromtimestamp(issued.issued_at, UTC) + self.context.session_ttl
         return SessionRow(
             transaction_id=tid(transaction_id),
@@ -248,7 +259,9 @@ class Es9Service:
         if previous is not None:  # a retry: offer the eUICC its earlier one-time key back
             smdp_signed2_value["bppEuiccOtpk"] = bytes.fromhex(previous.data["binding"]["euicc_otpk"])
         smdp_signed2 = rsp().encode("SmdpSigned2", smdp_signed2_value)
-        smdp_signature2 = _signature_tlv(sign_plain(ci_set.dppb_key, smdp_signed2 + signed_part.signature_tlv))
+        smdp_signature2 = _signature_tlv(
+            sign_plain(ci_set.dppb_key, smdp_signed2 + signed_part.signature_tlv)
+        )
         metadata = store_metadata(profile, self.context.address)
 
         row.iccid = profile.iccid
@@ -489,7 +502,9 @@ class Es9Service:
         name = ",".join(NotificationEvent(bit).name.lower() for bit in sorted(events) if bit < 4) or "other"
         iccid = iccid_from_bytes(metadata["iccid"]) if metadata.get("iccid") else None
         with self.store.transaction() as tx:
-            tx.record_notification(event_=name, raw=der, seq=metadata.get("seqNumber"), eid=euicc.eid, iccid=iccid)
+            tx.record_notification(
+                event_=name, raw=der, seq=metadata.get("seqNumber"), eid=euicc.eid, iccid=iccid
+            )
         return {}
 
     # -- cancelSession (SGP.22 §5.6.5) ------------------------------------------------------------
@@ -558,6 +573,10 @@ class Es9Service:
                     failure = exc
         except StateConflict as exc:
             raise conflict.error(str(exc)) from None
+        except IntegrityConflict:  # another call wrote this session first (authenticateClient twice)
+            raise status.UNKNOWN_TRANSACTION.error(
+                "this session was authenticated or ended already"
+            ) from None
         if failure is not None:
             raise failure
         assert result is not None

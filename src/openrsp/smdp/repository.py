@@ -153,7 +153,9 @@ class Repository:
         # One query for the three candidates, ranked here (an ES2+ call asks this every time).
         names = [n for n in (common_name, default) if n]
         query = select(Operator).where(
-            or_(Operator.cert_cn == common_name, Operator.name.in_(names)) if common_name else Operator.name.in_(names)
+            or_(Operator.cert_cn == common_name, Operator.name.in_(names))
+            if common_name
+            else Operator.name.in_(names)
         )
         found = list(session.scalars(query)) if names else []
         for rank in (
@@ -214,7 +216,9 @@ class Repository:
             "profile_type": item.profile_type or DEFAULT_PROFILE_TYPE,
             "state": State.AVAILABLE.value,
             # the package with its PPK protection prepared (prepared_package): downloads reuse it
-            "package": self.sealer.seal(prepared_package.to_bytes(prepared_package.prepare(item.package)), f"package/{item.iccid}"),
+            "package": self.sealer.seal(
+                prepared_package.to_bytes(prepared_package.prepare(item.package)), f"package/{item.iccid}"
+            ),
             "secrets": self.sealer.seal(json.dumps(secrets).encode(), f"secrets/{item.iccid}"),
             "imsi": item.imsi,
             "msisdn": item.msisdn,

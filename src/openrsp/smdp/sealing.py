@@ -36,11 +36,17 @@ class Sealer:
         self._aead = AESGCM(kek)
         self._rng = rng
         self._subkey_root = hmac.new(kek, b"openrsp-smdp/subkeys", hashlib.sha256).digest()
+        self._subkeys: dict[str, bytes] = {}
 
     def subkey(self, purpose: str) -> bytes:
         """A 32-byte key for one purpose, derived from the KEK (HMAC-SHA256): every worker and
         restart that holds the KEK derives the same one, and it reveals nothing of the KEK."""
-        return hmac.new(self._subkey_root, purpose.encode(), hashlib.sha256).digest()
+        key = self._subkeys.get(purpose)
+        if key is None:
+            key = self._subkeys[purpose] = hmac.new(
+                self._subkey_root, purpose.encode(), hashlib.sha256
+            ).digest()
+        return key
 
     def seal(self, plaintext: bytes, context: str) -> bytes:
         nonce = self._rng(_NONCE_LEN)

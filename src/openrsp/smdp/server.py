@@ -17,7 +17,7 @@ import uvicorn
 from openrsp.smdp.config import ENV_CONFIG, SmdpConfig
 from openrsp.smdp.context import open_repository
 from openrsp.smdp.errors import ConfigError
-from openrsp.smdp.http.tls import ClientCertH11Protocol, make_ssl_context
+from openrsp.smdp.http.tls import http_protocol, make_ssl_context
 from openrsp.smdp.tlsfiles import load_credentials, resolve_address, tls_server_files
 
 
@@ -55,7 +55,7 @@ def serve(config: SmdpConfig) -> None:
         host=config.host,
         port=config.port,
         workers=config.workers,
-        http=ClientCertH11Protocol,
+        http=http_protocol(),
         ssl_context_factory=ssl_factory,
         log_level=config.log_level,
         lifespan="on",

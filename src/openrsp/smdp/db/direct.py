@@ -22,20 +22,29 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 
+from openrsp.smdp.errors import SmdpError
+
 Processor = Callable[[Any], Any] | None
+
+
+class IntegrityConflict(SmdpError):
+    """A statement broke a uniqueness or reference rule (e.g. two callers inserting one key)."""
 
 
 class Compiled:
     """One statement for one dialect: SQL text, bind order and processors, result processors."""
 
-    def __init__(self, statement: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, statement: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None = None
+    ) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
         self.sql = str(compiled)
         self.positional = bool(compiled.positional)
         binds = compiled.binds
         self.names: list[str] = list(compiled.positiontup or []) if self.positional else list(binds)
         self.bind_processors: dict[str, Processor] = {
-            name: binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in dict.fromkeys(self.names)
+            name: binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in dict.fromkeys(self.names)
         }
         columns = getattr(statement, "selected_columns", None)
         self.result_processors: list[Processor] = (
@@ -87,13 +96,17 @@ class Cursor:
     def __init__(self, cursor: Any, statements: Statements) -> None:
         self.cursor = cursor
         self.statements = statements
+        self._integrity_error = statements.dialect.dbapi.IntegrityError
 
     def execute(
         self, statement: ClauseElement, values: Mapping[str, Any], *, column_keys: Sequence[str] | None = None
     ) -> int:
         """Run an INSERT/UPDATE/DELETE; how many rows it changed."""
         compiled = self.statements.get(statement, column_keys)
-        self.cursor.execute(compiled.sql, compiled.parameters(values))
+        try:
+            self.cursor.execute(compiled.sql, compiled.parameters(values))
+        except self._integrity_error as exc:
+            raise IntegrityConflict(str(exc)) from None
         return self.cursor.rowcount
 
     def rows(self, statement: ClauseElement, values: Mapping[str, Any]) -> list[dict[str, Any]]:

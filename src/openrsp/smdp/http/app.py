@@ -83,7 +83,9 @@ class SmdpApp:
 
     async def es9_asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ES9+ straight on ASGI: the hot path, without the framework's objects per request."""
-        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
+        }
 
         async def body() -> bytes:
             chunks = []
@@ -330,7 +332,11 @@ def create_app(context: SmdpContext, *, close_context: bool = True) -> ASGIApp:
         # ES9+ POSTs (four per download) skip the framework; everything else goes through it.
         if scope["type"] == "http" and scope["method"] == "POST":
             path = scope["path"]
-            if path.startswith(ES9_PREFIX) and "/" not in path[len(ES9_PREFIX) :] and len(path) > len(ES9_PREFIX):
+            if (
+                path.startswith(ES9_PREFIX)
+                and "/" not in path[len(ES9_PREFIX) :]
+                and len(path) > len(ES9_PREFIX)
+            ):
                 await handlers.es9_asgi(scope, receive, send)
                 return
         await framework(scope, receive, send)
