@@ -15,8 +15,10 @@ EID = bytes.fromhex("89001012012341234012345678901224")
 def test_a_prepared_package_round_trips_and_an_old_record_still_opens(ts48_dir):
     der = (ts48_dir / "TS48V2-SAIP2-1-BERTLV-UNIQUE.der").read_bytes()
     prepared = prepare(der)
-    assert from_bytes(to_bytes(prepared)) == prepared
-    assert from_bytes(der) == PreparedPackage(der)  # sealed before protection was prepared
+    stored = from_bytes(to_bytes(prepared))
+    assert stored == prepared and stored.der == der  # the record holds the segments, not the DER
+    assert len(to_bytes(prepared)) < len(der) + 1500  # so a row stays about the size it was
+    assert from_bytes(der) == PreparedPackage(plain=der) and from_bytes(der).der == der  # older record
 
 
 def test_the_prepared_segments_make_the_same_package_a_download_time_protection_makes(ts48_dir):
@@ -42,3 +44,8 @@ def test_the_prepared_segments_make_the_same_package_a_download_time_protection_
     assert ahead.profile_segments == now.profile_segments
     receiver = BspReceiver(prepared.ppk)
     assert b"".join(receiver.unprotect(segment) for segment in ahead.profile_segments) == der
+    # and the package builder does not need the DER when the segments are prepared
+    without = build_bound_profile_package(
+        **{**common, "profile_package": b""}, protected_profile=prepared.protected
+    )
+    assert split_bpp(without.der).profile_segments == now.profile_segments

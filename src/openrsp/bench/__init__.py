@@ -1,0 +1,1 @@
+"""`openrsp bench`: measured speed of the SM-DP+, the virtual eUICC and profile generation."""

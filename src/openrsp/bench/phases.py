@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import os
 import sys
 import threading
 import time
@@ -167,6 +168,4 @@ def write_snapshot(timers: PhaseTimers, path: str) -> None:
     tmp = f"{path}.tmp"
     with open(tmp, "w") as fh:
         json.dump(data, fh)
-    import os
-
-    os.replace(tmp, path)
+    os.replace(tmp, path)  # the reader never sees half a file

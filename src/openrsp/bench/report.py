@@ -194,6 +194,14 @@ def targets_table(rows: list[dict[str, Any]]) -> Table:
 
 def print_report(document: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console(width=max(Console().width, 132))
+    host = document.get("machine", {})
+    if host:
+        commit = host.get("sqlite_commit_ms") or {}
+        console.print(
+            f"{host.get('cpus')} CPUs, Python {host.get('python')}, {host.get('openssl')}, "
+            f"HTTP parser {host.get('http_parser')}, SQLite commit p50/p99 {commit.get('p50')}/{commit.get('p99')} ms, "
+            f"load average {host.get('load_average_at_start')} → {host.get('load_average_at_end')}"
+        )
     if document.get("runs"):
         console.print(download_table(document["runs"]))
         console.print(latency_table(document["runs"]))

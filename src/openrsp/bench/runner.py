@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sqlite3
 import ssl
 import sys
 import time
@@ -26,6 +27,7 @@ from openrsp.bench.fleet import Fleet, build_fleet
 from openrsp.bench.generation import bench_generation
 from openrsp.bench.orders import bench_download_order, ensure_pg_database
 from openrsp.bench.report import targets
+from openrsp.bench.stats import latency_summary
 from openrsp.bench.stock import PackageTemplate
 from openrsp.pki.testpki import init_pki
 
@@ -112,6 +114,31 @@ def machine() -> dict[str, Any]:
     }
 
 
+def sqlite_commit_ms(folder: Path, commits: int = 200) -> dict[str, float]:
+    """How long a small SQLite commit takes here (WAL, synchronous FULL, as the SM-DP+ runs it):
+    the disk's fsync, which bounds an SQLite SM-DP+ (three commits per download, one at a time)."""
+    path = folder / "commit-probe.sqlite"
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("CREATE TABLE probe (id INTEGER PRIMARY KEY, value BLOB)")
+        times = []
+        for _ in range(commits):
+            start = time.perf_counter()
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("INSERT INTO probe (value) VALUES (?)", (bytes(512),))
+            connection.execute("COMMIT")
+            times.append(time.perf_counter() - start)
+    finally:
+        connection.close()
+        for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+    summary = latency_summary(times)
+    return {"p50": summary["p50"], "p99": summary["p99"]}
+
+
 def bench_pki(data_dir: Path) -> Path:
     """The benchmark's own test PKI (both curves), made once and kept."""
     pki_dir = data_dir / "pki"
@@ -158,7 +185,7 @@ class Bench:
             "openrsp_bench": 1,
             "quick": self.plan.quick,
             "started_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "machine": machine(),
+            "machine": {**machine(), "sqlite_commit_ms": sqlite_commit_ms(self.data_dir)},
             "profile_package": {"name": DEFAULT_PACKAGE, "bytes": len(self.template.der)},
             "runs": [],
         }

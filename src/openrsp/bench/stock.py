@@ -10,7 +10,7 @@ confirmOrder with releaseFlag would leave them. Nothing is written to the `event
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from openrsp.errors import InputError
 from openrsp.hexutil import to_hex
 from openrsp.profile.identifiers import encode_header_iccid, encode_iccid, luhn_check_digit
 from openrsp.profile.package import ProfilePackage
-from openrsp.smdp.db.models import Operator, Order, Profile
+from openrsp.smdp.db.models import Order, Profile
 from openrsp.smdp.ids import utcnow
 from openrsp.smdp.repository import NewProfile, Repository
 from openrsp.smdp.sealing import Sealer
@@ -146,7 +146,7 @@ def fill_available(
     profile_type: str = BENCH_PROFILE_TYPE,
     package: bytes = b"",
     start: int = 0,
-    progress: callable | None = None,  # type: ignore[valid-type]
+    progress: Callable[[int], None] | None = None,
 ) -> None:
     """`count` Available profiles (serials from `start`), chunk by chunk, each chunk one transaction.
 
@@ -210,8 +210,3 @@ def reset_orders(repo: Repository, profile_type: str = BENCH_PROFILE_TYPE) -> No
                 .values(state=State.AVAILABLE.value)
                 .execution_options(synchronize_session=False)
             )
-
-
-def operator_names(repo: Repository) -> Sequence[str]:
-    with repo.transaction() as db:
-        return [op.name for op in db.scalars(select(Operator))]

@@ -79,13 +79,14 @@ def bound_package(
     store_metadata: bytes,
 ) -> bytes:
     """The BF36 for this session: the same keys give an equivalent package every time."""
+    # the profile's segments protected at import, when this binding uses the profile's own PPK
     prepared = profile_package.protected if profile_package.ppk == binding.ppk else None
     return build_bound_profile_package(
         transaction_id=transaction_id,
         eid=bytes.fromhex(eid),
         euicc_otpk=binding.euicc_otpk,
         dppb_key=signing.dppb_key,
-        profile_package=profile_package.der,
+        profile_package=b"" if prepared is not None else profile_package.der,
         store_metadata=store_metadata,
         smdp_ot_key=binding.one_time_key(signing.curve),
         ppk=binding.ppk,

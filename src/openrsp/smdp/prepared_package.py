@@ -1,23 +1,30 @@
-"""A profile package as the inventory keeps it: the SAIP DER, and its protection prepared once.
+"""A profile package as the inventory keeps it: protected once, at import, for every download.
 
 The bound profile package protects the profile segments with profile protection keys (PPK,
 SGP.22 §2.5.4: ReplaceSessionKeys) rather than with the session keys. Nothing of that part
 depends on the session, so it is computed at import: a PPK of the profile's own and the tag-86
 segments under it. A download then protects only ConfigureISDP, StoreMetadata and the PPK itself
-under the session keys. The whole record is sealed under the KEK like the package alone was
-(`profiles.package`), so the schema does not change; a blob sealed before (the bare DER) still
-opens, and such a profile is protected at download time as before.
+under the session keys.
 
-    record = MAGIC || initialMCV (16) || S-ENC (16) || S-MAC (16) || len(DER) (4) || DER || 86 TLVs
+The record takes the place of the bare DER in `profiles.package`, sealed under the KEK as before,
+so the schema does not change. It holds the protected segments, not the DER besides them (the DER
+is what they decrypt to): the row stays the size it was, which matters on SQLite, where every
+state change rewrites the whole row. A record sealed before (the bare DER) still opens; such a
+profile is protected at download time, as it always was.
+
+    record = MAGIC || initialMCV (16) || S-ENC (16) || S-MAC (16) || the tag-86 TLVs
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from openrsp.crypto.bsp import BspSender
+from openrsp.asn1.tlv import TlvError, iter_tlvs
+from openrsp.crypto.bsp import BspReceiver, BspSender
+from openrsp.crypto.errors import CryptoError
 from openrsp.crypto.kdf import KEY_LENGTH, SessionKeys
 from openrsp.smdp.errors import SmdpError
 
@@ -26,40 +33,49 @@ _KEYS = 3 * KEY_LENGTH
 
 
 class PreparedPackageError(SmdpError):
-    """A stored package record that does not parse (damaged after it was sealed)."""
+    """A stored package record that does not open (damaged before it was sealed)."""
 
 
 @dataclass(frozen=True)
 class PreparedPackage:
-    der: bytes  # the SAIP profile package
+    """The profile as tag-86 segments under its PPK; or, for an older record, the bare DER."""
+
     ppk: SessionKeys | None = None  # None for a package stored before protection was prepared
     protected: bytes = b""  # the profile as tag-86 segments under ppk, one after the other
+    plain: bytes | None = None  # the DER, when the record holds it (older records)
+
+    @functools.cached_property
+    def der(self) -> bytes:
+        """The SAIP profile package (decrypted from the segments when the record holds no DER)."""
+        if self.plain is not None:
+            return self.plain
+        assert self.ppk is not None
+        receiver = BspReceiver(self.ppk)
+        try:
+            return b"".join(receiver.unprotect(tlv.raw) for tlv in iter_tlvs(self.protected))
+        except (TlvError, CryptoError) as exc:
+            raise PreparedPackageError(f"stored package record: {exc}") from None
 
 
 def prepare(der: bytes, rng: Callable[[int], bytes] = os.urandom) -> PreparedPackage:
     """The package with a fresh PPK and its segments protected under it."""
     keys = rng(_KEYS)
     ppk = SessionKeys(s_enc=keys[16:32], s_mac=keys[32:48], initial_mcv=keys[:16])
-    return PreparedPackage(der, ppk, b"".join(BspSender(ppk).protect_profile(der)))
+    return PreparedPackage(ppk, b"".join(BspSender(ppk).protect_profile(der)))
 
 
 def to_bytes(package: PreparedPackage) -> bytes:
     if package.ppk is None:
         return package.der
     ppk = package.ppk
-    head = MAGIC + ppk.initial_mcv + ppk.s_enc + ppk.s_mac + len(package.der).to_bytes(4, "big")
-    return head + package.der + package.protected
+    return MAGIC + ppk.initial_mcv + ppk.s_enc + ppk.s_mac + package.protected
 
 
 def from_bytes(record: bytes) -> PreparedPackage:
     if not record.startswith(MAGIC):
-        return PreparedPackage(record)
-    offset = len(MAGIC)
-    keys = record[offset : offset + _KEYS]
-    size_at = offset + _KEYS
-    size = int.from_bytes(record[size_at : size_at + 4], "big")
-    der_at = size_at + 4
-    if len(keys) != _KEYS or der_at + size > len(record):
+        return PreparedPackage(plain=record)
+    keys = record[len(MAGIC) : len(MAGIC) + _KEYS]
+    if len(keys) != _KEYS:
         raise PreparedPackageError("stored package record is truncated")
     ppk = SessionKeys(initial_mcv=keys[:16], s_enc=keys[16:32], s_mac=keys[32:48])
-    return PreparedPackage(record[der_at : der_at + size], ppk, record[der_at + size :])
+    return PreparedPackage(ppk, record[len(MAGIC) + _KEYS :])
