@@ -26,11 +26,20 @@ def ts48_dir() -> Path:
     return TS48
 
 
-def run_cli(*args: str, input: str | None = None, check: bool = False, timeout: float = 120,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    input: str | None = None,
+    check: bool = False,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run the installed `openrsp` command as a user would, capturing its output."""
     result = subprocess.run(
-        [str(OPENRSP), *args], input=input, capture_output=True, text=True, timeout=timeout,
+        [str(OPENRSP), *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
     if check and result.returncode != 0:

@@ -51,17 +51,27 @@ def _open_card(directory: Path) -> "ServedCard":
 
 @app.command()
 def create(
-    directory: Annotated[Path, typer.Argument(help="Empty folder to write the new eUICC into.", show_default=False)],
+    directory: Annotated[
+        Path, typer.Argument(help="Empty folder to write the new eUICC into.", show_default=False)
+    ],
     pki: Annotated[Path | None, typer.Option("--pki", help="An `openrsp pki init` folder.")] = None,
-    sgp26: Annotated[Path | None, typer.Option("--sgp26", help="A GSMA SGP.26 test credentials folder.")] = None,
-    eid: Annotated[
-        str | None, typer.Option("--eid", help="EID; a new eUICC key and certificate are issued if it differs.")
+    sgp26: Annotated[
+        Path | None, typer.Option("--sgp26", help="A GSMA SGP.26 test credentials folder.")
     ] = None,
-    curve: Annotated[str | None, typer.Option("--curve", help="Sign with nist or brp only (default: all).")] = None,
-    default_smdp: Annotated[str | None, typer.Option("--default-smdp", help="Default SM-DP+ address.")] = None,
+    eid: Annotated[
+        str | None,
+        typer.Option("--eid", help="EID; a new eUICC key and certificate are issued if it differs."),
+    ] = None,
+    curve: Annotated[
+        str | None, typer.Option("--curve", help="Sign with nist or brp only (default: all).")
+    ] = None,
+    default_smdp: Annotated[
+        str | None, typer.Option("--default-smdp", help="Default SM-DP+ address.")
+    ] = None,
     root_smds: Annotated[str | None, typer.Option("--root-smds", help="Root SM-DS address.")] = None,
     with_pp: Annotated[
-        Path | None, typer.Option("--with-pp", help="Profile package (DER) to pre-install as the provisioning profile.")
+        Path | None,
+        typer.Option("--with-pp", help="Profile package (DER) to pre-install as the provisioning profile."),
     ] = None,
 ) -> None:
     """Create an eUICC: EID, keys and certificates, trusted CIs, addresses, optional provisioning profile."""
