@@ -17,7 +17,6 @@ import itertools
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from ports import free_port
 
 OPENRSP = Path(sys.executable).parent / "openrsp"
 SMDP_HOST = "smdp.openrsp.test"
@@ -60,12 +61,6 @@ def run(*args: str, timeout: float = 120) -> str:
     if done.returncode != 0:
         raise AssertionError(f"openrsp {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
     return done.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ import itertools
 import json
 import os
 import random
-import socket
 import ssl
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from openrsp.smdp.config import load_config
 from openrsp.smdp.context import open_repository
 from openrsp.smdp.es2client import Es2Client
 from openrsp.smdp.inventory import generate_profiles, subscriptions_from_rows
+from ports import free_port
 
 OPENRSP = Path(sys.executable).parent / "openrsp"
 SMDP_HOST = "smdp.openrsp.test"
@@ -37,12 +37,6 @@ RESOLVE = f"{SMDP_HOST}:127.0.0.1"
 TIMEOUT = 120
 
 _serial = itertools.count(1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def unique_iccid() -> str:

@@ -28,6 +28,7 @@ from openrsp.crypto.ecdsa import generate_private_key, public_key_to_point, sign
 from openrsp.crypto.ecka import generate_one_time_key
 from openrsp.crypto.kdf import SessionKeys
 from openrsp.lpa.es10_client import Es10TransportError
+from openrsp.pki.oids import DEFAULT_SMDP_OID
 from openrsp.profile.package import ProfilePackage
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -90,7 +91,7 @@ def test_install_result_is_signed_by_the_euicc_and_kept_as_notification(rig):
     assert data["transactionId"] == download.transaction_id
     assert data["notificationMetadata"]["notificationAddress"] == rig.smdp.address
     assert iccid_from_bytes(data["notificationMetadata"]["iccid"]) == iccid
-    assert data["smdpOid"] == "2.999.10" or data["smdpOid"]
+    assert data["smdpOid"] == DEFAULT_SMDP_OID  # the OID in the test PKI's DPpb certificate
     data_der = read_tlv(read_tlv(download.result_der).value).raw
     identity = rig.euicc.state.identities[0]
     assert verify_with_certificate(identity.euicc_certificate, data_der, download.result["euiccSignPIR"])

@@ -28,7 +28,7 @@ import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from smdp_support import OPENRSP, FakeClock, free_port
+from smdp_support import OPENRSP, FakeClock
 from sqlalchemy import select
 
 from openrsp.asn1 import rsp
@@ -51,6 +51,7 @@ from openrsp.smdp.es9plus import Es9Service
 from openrsp.smdp.jsonapi import failure, success
 from openrsp.smdp.progress import ProgressNotifier
 from openrsp.smdp.repository import NewProfile, Repository
+from ports import free_port
 
 TS48_PROFILE = "TS48V2-SAIP2-1-BERTLV-UNIQUE.der"
 ES9_HEADERS = {"X-Admin-Protocol": "gsma/rsp/v2.2.2", "User-Agent": "gsma-rsp-lpad"}

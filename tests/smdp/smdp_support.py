@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -19,6 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ports import free_port
 
 OPENRSP = Path(sys.executable).parent / "openrsp"
 PG_ADMIN_URL = os.environ.get("OPENRSP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -126,12 +127,6 @@ def self_signed_ca(out_dir: Path, common_name: str) -> tuple[Path, Path]:
 
 
 # -- the real server ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def tls_context(pki_dir: Path, client: tuple[Path, Path] | None = None) -> ssl.SSLContext:

@@ -222,7 +222,7 @@ def test_cancel_before_authentication_ends_only_the_session(rig):
     assert codes(later) == ("8.10.1", "3.9")
 
 
-def test_two_sessions_racing_for_one_order_only_one_gets_it(rig, pki_dir):
+def test_two_interleaved_sessions_for_one_order_only_one_gets_it(rig, pki_dir):
     iccid, matching_id = rig.released_profile()
     first, second = rig.euicc, SoftEuicc.load(pki_dir, "nist")  # same card model, two LPAs
     init1 = ok(initiate(rig.call, first, rig.address))

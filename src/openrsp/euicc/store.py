@@ -136,14 +136,18 @@ def write_state(directory: Path, state: EuiccState) -> None:
     write_atomically(Path(directory) / STATE_FILE, data)
 
 
+def _no_euicc(directory: Path | str) -> StateError:
+    return StateError(
+        f"no eUICC in {directory} ({STATE_FILE} missing; create one with `openrsp euicc create`)"
+    )
+
+
 def read_state(directory: Path | str) -> EuiccState:
     path = Path(directory) / STATE_FILE
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        raise StateError(
-            f"no eUICC in {directory} ({STATE_FILE} missing; create one with `openrsp euicc create`)"
-        ) from None
+        raise _no_euicc(directory) from None
     except (OSError, ValueError) as exc:
         raise StateError(f"cannot read {path}: {exc}") from None
     if not isinstance(data, dict):
@@ -167,6 +171,8 @@ def open_euicc(
 ) -> Euicc:
     """The Euicc stored in `directory`, writing its state back there on every change."""
     directory = Path(directory)
+    if not (directory / STATE_FILE).is_file():  # say so before a lock file is made beside nothing
+        raise _no_euicc(directory)
     state_file = StateFile(directory)
     state = state_file.load()
     _remove_stale_temporaries(directory)

@@ -142,6 +142,10 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], list[OperatorConfig]]:
         raise ConfigError(f"configuration file not found: {path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror or exc}") from None
     base = path.resolve().parent
     operators = []
     for name, table in (data.pop("operators", None) or {}).items():

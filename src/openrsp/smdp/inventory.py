@@ -108,6 +108,8 @@ def read_csv_rows(path: Path) -> list[dict[str, str]]:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InventoryError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InventoryError(f"{path}: not a UTF-8 text (CSV) file") from None
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "iccid" not in [f.strip().lower() for f in reader.fieldnames]:
         raise InventoryError(f"{path}: the first line must name the columns (iccid,imsi,ki,opc,…)")
