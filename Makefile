@@ -12,7 +12,7 @@ demo: bootstrap
 
 test:
 	@scripts/bootstrap.sh test
-	$(BIN)/python -m pytest -q -n auto --dist loadgroup
+	@scripts/with-postgres.sh $(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 bench: bootstrap
 	$(BIN)/openrsp bench

@@ -26,10 +26,24 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# Debian's python3 splits venv (and ensurepip) into python3-venv.
+if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "bootstrap: installing python3-venv"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+  else
+    echo "bootstrap: please install python3-venv first" >&2
+    exit 1
+  fi
+fi
+
 stamp=.venv/.installed
+PIP_VERSION=26.3  # pinned: the installer is part of what makes a run repeatable
 if [ ! -f "$stamp" ] || [ requirements.lock -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   python3 -m venv .venv
-  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q pip==$PIP_VERSION
   .venv/bin/pip install -q -r requirements.lock
   .venv/bin/pip install -q --no-deps -e .
   touch "$stamp"
