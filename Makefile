@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: bootstrap demo test bench lint format clean
+.PHONY: bootstrap demo test bench lint format readme clean
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -24,6 +24,9 @@ lint: bootstrap
 format: bootstrap
 	$(BIN)/ruff format src tests
 	$(BIN)/ruff check --fix src tests
+
+readme: bootstrap
+	$(BIN)/python -c "from pathlib import Path; from openrsp.cli.reference import update_readme; update_readme(Path('README.md'))"
 
 clean:
 	rm -rf $(VENV) .pytest_cache build src/*.egg-info
