@@ -182,6 +182,15 @@ def open_euicc(
     )
 
 
+def set_strict(directory: Path | str, strict: bool) -> None:
+    """Switch the eUICC in `directory` to strict mode or back; every process that opens it obeys."""
+    state_file = StateFile(Path(directory))
+    state = state_file.load()
+    if state.strict != strict:
+        state.strict = strict
+        state_file.save(state)
+
+
 def card_for(euicc: Euicc) -> Iso7816Card:
     """The ISO 7816 card around an Euicc: ISD-R, the USIM of the enabled profile, the file system."""
     return Iso7816Card(IsdR(euicc), [UsimApplication(euicc)], default_application=UiccFileSystem(euicc))
@@ -217,12 +226,15 @@ def create_euicc(
     default_smdp: str | None = None,
     root_smds: str | None = None,
     provisioning_profile: bytes | None = None,
+    strict: bool = False,
 ) -> EuiccState:
     """Write a new eUICC into `directory` from an `openrsp pki init` folder or an SGP.26 folder.
 
     Every curve the credentials offer becomes a signing identity (or only `curve`); every CI they
     hold is trusted for verification. An `eid` other than the credentials' gets a fresh eUICC key and
     certificate issued by the EUM key. A provisioning profile, when given, is installed enabled.
+    `strict` makes the eUICC refuse what SGP.22 forbids where real eUICCs are lenient (segments
+    over 1020 bytes).
     """
     if (pki is None) == (sgp26 is None):
         raise InputError("give exactly one of --pki or --sgp26")
@@ -262,6 +274,7 @@ def create_euicc(
         identities=identities,
         default_smdp=default_smdp,
         rat=default_rat(),
+        strict=strict,
     )
     if root_smds is not None:
         state.root_smds = root_smds
