@@ -1,6 +1,8 @@
 """An eUICC on disk: one folder with its state file and its private keys; creating and opening one.
 
-    DIR/state.json            everything the eUICC remembers (state.py), replaced atomically
+    DIR/state.json            everything the eUICC remembers (state.py), replaced atomically;
+                              Ki/OPc in it sealed under state.key (sealing.py)
+    DIR/state.key             the card's key that seals Ki/OPc (mode 0600)
     DIR/euicc-<curve>.key.pem  SK.EUICC.ECDSA per curve (mode 0600)
 
 Writes go to a temporary file in DIR that is fsynced and then renamed over state.json, and the
@@ -30,6 +32,7 @@ from openrsp.euicc.isd_r import IsdR
 from openrsp.euicc.iso7816 import Iso7816Card
 from openrsp.euicc.policy import default_rat
 from openrsp.euicc.profile_content import ProfileContentError, profile_from_package
+from openrsp.euicc.sealing import has_secrets, load_key, open_secrets, seal_secrets
 from openrsp.euicc.state import (
     CLASS_PROVISIONING,
     STATE_ENABLED,
@@ -105,7 +108,11 @@ class StateFile:
     def load(self) -> EuiccState:
         with self._locked():
             self._seen = self._fingerprint()
-            return read_state(self.path.parent)
+            state, clear = _read_state(self.path.parent)
+            if clear:  # written before Ki/OPc were sealed: seal them now
+                write_state(self.path.parent, state)
+                self._seen = self._fingerprint()
+            return state
 
     def reload_if_changed(self) -> EuiccState | None:
         if self._fingerprint() == self._seen:
@@ -132,11 +139,21 @@ class StateFile:
 
 
 def write_state(directory: Path, state: EuiccState) -> None:
-    data = json.dumps(state.to_json(), indent=1, sort_keys=True).encode() + b"\n"
-    write_atomically(Path(directory) / STATE_FILE, data)
+    directory = Path(directory)
+    document = state.to_json()
+    if has_secrets(document):
+        seal_secrets(document, load_key(directory, create=True))
+    data = json.dumps(document, indent=1, sort_keys=True).encode() + b"\n"
+    write_atomically(directory / STATE_FILE, data)
 
 
 def read_state(directory: Path | str) -> EuiccState:
+    """The eUICC state in `directory`, Ki/OPc opened with its state.key."""
+    return _read_state(Path(directory))[0]
+
+
+def _read_state(directory: Path) -> tuple[EuiccState, bool]:
+    """The state, and whether it held Ki/OPc in clear (to be sealed by the next write)."""
     path = Path(directory) / STATE_FILE
     try:
         data = json.loads(path.read_text())
@@ -148,7 +165,9 @@ def read_state(directory: Path | str) -> EuiccState:
         raise StateError(f"cannot read {path}: {exc}") from None
     if not isinstance(data, dict):
         raise StateError(f"{path} is not an eUICC state file")
-    return EuiccState.from_json(data)
+    key = load_key(directory, create=False) if has_secrets(data) else None
+    clear = open_secrets(data, key, directory)
+    return EuiccState.from_json(data), clear
 
 
 def _remove_stale_temporaries(directory: Path) -> None:
@@ -287,6 +306,7 @@ def create_euicc(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
         write_atomically(directory / key_file, pem, private=True)
+    load_key(directory, create=True)  # the card's sealing key, made with the card
     write_state(directory, state)
     return state
 
