@@ -5,6 +5,8 @@ install such packages and so does ours; in strict mode it refuses them and says 
 from __future__ import annotations
 
 import json
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -107,3 +109,29 @@ def test_euicc_create_strict_is_stored_in_the_state(tmp_path, pki_dir):
     assert json.loads((lenient / "state.json").read_text())["strict"] is False
     info = _cli("euicc", "info", str(strict))
     assert "strict" in info.stdout
+
+
+def _serve_until_announced(directory: Path, flag: str) -> None:
+    """`openrsp euicc serve DIR FLAG` (no vpcd listening), stopped with SIGTERM once it serves."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [str(OPENRSP), "euicc", "serve", str(directory), flag, "--vpcd", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        assert "serving the eUICC" in process.stderr.readline()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+
+
+def test_euicc_serve_strict_and_lenient_switch_the_stored_mode(euicc_dir):
+    _serve_until_announced(euicc_dir, "--strict")
+    assert json.loads((euicc_dir / "state.json").read_text())["strict"] is True
+    _serve_until_announced(euicc_dir, "--lenient")
+    assert json.loads((euicc_dir / "state.json").read_text())["strict"] is False
