@@ -72,7 +72,7 @@ def test_strict_euicc_refuses_and_the_lpa_says_why(smdp, euicc):
     assert "1036 bytes" in details["euiccReason"] and "SGP.22 2.5.5" in details["euiccReason"]
     assert details["euiccReason"] in payload["data"]
     assert installed_iccids(euicc) == []
-    assert smdp.state(iccid) != "Installed"
+    assert smdp.state(iccid) == "Error"  # the signed error result reached the SM-DP+
 
 
 def test_text_output_shows_the_euicc_reason(smdp, euicc):
