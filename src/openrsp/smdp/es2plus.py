@@ -35,6 +35,7 @@ from openrsp.smdp.ids import (
 from openrsp.smdp.jsonapi import optional_string, require_string
 from openrsp.smdp.repository import Repository
 from openrsp.smdp.states import ORDER_STATES, Event, State
+from openrsp.status_codes import PROTOCOL_FORMAT
 
 FUNCTIONS = ("downloadOrder", "confirmOrder", "cancelOrder", "releaseProfile")
 EXTENSION_FUNCTIONS = ("profileStatus",)
@@ -46,7 +47,6 @@ PROFILE_TYPE = "8.2.5"
 MATCHING_ID = "8.2.6"
 CONFIRMATION_CODE = "8.2.7"
 FUNCTION = "1.6"
-PROTOCOL_FORMAT = "1.3.1"
 
 # Attempt limits are stored in 32-bit integer columns; anything outside 1..MAX_ATTEMPTS is refused
 # as a malformed request (1.3.1 / 2.1) before it reaches the database.
@@ -227,7 +227,6 @@ class Es2Service:
             assert profile.order is not None
             self._check_bound_eid(profile.order.eid, eid, required=False)
             self._move(profile, session, Event.RELEASE, ICCID, "3.5")
-            assert profile.order is not None
             profile.order.release_flag = True
             return {}
 
@@ -275,7 +274,7 @@ class Es2Service:
     def _check_bound_eid(self, bound: str | None, given: str | None, *, required: bool) -> None:
         """SGP.22 §5.3.3: for an order bound to an EID, the caller names that EID (CancelOrder must,
         ReleaseProfile may); a different one is an invalid association. The administrator, who acts
-        on the SM-DP+'s own data, need not name it."""
+        on the SM-DP+'s own data, need not name it (self.operator is resolved by _own_profile)."""
         if not bound:
             return
         if given is None:
