@@ -31,6 +31,7 @@ from openrsp.smdp.inventory import generate_profiles, subscriptions_from_rows
 
 OTHER_EID = make_eid("89001012", 4242)
 PROFILES = 10
+pytestmark = pytest.mark.xdist_group("order-rules")  # one server pair for the module, on one worker
 
 
 @dataclass
