@@ -436,7 +436,7 @@ def test_a_killed_process_between_segments_leaves_no_trace(rig, pki_dir, stop_af
     assert "loaded" in result.stdout
     assert rig.state_bytes == before
     assert sorted(os.listdir(rig.directory)) == sorted(
-        [".state.lock", "state.json", "euicc-nist.key.pem", "euicc-brp.key.pem"]
+        [".state.lock", "state.json", "state.key", "euicc-nist.key.pem", "euicc-brp.key.pem"]
     )
     rig.reopen()
     assert _profiles(rig) == []

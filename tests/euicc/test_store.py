@@ -124,6 +124,7 @@ def test_state_survives_reopen_and_writes_leave_no_temporary_files(rig):
         "euicc-brp.key.pem",
         "euicc-nist.key.pem",
         STATE_FILE,
+        "state.key",
     ]
     state = read_state(rig.directory)
     assert [p.iccid for p in state.profiles] == [iccid]

@@ -60,7 +60,16 @@ def test_order_confirm_status_cancel(served, operator_cert):
         True,
     )
     assert (
-        ok(es2(served, "cancelOrder", operator_cert, iccid=iccid, finalProfileStatusIndicator="Available"))
+        ok(
+            es2(
+                served,
+                "cancelOrder",
+                operator_cert,
+                iccid=iccid,
+                eid=EID,
+                finalProfileStatusIndicator="Available",
+            )
+        )
         == {}
     )
     assert codes_of(es2(served, "releaseProfile", operator_cert, iccid=iccid)) == ("8.2.1", "3.5")

@@ -114,12 +114,11 @@ def test_cancel_order_returns_the_profile_or_retires_it(es2):
     )
     bad_eid = {"iccid": ICCID, "eid": EID2, "finalProfileStatusIndicator": "Available"}
     assert codes(es2.cancel_order, bad_eid) == ("8.1.1", "3.10")
-    bad_mid = {"iccid": ICCID, "matchingId": "M-2", "finalProfileStatusIndicator": "Available"}
+    no_eid = {"iccid": ICCID, "matchingId": "M-1", "finalProfileStatusIndicator": "Available"}
+    assert codes(es2.cancel_order, no_eid) == ("8.1.1", "2.2")  # the order is bound to an EID
+    bad_mid = {"iccid": ICCID, "eid": EID, "matchingId": "M-2", "finalProfileStatusIndicator": "Available"}
     assert codes(es2.cancel_order, bad_mid) == ("8.2.6", "3.10")
-    assert (
-        es2.cancel_order({"iccid": ICCID, "matchingId": "M-1", "finalProfileStatusIndicator": "Available"})
-        == {}
-    )
+    assert es2.cancel_order({**no_eid, "eid": EID}) == {}
     after = status(es2)
     assert after["state"] == "Available" and "matchingId" not in after
     # the matchingId is free again, and the profile can be ordered again

@@ -21,6 +21,14 @@ def serve(
         str, typer.Option("--vpcd", help="Address of vsmartcard's vpcd (pcscd's virtual reader), HOST:PORT.")
     ] = "127.0.0.1:35963",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every APDU.")] = False,
+    strict: Annotated[
+        bool | None,
+        typer.Option(
+            "--strict/--lenient",
+            help="Refuse what SGP.22 forbids where real eUICCs are lenient (segments over 1020 bytes),"
+            " or go back to lenient; stored in the eUICC (default: keep what it has).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the eUICC in DIRECTORY to PC/SC through vpcd until stopped (Ctrl-C or SIGTERM)."""
     from openrsp.euicc.vpcd import parse_address, serve
@@ -28,6 +36,10 @@ def serve(
     host, port = parse_address(vpcd)
     if not directory.is_dir():
         raise InputError(f"euicc serve: {directory} is not a folder")
+    if strict is not None:
+        from openrsp.euicc.store import set_strict
+
+        set_strict(directory, strict)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S"
     )
@@ -73,6 +85,13 @@ def create(
         Path | None,
         typer.Option("--with-pp", help="Profile package (DER) to pre-install as the provisioning profile."),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Refuse what SGP.22 forbids where real eUICCs are lenient (segments over 1020 bytes).",
+        ),
+    ] = False,
 ) -> None:
     """Create an eUICC: EID, keys and certificates, trusted CIs, addresses, optional provisioning profile."""
     from openrsp.euicc.report import summary_lines
@@ -95,6 +114,7 @@ def create(
         default_smdp=default_smdp,
         root_smds=root_smds,
         provisioning_profile=package,
+        strict=strict,
     )
     typer.echo(f"eUICC written to {directory}")
     for line in summary_lines(state):

@@ -94,6 +94,10 @@ def register_order_commands(app: typer.Typer) -> None:
         no_release: Annotated[bool, typer.Option("--no-release", help="Confirm without releasing.")] = False,
         expires: Annotated[str | None, typer.Option(help="Order expiry, ISO 8601 with zone.")] = None,
         max_attempts: Annotated[int | None, typer.Option(help="Confirmation code attempts allowed.")] = None,
+        max_download_attempts: Annotated[
+            int | None,
+            typer.Option(help="Downloads of the package allowed for this order (retries included)."),
+        ] = None,
         qr: Annotated[Path | None, typer.Option(help="Also write the activation code as a QR PNG.")] = None,
     ) -> None:
         """ES2+ ConfirmOrder: print the activation code LPA:1$address$matchingId."""
@@ -106,6 +110,7 @@ def register_order_commands(app: typer.Typer) -> None:
             "releaseFlag": not no_release,
             "expiresAt": expires,
             "maxConfirmationCodeAttempts": max_attempts,
+            "maxDownloadAttempts": max_download_attempts,
         }
         result = _run(target, "confirmOrder", fields)
         address = result.get("smdpAddress") or ""
@@ -124,10 +129,11 @@ def register_order_commands(app: typer.Typer) -> None:
     def release(
         ctx: typer.Context,
         iccid: Annotated[str, typer.Option(help="ICCID of the confirmed profile.", show_default=False)],
+        eid: Annotated[str | None, typer.Option(help="The EID the order is bound to (checked).")] = None,
     ) -> None:
         """ES2+ ReleaseProfile: let LPAs download a confirmed profile."""
         target: OrderTarget = ctx.obj
-        _run(target, "releaseProfile", {"iccid": iccid})
+        _run(target, "releaseProfile", {"iccid": iccid, "eid": eid})
         _emit(target, {"iccid": iccid, "released": True}, f"{iccid} released")
 
     @app.command()
@@ -137,13 +143,16 @@ def register_order_commands(app: typer.Typer) -> None:
         reason: Annotated[
             str, typer.Option(help="Final profile status: available (reuse it) or unavailable (retire it).")
         ] = "available",
+        eid: Annotated[
+            str | None, typer.Option(help="The EID the order is bound to (SGP.22: required when it is).")
+        ] = None,
     ) -> None:
         """ES2+ CancelOrder: end the order; the profile goes back to the pool or out of it."""
         final = {"available": "Available", "unavailable": "Unavailable"}.get(reason.strip().lower())
         if final is None:
             raise InputError("--reason must be available or unavailable")
         target: OrderTarget = ctx.obj
-        _run(target, "cancelOrder", {"iccid": iccid, "finalProfileStatusIndicator": final})
+        _run(target, "cancelOrder", {"iccid": iccid, "eid": eid, "finalProfileStatusIndicator": final})
         _emit(target, {"iccid": iccid, "final_status": final}, f"{iccid} cancelled ({final})")
 
     @app.command()

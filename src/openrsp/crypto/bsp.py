@@ -28,7 +28,11 @@ TAG_PROFILE = 0x86  # profile segment (loadProfileElements), encrypted + MACed
 TAG_ENCRYPTED = 0x87  # ConfigureISDP, ReplaceSessionKeys: encrypted + MACed
 TAG_MAC_ONLY = 0x88  # StoreMetadata: MAC only
 
-MAX_SEGMENT_SIZE = 1020  # whole TLV: tag, length, data and MAC
+MAX_SEGMENT_SIZE = 1020  # whole TLV: tag, length, data and MAC; what SGP.22 §2.5.5 allows and we send
+# The most a receiver takes: one segment is one ES10b LoadBoundProfilePackage call, carried in one
+# STORE DATA chain whose block number (P2) runs 00..FF, each block at most 255 bytes (short APDU).
+# pySim's SM-DP+ sends 1036-byte segments and real eUICCs install them (docs/interop.md).
+MAX_RECEIVED_SEGMENT_SIZE = 256 * 255
 MAC_SIZE = 8
 BLOCK_SIZE = 16
 
@@ -124,6 +128,13 @@ class _ChannelState:
         return unpad(decryptor.update(ciphertext) + decryptor.finalize())
 
 
+def _too_large(segment: bytes, limit: int) -> str:
+    tag = f" {segment[0]:02X}" if segment else ""
+    if limit == MAX_SEGMENT_SIZE:  # short: the eUICC reports it in a 64-character statusMessage
+        return f"segment{tag} of {len(segment)} bytes > 1020, SGP.22 2.5.5 (strict mode)"
+    return f"segment{tag} of {len(segment)} bytes exceeds {limit}"
+
+
 def _check_tag(tag: int) -> None:
     if tag not in _KNOWN_TAGS:
         raise BspStructureError(f"unknown segment tag {tag:02X}: expected 86, 87 or 88")
@@ -132,20 +143,23 @@ def _check_tag(tag: int) -> None:
 class BspSender:
     """SM-DP+ side: protect ConfigureISDP, StoreMetadata, ReplaceSessionKeys and profile segments."""
 
-    def __init__(self, keys: SessionKeys) -> None:
+    def __init__(self, keys: SessionKeys, *, max_segment_size: int = MAX_SEGMENT_SIZE) -> None:
         self._state = _ChannelState(keys)
+        self.max_segment_size = max_segment_size  # only tests of other SM-DP+s' packages raise it
 
     def switch_keys(self, keys: SessionKeys) -> None:
         """Continue with other keys (the PPK after ReplaceSessionKeys); the block counter restarts."""
         self._state.switch_keys(keys)
 
     def protect(self, tag: int, plaintext: bytes) -> bytes:
-        """One protected TLV (tag 86/87: encrypted + MACed, 88: MACed) of at most 1020 bytes."""
+        """One protected TLV (tag 86/87: encrypted + MACed, 88: MACed) of at most max_segment_size bytes."""
         _check_tag(tag)
-        limit = MAX_MAC_ONLY_PLAINTEXT if tag == TAG_MAC_ONLY else MAX_ENCRYPTED_PLAINTEXT
-        if len(plaintext) > limit:
+        data_size = len(plaintext) if tag == TAG_MAC_ONLY else (len(plaintext) // BLOCK_SIZE + 1) * BLOCK_SIZE
+        size = 1 + len(encode_length(data_size + MAC_SIZE)) + data_size + MAC_SIZE
+        if size > self.max_segment_size:
             raise BspStructureError(
-                f"segment plaintext of {len(plaintext)} bytes exceeds {limit} for tag {tag:02X}"
+                f"segment plaintext of {len(plaintext)} bytes protects to {size} bytes for tag {tag:02X},"
+                f" more than {self.max_segment_size}"
             )
         state = self._state
         data = plaintext if tag == TAG_MAC_ONLY else state.encrypt(plaintext)
@@ -173,10 +187,15 @@ class BspSender:
 
 
 class BspReceiver:
-    """eUICC side: verify and unprotect segments in the order the SM-DP+ protected them."""
+    """eUICC side: verify and unprotect segments in the order the SM-DP+ protected them.
 
-    def __init__(self, keys: SessionKeys) -> None:
+    `max_segment_size` is the largest whole TLV taken: MAX_RECEIVED_SEGMENT_SIZE by default (what
+    real eUICCs accept), MAX_SEGMENT_SIZE for an eUICC that holds SM-DP+s to SGP.22's 1020 bytes.
+    """
+
+    def __init__(self, keys: SessionKeys, *, max_segment_size: int = MAX_RECEIVED_SEGMENT_SIZE) -> None:
         self._state = _ChannelState(keys)
+        self.max_segment_size = max_segment_size
 
     def switch_keys(self, keys: SessionKeys) -> None:
         """Continue with other keys (the PPK after ReplaceSessionKeys); the block counter restarts."""
@@ -188,8 +207,8 @@ class BspReceiver:
         Raises BspStructureError for a malformed segment and BspMacError for a wrong MAC; the
         state (MCV, counter) moves only when the segment was accepted.
         """
-        if len(segment) > MAX_SEGMENT_SIZE:
-            raise BspStructureError(f"segment of {len(segment)} bytes exceeds {MAX_SEGMENT_SIZE}")
+        if len(segment) > self.max_segment_size:
+            raise BspStructureError(_too_large(segment, self.max_segment_size))
         try:
             tlv = read_single_tlv(segment)
         except TlvError as exc:

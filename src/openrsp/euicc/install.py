@@ -25,7 +25,7 @@ from openrsp.asn1.bpp_segments import (
 )
 from openrsp.asn1.rsp_types import BppCommandId, ErrorReason, iccid_from_bytes
 from openrsp.asn1.tlv import Tlv, TlvError, iter_tlvs, read_length, read_tag, read_tlv
-from openrsp.crypto.bsp import BspReceiver
+from openrsp.crypto.bsp import MAX_RECEIVED_SEGMENT_SIZE, MAX_SEGMENT_SIZE, BspReceiver
 from openrsp.crypto.ecdsa import public_key_to_point, verify_plain
 from openrsp.crypto.ecka import shared_secret
 from openrsp.crypto.errors import BspMacError, BspStructureError, CryptoError
@@ -78,6 +78,7 @@ class InstallError(OpenRSPError):
         super().__init__(message or f"bppCommandId {command}, errorReason {reason}")
         self.command = command
         self.reason = reason
+        self.detail = message  # the eUICC's own words, reported in the result's statusMessage
 
 
 def isdp_aid(index: int) -> bytes:
@@ -87,6 +88,22 @@ def isdp_aid(index: int) -> bytes:
 
 def sima_response_ok() -> bytes:
     return saip().encode("EUICCResponse", {"peStatus": [{"status": 0}]})
+
+
+STATUS_MESSAGE_MAX = 64  # EUICCResponse.statusMessage is UTF8String (SIZE (2..64))
+
+
+def sima_response_refused(detail: str) -> bytes | None:
+    """EUICCResponse saying why the installation stopped, or None when there is nothing to say.
+
+    SGP.22's ErrorResult carries only bppCommandId and errorReason; its optional simaResponse is
+    the one standard place a card can put words (SAIP's statusMessage), and every LPA gets them.
+    """
+    text = " ".join(detail.split())[:STATUS_MESSAGE_MAX]
+    if len(text) < 2:
+        return None
+    value = {"peStatus": [], "profileInstallationAborted": None, "statusMessage": text}
+    return saip().encode("EUICCResponse", value)
 
 
 @dataclass
@@ -240,7 +257,10 @@ class BppLoader:
             keys = derive_session_keys(secret, isc.host_id, bytes.fromhex(self.euicc.state.eid))
         except (CryptoError, OpenRSPError) as exc:
             raise InstallError(command, ErrorReason.incorrectInputValues, str(exc)) from None
-        self.receiver = BspReceiver(keys)
+        strict = self.euicc.state.strict  # SGP.22's 1020 bytes, or what real eUICCs take (bsp.py)
+        self.receiver = BspReceiver(
+            keys, max_segment_size=MAX_SEGMENT_SIZE if strict else MAX_RECEIVED_SEGMENT_SIZE
+        )
 
     def _unprotect_children(self, tlv: Tlv, tag: int) -> bytes:
         assert self.receiver is not None
@@ -391,7 +411,14 @@ def _finish_failed(euicc: Euicc, loader: BppLoader, error: InstallError) -> byte
     ctx = loader.context
     iccid = loader.metadata.iccid if loader.metadata else None
     with euicc.transaction() as state:
-        result = build_install_result(euicc, state, ctx, iccid=iccid, error=(error.command, error.reason))
+        result = build_install_result(
+            euicc,
+            state,
+            ctx,
+            iccid=iccid,
+            error=(error.command, error.reason),
+            error_sima_response=sima_response_refused(error.detail),
+        )
         store_notification(state, result)
     euicc.end_session()
     return result.pending

@@ -51,19 +51,24 @@ def build_install_result(
     iccid: str | None,
     success: tuple[bytes, bytes] | None = None,
     error: tuple[int, int] | None = None,
+    error_sima_response: bytes | None = None,
     seq_number: int | None = None,
 ) -> NotificationResult:
     """ProfileInstallationResult (BF37) signed with the session's eUICC key.
 
     success = (ISD-P AID, simaResponse); error = (bppCommandId, errorReason). The sequence number is
-    taken from `state` unless given (a result that will not be stored uses 0).
+    taken from `state` unless given (a result that will not be stored uses 0). An error may carry
+    an EUICCResponse (`error_sima_response`) that says in words why the eUICC stopped.
     """
     number = _take_seq_number(state) if seq_number is None else seq_number
     if success is not None:
         final = ("successResult", {"aid": success[0], "simaResponse": success[1]})
     else:
         assert error is not None
-        final = ("errorResult", {"bppCommandId": error[0], "errorReason": error[1]})
+        outcome: dict[str, object] = {"bppCommandId": error[0], "errorReason": error[1]}
+        if error_sima_response is not None:
+            outcome["simaResponse"] = error_sima_response
+        final = ("errorResult", outcome)
     address = ctx.server_address
     data: dict[str, object] = {
         "transactionId": ctx.transaction_id,

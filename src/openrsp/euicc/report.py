@@ -50,6 +50,8 @@ def summary_lines(state: EuiccState) -> list[str]:
         f"CI (sign)       {', '.join(info['euiccCiPKIdListForSigning'])}",
         f"profiles        {len(info['profiles'])}",
     ]
+    if state.strict:
+        lines.insert(5, "mode            strict (refuses segments over SGP.22's 1020 bytes)")
     for p in info["profiles"]:
         nickname = f' "{p["profileNickname"]}"' if p["profileNickname"] else ""
         lines.append(

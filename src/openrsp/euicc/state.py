@@ -294,6 +294,8 @@ class EuiccState:
     notifications: list[Notification] = field(default_factory=list)
     next_seq_number: int = 1
     next_isdp_index: int = 1
+    # Strict mode, for labs testing SM-DP+s: refuse what SGP.22 forbids even where real eUICCs are lenient.
+    strict: bool = False
 
     # --- lookups ------------------------------------------------------------------------------
     def profile_by_iccid(self, iccid: str) -> Profile | None:
@@ -335,6 +337,7 @@ class EuiccState:
             "notifications": [n.to_json() for n in self.notifications],
             "nextSeqNumber": self.next_seq_number,
             "nextIsdpIndex": self.next_isdp_index,
+            "strict": self.strict,
         }
 
     @classmethod
@@ -366,6 +369,7 @@ class EuiccState:
                 notifications=[Notification.from_json(n) for n in data.get("notifications", [])],
                 next_seq_number=data.get("nextSeqNumber", 1),
                 next_isdp_index=data.get("nextIsdpIndex", 1),
+                strict=bool(data.get("strict", False)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise StateError(f"eUICC state file is damaged: {exc}") from None

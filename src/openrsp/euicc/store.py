@@ -1,6 +1,8 @@
 """An eUICC on disk: one folder with its state file and its private keys; creating and opening one.
 
-    DIR/state.json            everything the eUICC remembers (state.py), replaced atomically
+    DIR/state.json            everything the eUICC remembers (state.py), replaced atomically;
+                              Ki/OPc in it sealed under state.key (sealing.py)
+    DIR/state.key             the card's key that seals Ki/OPc (mode 0600)
     DIR/euicc-<curve>.key.pem  SK.EUICC.ECDSA per curve (mode 0600)
 
 Writes go to a temporary file in DIR that is fsynced and then renamed over state.json, and the
@@ -30,6 +32,7 @@ from openrsp.euicc.isd_r import IsdR
 from openrsp.euicc.iso7816 import Iso7816Card
 from openrsp.euicc.policy import default_rat
 from openrsp.euicc.profile_content import ProfileContentError, profile_from_package
+from openrsp.euicc.sealing import has_secrets, load_key, open_secrets, seal_secrets
 from openrsp.euicc.state import (
     CLASS_PROVISIONING,
     STATE_ENABLED,
@@ -105,7 +108,11 @@ class StateFile:
     def load(self) -> EuiccState:
         with self._locked():
             self._seen = self._fingerprint()
-            return read_state(self.path.parent)
+            state, clear = _read_state(self.path.parent)
+            if clear:  # written before Ki/OPc were sealed: seal them now
+                write_state(self.path.parent, state)
+                self._seen = self._fingerprint()
+            return state
 
     def reload_if_changed(self) -> EuiccState | None:
         if self._fingerprint() == self._seen:
@@ -132,8 +139,12 @@ class StateFile:
 
 
 def write_state(directory: Path, state: EuiccState) -> None:
-    data = json.dumps(state.to_json(), indent=1, sort_keys=True).encode() + b"\n"
-    write_atomically(Path(directory) / STATE_FILE, data)
+    directory = Path(directory)
+    document = state.to_json()
+    if has_secrets(document):
+        seal_secrets(document, load_key(directory, create=True))
+    data = json.dumps(document, indent=1, sort_keys=True).encode() + b"\n"
+    write_atomically(directory / STATE_FILE, data)
 
 
 def _no_euicc(directory: Path | str) -> StateError:
@@ -143,6 +154,12 @@ def _no_euicc(directory: Path | str) -> StateError:
 
 
 def read_state(directory: Path | str) -> EuiccState:
+    """The eUICC state in `directory`, Ki/OPc opened with its state.key."""
+    return _read_state(Path(directory))[0]
+
+
+def _read_state(directory: Path) -> tuple[EuiccState, bool]:
+    """The state, and whether it held Ki/OPc in clear (to be sealed by the next write)."""
     path = Path(directory) / STATE_FILE
     try:
         data = json.loads(path.read_text())
@@ -152,7 +169,9 @@ def read_state(directory: Path | str) -> EuiccState:
         raise StateError(f"cannot read {path}: {exc}") from None
     if not isinstance(data, dict):
         raise StateError(f"{path} is not an eUICC state file")
-    return EuiccState.from_json(data)
+    key = load_key(directory, create=False) if has_secrets(data) else None
+    clear = open_secrets(data, key, directory)
+    return EuiccState.from_json(data), clear
 
 
 def _remove_stale_temporaries(directory: Path) -> None:
@@ -186,6 +205,15 @@ def open_euicc(
         random_bytes=random_bytes,
         make_one_time_key=make_one_time_key,
     )
+
+
+def set_strict(directory: Path | str, strict: bool) -> None:
+    """Switch the eUICC in `directory` to strict mode or back; every process that opens it obeys."""
+    state_file = StateFile(Path(directory))
+    state = state_file.load()
+    if state.strict != strict:
+        state.strict = strict
+        state_file.save(state)
 
 
 def card_for(euicc: Euicc) -> Iso7816Card:
@@ -223,12 +251,15 @@ def create_euicc(
     default_smdp: str | None = None,
     root_smds: str | None = None,
     provisioning_profile: bytes | None = None,
+    strict: bool = False,
 ) -> EuiccState:
     """Write a new eUICC into `directory` from an `openrsp pki init` folder or an SGP.26 folder.
 
     Every curve the credentials offer becomes a signing identity (or only `curve`); every CI they
     hold is trusted for verification. An `eid` other than the credentials' gets a fresh eUICC key and
     certificate issued by the EUM key. A provisioning profile, when given, is installed enabled.
+    `strict` makes the eUICC refuse what SGP.22 forbids where real eUICCs are lenient (segments
+    over 1020 bytes).
     """
     if (pki is None) == (sgp26 is None):
         raise InputError("give exactly one of --pki or --sgp26")
@@ -268,6 +299,7 @@ def create_euicc(
         identities=identities,
         default_smdp=default_smdp,
         rat=default_rat(),
+        strict=strict,
     )
     if root_smds is not None:
         state.root_smds = root_smds
@@ -280,6 +312,7 @@ def create_euicc(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
         write_atomically(directory / key_file, pem, private=True)
+    load_key(directory, create=True)  # the card's sealing key, made with the card
     write_state(directory, state)
     return state
 

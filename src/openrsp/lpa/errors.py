@@ -10,6 +10,7 @@ from typing import Any
 
 from openrsp.asn1.rsp_types import CancelSessionReason
 from openrsp.errors import InputError, OpenRSPError
+from openrsp.lpa.install_reasons import part_meaning, reason_meaning
 from openrsp.status_codes import describe
 
 
@@ -111,19 +112,48 @@ class DownloadCancelled(LpaError):
 
 
 class ProfileInstallFailed(LpaError):
-    """The eUICC refused the bound profile package (ProfileInstallationResult errorResult)."""
+    """The eUICC refused the bound profile package (ProfileInstallationResult errorResult).
+
+    The message says which part failed and why in SGP.22's words, then the eUICC's own reason when
+    it gave one (`euicc_message`, from the errorResult's simaResponse).
+    """
 
     step = "es10b_load_bound_profile_package"
 
-    def __init__(self, command: str, reason: str, reason_code: int, *, notification: Any = None) -> None:
+    def __init__(
+        self,
+        command: str,
+        reason: str,
+        reason_code: int,
+        *,
+        notification: Any = None,
+        euicc_message: str | None = None,
+    ) -> None:
         self.command = command
         self.reason = reason
         self.reason_code = reason_code
         self.notification = notification  # how delivering the failure result to the SM-DP+ went
-        super().__init__(f"the eUICC refused the profile at {command}: {reason} ({reason_code})")
+        self.euicc_message = euicc_message
+        self.meaning = reason_meaning(reason)
+        part = part_meaning(command)
+        text = f"the eUICC refused the profile at {command}: {reason} ({reason_code})"
+        if self.meaning:
+            text += f", {self.meaning}" + (f" while {part}" if part else "")
+        if euicc_message:
+            text += f"; the eUICC says: {euicc_message}"
+        super().__init__(text)
 
     def details(self) -> dict[str, Any]:
-        return {"bppCommandId": self.command, "errorReason": self.reason, "errorReasonCode": self.reason_code}
+        details: dict[str, Any] = {
+            "bppCommandId": self.command,
+            "errorReason": self.reason,
+            "errorReasonCode": self.reason_code,
+        }
+        if self.meaning:
+            details["meaning"] = self.meaning
+        if self.euicc_message:
+            details["euiccReason"] = self.euicc_message
+        return details
 
 
 class NoTrustError(LpaError):

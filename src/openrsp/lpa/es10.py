@@ -37,6 +37,7 @@ from openrsp.asn1.tlv import TlvError, encode_tlv, read_single_tlv, read_tlv
 from openrsp.errors import InputError
 from openrsp.hexutil import to_hex
 from openrsp.lpa.errors import Es10Error, Es10FormatError, LpaInputError
+from openrsp.lpa.install_reasons import euicc_status_message
 
 TAG_AUTHENTICATE_SERVER = 0xBF38
 TAG_PREPARE_DOWNLOAD = 0xBF21
@@ -150,6 +151,7 @@ class InstallResult:
     bpp_command: str | None = None
     error_reason: str | None = None
     error_reason_code: int | None = None
+    euicc_message: str | None = None  # the eUICC's own words for a refusal (statusMessage), if any
 
     @property
     def ok(self) -> bool:
@@ -246,6 +248,7 @@ def decode_install_result(der: bytes) -> InstallResult:
         bpp_command=code_name(BppCommandId, outcome["bppCommandId"]),
         error_reason=code_name(ErrorReason, outcome["errorReason"]),
         error_reason_code=outcome["errorReason"],
+        euicc_message=euicc_status_message(outcome.get("simaResponse")),
         **common,
     )
 

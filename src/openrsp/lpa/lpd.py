@@ -278,6 +278,7 @@ class Download:
                 self._install.error_reason or "?",
                 self._install.error_reason_code or 127,
                 notification=outcome,
+                euicc_message=self._install.euicc_message,
             )
         self.result = DownloadResult(self.metadata, self._install, outcome)
 

@@ -35,6 +35,7 @@ from openrsp.smdp.ids import (
 from openrsp.smdp.jsonapi import optional_string, require_string
 from openrsp.smdp.repository import Repository
 from openrsp.smdp.states import ORDER_STATES, Event, State
+from openrsp.status_codes import PROTOCOL_FORMAT
 
 FUNCTIONS = ("downloadOrder", "confirmOrder", "cancelOrder", "releaseProfile")
 EXTENSION_FUNCTIONS = ("profileStatus",)
@@ -46,6 +47,10 @@ PROFILE_TYPE = "8.2.5"
 MATCHING_ID = "8.2.6"
 CONFIRMATION_CODE = "8.2.7"
 FUNCTION = "1.6"
+
+# Attempt limits are stored in 32-bit integer columns; anything outside 1..MAX_ATTEMPTS is refused
+# as a malformed request (1.3.1 / 2.1) before it reaches the database.
+MAX_ATTEMPTS = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,7 @@ class Es2Service:
             raise Es2Error(CONFIRMATION_CODE, "2.1", "confirmationCode is empty")
         expires_at = self._optional_expiry(body)
         cc_max = self._optional_count(body, "maxConfirmationCodeAttempts")
+        download_max = self._optional_count(body, "maxDownloadAttempts")
 
         with self.repo.transaction() as session:
             profile = self._own_profile(session, iccid)
@@ -171,6 +177,8 @@ class Es2Service:
                 order.expires_at = expires_at
             if cc_max is not None:
                 order.cc_max_attempts = cc_max
+            if download_max is not None:
+                order.max_download_attempts = download_max
             order.updated_at = self.clock()
             try:
                 session.flush()
@@ -201,8 +209,8 @@ class Es2Service:
             if profile.state not in ORDER_STATES:
                 raise Es2Error(ICCID, "3.5", f"profile {iccid} has no pending order (state {profile.state})")
             order = profile.order
-            if order is not None and order.eid and eid and eid != order.eid:
-                raise Es2Error(EID, "3.10", "a different EID is associated with this ICCID")
+            if order is not None:
+                self._check_bound_eid(order.eid, eid, required=True)
             if order is not None and order.matching_id and matching_id and matching_id != order.matching_id:
                 raise Es2Error(MATCHING_ID, "3.10", "a different matchingId is associated with this ICCID")
             self._move(profile, session, events[final], ICCID, "3.5")
@@ -211,12 +219,14 @@ class Es2Service:
 
     def release_profile(self, body: dict[str, Any]) -> dict[str, Any]:
         iccid = self._required_iccid(body)
+        eid = self._optional_eid(body)
         with self.repo.transaction() as session:
             profile = self._own_profile(session, iccid)
             if profile.state != State.CONFIRMED:
                 raise Es2Error(ICCID, "3.5", f"profile {iccid} cannot be released from state {profile.state}")
-            self._move(profile, session, Event.RELEASE, ICCID, "3.5")
             assert profile.order is not None
+            self._check_bound_eid(profile.order.eid, eid, required=False)
+            self._move(profile, session, Event.RELEASE, ICCID, "3.5")
             profile.order.release_flag = True
             return {}
 
@@ -260,6 +270,19 @@ class Es2Service:
         if callable(self.operator):
             self.operator = self.operator(session)  # resolved once per service (one call)
         return self.operator
+
+    def _check_bound_eid(self, bound: str | None, given: str | None, *, required: bool) -> None:
+        """SGP.22 §5.3.3: for an order bound to an EID, the caller names that EID (CancelOrder must,
+        ReleaseProfile may); a different one is an invalid association. The administrator, who acts
+        on the SM-DP+'s own data, need not name it (self.operator is resolved by _own_profile)."""
+        if not bound:
+            return
+        if given is None:
+            if required and self.operator is not None:
+                raise Es2Error(EID, "2.2", "this order is bound to an EID: give the eid")
+            return
+        if given != bound:
+            raise Es2Error(EID, "3.10", "a different EID is associated with this ICCID")
 
     def _move(self, profile: Profile, session: Session, event: Event, subject: str, reason: str) -> None:
         try:
@@ -318,8 +341,8 @@ class Es2Service:
         value = body.get(name)
         if value is None:
             return None
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise Es2Error(FUNCTION, "2.1", f"{name} must be a whole number ≥ 1")
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ATTEMPTS:
+            raise Es2Error(PROTOCOL_FORMAT, "2.1", f"{name} must be a whole number from 1 to {MAX_ATTEMPTS}")
         return value
 
 
@@ -342,6 +365,7 @@ def status_of(profile: Profile, now: datetime) -> dict[str, Any]:
                 "ccAttempts": order.cc_attempts,
                 "ccMaxAttempts": order.cc_max_attempts,
                 "downloadAttempts": order.download_attempts,
+                "maxDownloadAttempts": order.max_download_attempts,
                 "releaseFlag": order.release_flag,
                 "smdsAddress": order.smds_address,
                 "expiresAt": _iso(order.expires_at) if order.expires_at else None,
