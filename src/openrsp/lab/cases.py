@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import fnmatch
 from datetime import timedelta
+from pathlib import Path
 
+from openrsp.errors import OpenRSPError
 from openrsp.lab.context import CaseContext
 from openrsp.lab.faults import CutOnce, ResignServerSigned1, Slow
 from openrsp.lab.model import (
@@ -350,7 +352,9 @@ def _lifecycle(ts48: bool):  # noqa: ANN202
             files = sorted(ctx.ts48.glob("*-UNIQUE.der")) if ctx.ts48 else []
             if not files:
                 return Prepared((), not_applicable="give --ts48 DIR (the GSMA TS.48 test profiles)")
-            iccid = ctx.server.import_profile(files[-1])
+            iccid = _import_unused(ctx, files)
+            if iccid is None:
+                return Prepared((), not_applicable="every TS.48 profile in --ts48 was used already")
         else:
             iccid = ctx.server.new_profile("Lab notifications")
         order = ctx.server.order(iccid)
@@ -363,6 +367,16 @@ def _lifecycle(ts48: bool):  # noqa: ANN202
         return Prepared(steps, {"iccid": iccid})
 
     return prepare
+
+
+def _import_unused(ctx: CaseContext, files: list[Path]) -> str | None:
+    """The first TS.48 profile this SM-DP+ does not hold yet (each ICCID is imported once)."""
+    for path in reversed(files):
+        try:
+            return ctx.server.import_profile(path)
+        except OpenRSPError:
+            continue  # imported by an earlier case of this campaign
+    return None
 
 
 def _judge_lifecycle(ctx: CaseContext, p: Prepared) -> list[Check]:
