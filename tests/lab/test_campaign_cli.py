@@ -10,6 +10,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
+from tests_lab_support import OPENRSP
 from typer.testing import CliRunner
 
 from openrsp.cli import main
@@ -91,3 +92,15 @@ def test_a_failing_case_fails_the_command(tmp_path: Path) -> None:
 def test_unknown_cases_pattern_is_a_usage_error() -> None:
     run = openrsp("lab", "run", "--cases", "nothing.like.this")
     assert run.exit_code == 2
+
+
+def test_a_download_only_command_runs_what_it_can(tmp_path: Path) -> None:
+    template = f"{OPENRSP} lpa --euicc {{euicc}} --ci {{ci}} --resolve {{resolve}} profile download -a {{activation_code}} --yes"
+    run = openrsp("lab", "run", "--dut", "command", "--dut-cmd", template, "--report", str(tmp_path),
+                  "--cases", "download.nominal,download.confirmation-code,notifications.lifecycle")  # fmt: skip
+    assert run.exit_code == 0, run.output
+    cases = {c["id"]: c for c in json.loads((tmp_path / "campaign.json").read_text())["cases"]}
+    assert cases["download.nominal"]["verdict"] == "pass"
+    assert cases["download.confirmation-code"]["verdict"] == "not-run"
+    assert "{confirmation_code}" in cases["download.confirmation-code"]["reason"]
+    assert cases["notifications.lifecycle"]["reason"] == "the command DUT cannot: manage"

@@ -414,17 +414,22 @@ def _default_smdp(ctx: CaseContext) -> Prepared:
         return Prepared((), not_applicable="needs a card the lab can configure (--card virtual or pcsc)")
     iccid = ctx.server.new_profile("Lab default SM-DP+")
     ctx.server.order(iccid, eid=eid, matching_id="")
-    set_default_smdp(ctx, ctx.server.address())
-    return Prepared((Step(Action.DOWNLOAD_DEFAULT),), {"iccid": iccid})
+    previous = set_default_smdp(ctx, ctx.server.address())
+    return Prepared(
+        (Step(Action.DOWNLOAD_DEFAULT),), {"iccid": iccid}, cleanup=lambda: set_default_smdp(ctx, previous)
+    )
 
 
-def set_default_smdp(ctx: CaseContext, address: str) -> None:
-    """Configure the eUICC's default SM-DP+ address, as its EUM or a previous LPA would have."""
+def set_default_smdp(ctx: CaseContext, address: str) -> str:
+    """Configure the eUICC's default SM-DP+ address, as its EUM or a previous LPA would have; the
+    address it had before."""
     from openrsp.euicc.store import open_euicc
 
     assert ctx.card.directory is not None
     with open_euicc(ctx.card.directory).transaction() as state:
+        previous = state.default_smdp or ""
         state.default_smdp = address or None
+    return previous
 
 
 def _judge_default(ctx: CaseContext, p: Prepared) -> list[Check]:

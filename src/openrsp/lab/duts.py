@@ -33,6 +33,10 @@ class Dut(Protocol):
     name: str
     capabilities: frozenset[str]
 
+    def cannot(self, step: Step) -> str | None:
+        """Why this DUT cannot perform the step (asked for every step before a case runs), or None."""
+        ...
+
     def run(self, case_id: str, steps: tuple[Step, ...], question: Question | None) -> tuple[
         list[StepOutcome], str | None
     ]:  # fmt: skip
@@ -56,18 +60,15 @@ class _Sequential:
     name = ""
     capabilities: frozenset[str] = frozenset()
 
+    def cannot(self, step: Step) -> str | None:
+        if _NEEDS[step.action] not in self.capabilities:
+            return f"the {self.name} DUT cannot {step.action.value}"
+        return None
+
     def run(self, case_id: str, steps: tuple[Step, ...], question: Question | None) -> tuple[
         list[StepOutcome], str | None
     ]:  # fmt: skip
-        outcomes = []
-        for step in steps:
-            if _NEEDS[step.action] not in self.capabilities:
-                outcomes.append(
-                    StepOutcome(step, False, f"{self.name} cannot {step.action.value}", skipped=True)
-                )
-                continue
-            outcomes.append(self.perform(step))
-        return outcomes, None
+        return [self.perform(step) for step in steps], None
 
     def perform(self, step: Step) -> StepOutcome:
         raise NotImplementedError
@@ -121,13 +122,13 @@ class CommandDut(_Sequential):
         except (KeyError, ValueError, IndexError) as exc:
             raise InputError(f"--dut-cmd: cannot fill in the template: {exc}") from None
 
+    def cannot(self, step: Step) -> str | None:
+        plain = "{command}" not in self.template
+        if plain and step.confirmation_code is not None and "{confirmation_code}" not in self.template:
+            return "the --dut-cmd template has no {confirmation_code}"
+        return super().cannot(step)
+
     def perform(self, step: Step) -> StepOutcome:
-        if (
-            step.confirmation_code is not None
-            and "{command}" not in self.template
-            and ("{confirmation_code}" not in self.template)
-        ):
-            return StepOutcome(step, False, "the template has no {confirmation_code}", skipped=True)
         argv = self.command_line(step)
         try:
             done = subprocess.run(argv, input="y\n", capture_output=True, text=True, timeout=STEP_TIMEOUT)

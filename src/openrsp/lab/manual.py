@@ -9,6 +9,7 @@ the steps' outcomes; the server's view is judged as for every other DUT.
 from __future__ import annotations
 
 import io
+import json
 import queue
 import threading
 from typing import Any
@@ -28,6 +29,7 @@ from openrsp.lab.setup import Lab
 DOWNLOAD_CHOICES = (ADDED, ERROR_SHOWN, KEPT_TRYING)
 MANAGE_CHOICES = ("Done", "An error was shown")
 SKIP = "skip"
+MAX_ANSWER = 4096  # an answer is one short string
 
 
 class ManualDut:
@@ -85,9 +87,14 @@ class ManualDut:
         return JSONResponse(state)
 
     async def _answer(self, request: Request) -> Response:
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_ANSWER:
+                return JSONResponse({"error": "too large"}, status_code=413)
         try:
-            body = await request.json()
-        except ValueError:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
             return JSONResponse({"error": "not JSON"}, status_code=400)
         choice = body.get("choice") if isinstance(body, dict) else None
         with self._lock:
@@ -107,6 +114,9 @@ class ManualDut:
         return Response(out.getvalue(), media_type="image/svg+xml")
 
     # --- the DUT ------------------------------------------------------------------------------
+    def cannot(self, step: Step) -> str | None:
+        return None  # a person can do every step
+
     def run(self, case_id: str, steps: tuple[Step, ...], question: Question | None) -> tuple[
         list[StepOutcome], str | None
     ]:  # fmt: skip

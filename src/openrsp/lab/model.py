@@ -101,6 +101,7 @@ class Prepared:
     steps: tuple[Step, ...]
     facts: dict[str, Any] = field(default_factory=dict)  # e.g. {"iccid": ...}, for judge()
     not_applicable: str | None = None  # this DUT/card cannot run the case: why
+    cleanup: Callable[[], None] | None = None  # put back what prepare() changed outside the server
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,9 @@ class CaseResult:
         if self.verdict is Verdict.NOT_RUN or (self.reason and not self.checks):
             return self.reason
         failed = [c for c in self.checks if not c.ok]
-        shown = failed or self.checks
-        return "; ".join(f"{c.name}: {c.detail}" if c.detail else c.name for c in shown)
+        if not failed:
+            return f"all {len(self.checks)} checks passed: " + "; ".join(c.name for c in self.checks)
+        return "; ".join(f"{c.name}: {c.detail}" if c.detail else c.name for c in failed)
 
 
 def verdict_of(checks: list[Check]) -> Verdict:

@@ -37,6 +37,7 @@ class Campaign:
 
 def run_case(case: Case, dut: Dut, server: LabServer, card: LabCard, *, ts48: Path | None = None,
              slow_seconds: float = 2.0) -> CaseResult:  # fmt: skip
+    """Prepare the case on the server, let the DUT perform its steps, judge what was seen."""
     if not case.available:
         return CaseResult(case, Verdict.NOT_RUN, reason=f"not available: {case.unavailable}")
     missing = case.needs - dut.capabilities
@@ -46,11 +47,27 @@ def run_case(case: Case, dut: Dut, server: LabServer, card: LabCard, *, ts48: Pa
         )
     ctx = CaseContext(server, card, dut.capabilities, ts48=ts48, slow_seconds=slow_seconds)
     started = time.monotonic()
-    assert case.prepare is not None and case.judge is not None
     try:
-        prepared = case.prepare(ctx)
-        if prepared.not_applicable:
-            return CaseResult(case, Verdict.NOT_RUN, reason=prepared.not_applicable)
+        result = _run_prepared(case, dut, ctx)
+    except OpenRSPError as exc:
+        result = CaseResult(case, Verdict.INCONCLUSIVE, reason=f"the lab could not run the case: {exc}")
+    except Exception as exc:  # a lab bug must not end the campaign: report it on the case
+        detail = "".join(traceback.format_exception_only(exc)).strip()
+        result = CaseResult(case, Verdict.INCONCLUSIVE, reason=f"lab error: {detail}")
+    result.seconds = round(time.monotonic() - started, 2)
+    return result
+
+
+def _run_prepared(case: Case, dut: Dut, ctx: CaseContext) -> CaseResult:
+    assert case.prepare is not None and case.judge is not None
+    prepared = case.prepare(ctx)
+    if prepared.not_applicable:
+        return CaseResult(case, Verdict.NOT_RUN, reason=prepared.not_applicable)
+    cannot = next((why for why in map(dut.cannot, prepared.steps) if why), None)
+    if cannot:
+        return CaseResult(case, Verdict.NOT_RUN, reason=cannot)
+    server, card = ctx.server, ctx.card
+    try:
         ctx.before = card.snapshot()
         server.recorder.begin()
         server.fault = ctx.fault or NO_FAULT
@@ -60,19 +77,16 @@ def run_case(case: Case, dut: Dut, server: LabServer, card: LabCard, *, ts48: Pa
             server.fault = NO_FAULT
         ctx.exchange = server.recorder.rows()
         ctx.after = card.snapshot()
+        exchange = [e.as_dict() for e in ctx.exchange]
+        if any(o.skipped for o in ctx.outcomes):
+            return CaseResult(case, Verdict.INCONCLUSIVE, steps=ctx.outcomes, exchange=exchange,
+                              reason="skipped by the tester")  # fmt: skip
         checks = case.judge(ctx, prepared)
-    except OpenRSPError as exc:
-        return CaseResult(case, Verdict.INCONCLUSIVE, reason=f"the lab could not run the case: {exc}",
-                          seconds=round(time.monotonic() - started, 2))  # fmt: skip
-    except Exception as exc:  # a lab bug must not end the campaign: report it on the case
-        detail = "".join(traceback.format_exception_only(exc)).strip()
-        return CaseResult(case, Verdict.INCONCLUSIVE, reason=f"lab error: {detail}",
-                          seconds=round(time.monotonic() - started, 2))  # fmt: skip
-    result = CaseResult(
-        case, verdict_of(checks), checks, ctx.outcomes, [e.as_dict() for e in ctx.exchange],
-        {"before": ctx.before, "after": ctx.after} if ctx.before is not None else {},
-        seconds=round(time.monotonic() - started, 2),
-    )  # fmt: skip
+    finally:
+        if prepared.cleanup is not None:
+            prepared.cleanup()
+    card_views = {"before": ctx.before, "after": ctx.after} if ctx.before is not None else {}
+    result = CaseResult(case, verdict_of(checks), checks, ctx.outcomes, exchange, card_views)
     if case.question is not None and dut.name == "manual":
         result.answer = answer
         if answer is None:

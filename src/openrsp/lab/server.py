@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import ssl
 import threading
 from dataclasses import dataclass
@@ -268,9 +267,3 @@ class LabServer:
 
     def state(self, iccid: str) -> str:
         return str(self.es2("profileStatus", iccid=iccid)["state"])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
