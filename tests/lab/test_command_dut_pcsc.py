@@ -45,3 +45,16 @@ def test_external_lpa_over_pcsc(pcsc: Pcsc, tmp_path: Path) -> None:
             expect(page.locator("#case-auth\\.bad-signature .verdict")).to_have_text("pass")
         finally:
             browser.close()
+
+
+def test_the_project_lpa_through_pcsc(pcsc: Pcsc, tmp_path: Path) -> None:
+    """`--dut openrsp --card pcsc`: the in-process LPA reaches the lab's card through pcscd too."""
+    main._mount()
+    run = CliRunner().invoke(
+        main.app,
+        ["lab", "run", "--card", "pcsc", "--cases", "download.nominal,network.cut-during-bpp",
+         "--junit", str(tmp_path / "junit.xml")],
+        input="",
+    )  # fmt: skip
+    assert run.exit_code == 0, run.output
+    assert run.output.count("pass ") >= 2

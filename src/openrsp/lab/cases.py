@@ -36,6 +36,8 @@ from openrsp.lab.model import (
 )
 
 WRONG_CODE, RIGHT_CODE = "0000", "4711"
+# The user did not refuse and the package did not fail to load: the session timed out or was put off.
+NETWORK_REASONS = ("timeout", "postponed", "undefinedReason")
 OTHER_EID = "89001012012341234012345678909878"
 SCREEN = "What did the device's screen say at the end?"
 ADDED_Q = Question(SCREEN, SCREEN_CHOICES, (ADDED,))
@@ -335,6 +337,13 @@ def _judge_unreliable(ctx: CaseContext, p: Prepared) -> list[Check]:
                 "the interrupted session is cancelled (or its request retried)",
                 bool(cancelled) or retried,
                 f"cancelSession reasons: {cancelled or 'none'}",
+            )  # fmt: skip
+        )
+        checks.append(
+            _check(
+                "cancelSession reason fits a network failure",
+                all(reason in NETWORK_REASONS for reason in cancelled),
+                f"{cancelled or 'none'}; fitting: {', '.join(NETWORK_REASONS)}",
             )  # fmt: skip
         )
         checks.append(dut_said(ctx, 1, True))

@@ -72,11 +72,11 @@ def make_dut(kind: str, lab: Lab, template: str | None = None, *, timeout: float
     if kind == "openrsp":
         if lab.card.kind == "none":
             raise InputError("--dut openrsp needs a card: --card virtual or --card pcsc")
-        card_args = (
-            ["--pcsc", lab.card.reader or ""]
-            if lab.card.kind == "pcsc"
-            else ["--euicc", str(lab.card.directory)]
-        )
+        if lab.card.kind == "pcsc":  # the LPA cannot read the card's CIs off disk: give them
+            cis = [str(ci_pair(lab.credentials, curve)[0]) for curve in ("nist", "brp")]
+            card_args = ["--pcsc", lab.card.reader or "", *(a for ci in cis for a in ("--ci", ci))]
+        else:
+            card_args = ["--euicc", str(lab.card.directory)]
         return OpenrspDut(card_args, lab.resolve, timeout=timeout)
     if kind == "command":
         if not template:
