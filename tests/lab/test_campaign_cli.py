@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from openrsp.cli import main
 
-pytestmark = pytest.mark.xdist_group("lab")
+pytestmark = pytest.mark.xdist_group("lab-cli")
 CHROMIUM = "/usr/bin/chromium"
 
 

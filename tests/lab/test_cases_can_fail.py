@@ -23,7 +23,7 @@ from openrsp.lpa.errors import LpaError
 from openrsp.lpa.https import HttpsSettings
 from openrsp.lpa.notifications import NotificationSender
 
-pytestmark = pytest.mark.xdist_group("lab")
+pytestmark = pytest.mark.xdist_group("lab-cases")
 SLOW = 0.5
 
 

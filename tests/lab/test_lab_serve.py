@@ -19,7 +19,7 @@ from tests_lab_support import CHROMIUM, OPENRSP
 
 from openrsp.lab.model import ADDED, ERROR_SHOWN
 
-pytestmark = pytest.mark.xdist_group("lab")
+pytestmark = pytest.mark.xdist_group("lab-serve")
 
 
 def _first_line(process: subprocess.Popen[str], stream: str, pattern: str, timeout: float = 60) -> re.Match:
@@ -93,22 +93,22 @@ def test_a_campaign_with_a_simulated_phone(lab_serve, phone: str, tmp_path: Path
             device = browser.new_page()
             device.goto(phone)
 
-            expect(lab.locator("#case-id")).to_have_text("download.nominal", timeout=20_000)
+            expect(lab.locator("#case-id")).to_have_text("download.nominal", timeout=60_000)
             expect(lab.locator("#device-status")).to_have_text("Waiting for the device…")
             expect(lab.locator("#qr")).to_be_visible()
             _add_esim(device, lab.locator("#code").inner_text())
-            device.locator("#consent-yes").click(timeout=30_000)
-            expect(device.locator("#result-title")).to_have_text("eSIM added", timeout=30_000)
+            device.locator("#consent-yes").click(timeout=60_000)
+            expect(device.locator("#result-title")).to_have_text("eSIM added", timeout=60_000)
             device.click("#result-close")
-            expect(lab.locator("#trace")).to_contain_text("handleNotification", timeout=20_000)
+            expect(lab.locator("#trace")).to_contain_text("handleNotification", timeout=60_000)
             lab.get_by_role("button", name=ADDED).click()
 
-            expect(lab.locator("#case-id")).to_have_text("refusal.expired", timeout=20_000)
+            expect(lab.locator("#case-id")).to_have_text("refusal.expired", timeout=60_000)
             _add_esim(device, lab.locator("#code").inner_text())
-            expect(device.locator("#result-title")).to_have_text("eSIM not added", timeout=30_000)
-            expect(lab.locator("#trace")).to_contain_text("Failed 8.8.5/4.10", timeout=20_000)
+            expect(device.locator("#result-title")).to_have_text("eSIM not added", timeout=60_000)
+            expect(lab.locator("#trace")).to_contain_text("Failed 8.8.5/4.10", timeout=60_000)
             lab.get_by_role("button", name=ERROR_SHOWN).click()
-            expect(lab.locator("#finished")).to_contain_text("refusal.expired", timeout=20_000)
+            expect(lab.locator("#finished")).to_contain_text("refusal.expired", timeout=60_000)
         finally:
             browser.close()
     assert process.wait(60) == 0

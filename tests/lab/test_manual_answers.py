@@ -17,7 +17,7 @@ from openrsp.lab.model import ERROR_SHOWN, KEPT_TRYING, Action, Step, Verdict
 from openrsp.lab.runner import run_case
 from openrsp.lab.setup import Lab, make_dut
 
-pytestmark = pytest.mark.xdist_group("lab")
+pytestmark = pytest.mark.xdist_group("lab-manual")
 
 
 @pytest.fixture
