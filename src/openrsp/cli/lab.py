@@ -68,19 +68,16 @@ def run(
     if not chosen:
         raise typer.BadParameter(f"no case matches {cases!r} (see `openrsp lab list`)", param_hint="--cases")
     with open_lab(card=card, curve=curve, sgp26=sgp26, host=host, port=smdp_port) as lab:
-        if dut == "manual":
-            from openrsp.lab.manual import ManualDut
-
-            driver = ManualDut(lab, host=host, port=port)
-            typer.echo(f"lab page: {driver.start()}  (SM-DP+ at {lab.server.address()})", err=True)
-        else:
-            driver = make_dut(dut, lab, dut_cmd)
+        driver = make_dut(dut, lab, dut_cmd, page_host=host, page_port=port)
+        page = driver.start()
+        if page:
+            typer.echo(f"lab page: {page}  (SM-DP+ at {lab.server.address()})", err=True)
         try:
             campaign = run_campaign(chosen, driver, lab.server, lab.card, ts48=ts48, slow_seconds=slow_seconds,
                                     on_result=_print_result)  # fmt: skip
+            driver.finish(campaign.counts())
         finally:
-            if dut == "manual":
-                driver.stop()  # type: ignore[attr-defined]
+            driver.stop()
     _write(campaign, report, junit)
     counts = campaign.counts()
     typer.echo(" ".join(f"{k}: {v}" for k, v in counts.items()))

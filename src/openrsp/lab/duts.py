@@ -37,6 +37,16 @@ class Dut(Protocol):
         """Why this DUT cannot perform the step (asked for every step before a case runs), or None."""
         ...
 
+    def start(self) -> str | None:
+        """Get ready for a campaign; the URL of a page for the tester, if the DUT has one."""
+        ...
+
+    def finish(self, summary: dict[str, int]) -> None:
+        """The campaign is over (its counts)."""
+        ...
+
+    def stop(self) -> None: ...
+
     def run(self, case_id: str, steps: tuple[Step, ...], question: Question | None) -> tuple[
         list[StepOutcome], str | None
     ]:  # fmt: skip
@@ -59,6 +69,15 @@ class _Sequential:
 
     name = ""
     capabilities: frozenset[str] = frozenset()
+
+    def start(self) -> str | None:
+        return None
+
+    def finish(self, summary: dict[str, int]) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
 
     def cannot(self, step: Step) -> str | None:
         if _NEEDS[step.action] not in self.capabilities:

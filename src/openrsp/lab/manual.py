@@ -44,10 +44,11 @@ class ManualDut:
         self._current: dict[str, Any] = {"case": None}
         self._finished: list[dict[str, str]] = []
         self._server: uvicorn.Server | None = None
+        self._done_shown = threading.Event()
         self._thread: threading.Thread | None = None
 
     # --- the web page ---------------------------------------------------------------------------
-    def start(self) -> str:
+    def start(self) -> str | None:
         app = Starlette(
             routes=[
                 Route("/", self._page, methods=["GET"]),
@@ -68,6 +69,12 @@ class ManualDut:
             threading.Event().wait(0.02)
         return url_of(self._sock)
 
+    def finish(self, summary: dict[str, int], *, grace: float = 3.0) -> None:
+        """Show the campaign's end on the page; wait (a little) until the page has shown it."""
+        with self._lock:
+            self._current = {"case": None, "done": True, "summary": summary}
+        self._done_shown.wait(grace)
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
@@ -84,6 +91,8 @@ class ManualDut:
         state["trace"] = [row.line() for row in self.lab.server.recorder.rows()] if state.get("case") else []
         state["waiting_for_device"] = bool(state.get("case")) and not state["trace"]
         state["finished"] = list(self._finished)
+        if state.get("done"):
+            self._done_shown.set()
         return JSONResponse(state)
 
     async def _answer(self, request: Request) -> Response:
@@ -189,6 +198,10 @@ async function answer(choice) {
 async function refresh() {
   const state = await (await fetch("/api/state")).json();
   document.getElementById("idle").hidden = !!state.case;
+  if (state.done) {
+    document.getElementById("idle-text").textContent = "Campaign finished: " +
+      Object.entries(state.summary).map(([k, v]) => `${k}: ${v}`).join(", ") + ". The report is written.";
+  }
   document.getElementById("case").hidden = !state.case;
   const finished = document.getElementById("finished");
   finished.replaceChildren(...state.finished.map(f => {

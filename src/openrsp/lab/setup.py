@@ -68,7 +68,9 @@ def open_lab(*, card: str = "virtual", curve: str = "nist", sgp26: Path | None =
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def make_dut(kind: str, lab: Lab, template: str | None = None, *, timeout: float = 30.0) -> Dut:
+def make_dut(kind: str, lab: Lab, template: str | None = None, *, timeout: float = 30.0,
+             page_host: str = "127.0.0.1", page_port: int = 8090) -> Dut:  # fmt: skip
+    """The DUT driver `--dut` names (`page_*`: where the manual DUT's web page listens)."""
     if kind == "openrsp":
         if lab.card.kind == "none":
             raise InputError("--dut openrsp needs a card: --card virtual or --card pcsc")
@@ -82,4 +84,8 @@ def make_dut(kind: str, lab: Lab, template: str | None = None, *, timeout: float
         if not template:
             raise InputError("--dut command needs --dut-cmd TEMPLATE")
         return CommandDut(template, lab.template_values())
+    if kind == "manual":
+        from openrsp.lab.manual import ManualDut
+
+        return ManualDut(lab, host=page_host, port=page_port)
     raise InputError(f"--dut {kind!r}: use openrsp, command or manual")
