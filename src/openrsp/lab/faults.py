@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openrsp.asn1.codec import rsp
-from openrsp.asn1.tlv import encode_tlv, read_single_tlv
+from openrsp.asn1.tlv import encode_tlv
 from openrsp.crypto.ecdsa import sign_plain
 
 TAG_SIGNATURE = 0x5F37
@@ -100,5 +100,4 @@ class ResignServerSigned1(Fault):
             signature = signature[:-1] + bytes([signature[-1] ^ 0x01])
         body["serverSignature1"] = base64.b64encode(encode_tlv(TAG_SIGNATURE, signature)).decode()
         body["serverCertificate"] = base64.b64encode(signing.certificate).decode()
-        read_single_tlv(signing.certificate, 0x30)  # a certificate, whatever the signer gave
         return self.description

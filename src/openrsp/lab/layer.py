@@ -107,7 +107,10 @@ def _rewrite(fault: Fault, function: str, body: bytes) -> tuple[bytes, str] | No
         return None
     if not isinstance(document, dict):
         return None
-    done = fault.rewrite(function, document)
+    try:
+        done = fault.rewrite(function, document)
+    except Exception as exc:  # the answer goes out untouched, and the trace says the fault misfired
+        return body, f"fault not applied: {type(exc).__name__}: {exc}"
     if done is None:
         return None
     return json.dumps(document, separators=(",", ":")).encode(), done

@@ -39,17 +39,27 @@ from openrsp.smdp.http.app import create_app
 from openrsp.smdp.http.tls import http_protocol, make_ssl_context
 from openrsp.smdp.inventory import generate_profiles, import_packages, subscriptions_from_rows
 from openrsp.smdp.server import prepare
+from openrsp.smdp.tlsfiles import load_credentials, resolve_address
 
 LISTENERS = ("main", "tls-untrusted", "tls-wrong-host")
 
 
-def ci_pair(credentials: Path, curve: str = "nist") -> tuple[Path, Path]:
-    """(CI certificate PEM, CI private key PEM) of a `pki init` or SGP.26 folder."""
-    if detect_layout(credentials) == "openrsp":
-        return credentials / curve / "ci.cert.pem", credentials / curve / "ci.key.pem"
-    name = {"nist": "NIST", "brp": "BRP"}[curve]
-    folder = credentials / "CertificateIssuer"
-    return folder / f"CERT_CI_ECDSA_{name}.pem", folder / f"SK_CI_ECDSA_{name}.pem"
+def ci_pair(credentials: Path, curve: str | None = None) -> tuple[Path, Path]:
+    """(CI certificate PEM, CI private key PEM) of a `pki init` or SGP.26 folder: for `curve`, or
+    the NIST CI when there is one (the SM-DP+ TLS certificate chains to it), else the brainpool one."""
+    openrsp_layout = detect_layout(credentials) == "openrsp"
+
+    def pair(name: str) -> tuple[Path, Path]:
+        if openrsp_layout:
+            return credentials / name / "ci.cert.pem", credentials / name / "ci.key.pem"
+        upper = {"nist": "NIST", "brp": "BRP"}[name]
+        folder = credentials / "CertificateIssuer"
+        return folder / f"CERT_CI_ECDSA_{upper}.pem", folder / f"SK_CI_ECDSA_{upper}.pem"
+
+    if curve is not None:
+        return pair(curve)
+    nist = pair("nist")
+    return nist if nist[0].is_file() else pair("brp")
 
 
 @dataclass
@@ -65,7 +75,6 @@ class LabServer:
     def __init__(self, credentials: Path, workdir: Path, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.credentials = credentials
         self.workdir = workdir
-        self.bind_host = host
         self.recorder = Recorder()
         self.fault: Fault = NO_FAULT
         self._sockets = {
@@ -90,8 +99,6 @@ class LabServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.workdir, 0o700)  # the SM-DP+ data (KEK, keys) below is secret
         base = load_config(data_dir=self.workdir / "smdp-data", credentials_dir=self.credentials)
-        from openrsp.smdp.tlsfiles import load_credentials, resolve_address
-
         self.tls_host = resolve_address(base, load_credentials(self.credentials)).partition(":")[0]
         if not self.tls_host:
             raise InputError(f"{self.credentials}: no SM-DP+ host name in its TLS certificate")

@@ -57,7 +57,8 @@ def open_lab(*, card: str = "virtual", curve: str = "nist", sgp26: Path | None =
         else:
             credentials = workdir / "pki"
             init_pki(credentials)
-        server = LabServer(credentials, workdir / "server", host=host, port=port).start()
+        server = LabServer(credentials, workdir / "server", host=host, port=port)
+        server.start()
         lab_card = LabCard.create(card, workdir / "card", credentials, curve)
         yield Lab(server, lab_card, credentials, workdir)
     finally:
@@ -76,6 +77,7 @@ def make_dut(kind: str, lab: Lab, template: str | None = None, *, timeout: float
             raise InputError("--dut openrsp needs a card: --card virtual or --card pcsc")
         if lab.card.kind == "pcsc":  # the LPA cannot read the card's CIs off disk: give them
             cis = [str(ci_pair(lab.credentials, curve)[0]) for curve in ("nist", "brp")]
+            cis = [ci for ci in cis if Path(ci).is_file()]
             card_args = ["--pcsc", lab.card.reader or "", *(a for ci in cis for a in ("--ci", ci))]
         else:
             card_args = ["--euicc", str(lab.card.directory)]
