@@ -89,9 +89,14 @@ def test_a_failing_case_fails_the_command(tmp_path: Path) -> None:
     assert ET.parse(tmp_path / "j.xml").getroot().get("failures") == "1"
 
 
-def test_unknown_cases_pattern_is_a_usage_error() -> None:
-    run = openrsp("lab", "run", "--cases", "nothing.like.this")
-    assert run.exit_code == 2
+@pytest.mark.parametrize(
+    "args",
+    [("--cases", "nothing.like.this"), ("--dut", "lpac"), ("--card", "sim"), ("--curve", "ed25519"),
+     ("--slow-seconds", "-1")],
+)  # fmt: skip
+def test_usage_errors(args: tuple[str, str]) -> None:
+    run = openrsp("lab", "run", *args)
+    assert run.exit_code == 2, run.output
 
 
 def test_a_download_only_command_runs_what_it_can(tmp_path: Path) -> None:

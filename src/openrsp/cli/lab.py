@@ -20,6 +20,9 @@ _JUNIT = Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML 
 _TS48 = Annotated[Path | None, typer.Option("--ts48", help="Folder of GSMA TS.48 test profiles (*.der).")]
 
 
+DUTS, CARDS, CURVES = ("openrsp", "command", "manual"), ("virtual", "pcsc", "none"), ("nist", "brp")
+
+
 @app.callback()
 def _lab() -> None:
     """Device test lab: campaigns against an LPA or a whole device."""
@@ -64,6 +67,11 @@ def run(
     from openrsp.lab.runner import run_campaign
     from openrsp.lab.setup import make_dut, open_lab
 
+    for name, value, allowed in (("--dut", dut, DUTS), ("--card", card, CARDS), ("--curve", curve, CURVES)):
+        if value not in allowed:
+            raise typer.BadParameter(f"{value!r}: use {' | '.join(allowed)}", param_hint=name)
+    if slow_seconds < 0:
+        raise typer.BadParameter("cannot be negative", param_hint="--slow-seconds")
     chosen = select(cases)
     if not chosen:
         raise typer.BadParameter(f"no case matches {cases!r} (see `openrsp lab list`)", param_hint="--cases")
