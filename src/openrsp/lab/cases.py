@@ -314,7 +314,7 @@ def _unreliable(kind: str):  # noqa: ANN202
         order = ctx.server.order(ctx.server.new_profile(f"Lab {kind}"))
         first = Step(Action.DOWNLOAD, order.activation_code)
         again = Step(
-            Action.DOWNLOAD, order.activation_code, note="only if the first attempt failed: try again"
+            Action.DOWNLOAD, order.activation_code, note="the first attempt failed: try again", retry=True
         )
         return Prepared((first, again), {"iccid": order.iccid})
 

@@ -87,7 +87,12 @@ class _Sequential:
     def run(self, case_id: str, steps: tuple[Step, ...], question: Question | None) -> tuple[
         list[StepOutcome], str | None
     ]:  # fmt: skip
-        return [self.perform(step) for step in steps], None
+        outcomes: list[StepOutcome] = []
+        for step in steps:
+            if step.retry and outcomes and outcomes[-1].ok:
+                break  # the first attempt worked: no second one
+            outcomes.append(self.perform(step))
+        return outcomes, None
 
     def perform(self, step: Step) -> StepOutcome:
         raise NotImplementedError

@@ -135,6 +135,8 @@ class ManualDut:
         outcomes: list[StepOutcome] = []
         answer: str | None = None
         for number, step in enumerate(steps, start=1):
+            if step.retry and outcomes and outcomes[-1].ok:
+                break  # the first attempt worked: no second one
             manage = step.action in (Action.ENABLE, Action.DISABLE, Action.DELETE)
             choices = MANAGE_CHOICES if manage else DOWNLOAD_CHOICES
             with self._lock:

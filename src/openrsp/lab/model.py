@@ -42,6 +42,7 @@ class Step:
     confirmation_code: str | None = None
     iccid: str | None = None
     note: str = ""  # what the tester is told (manual DUT), e.g. "type the WRONG code 0000"
+    retry: bool = False  # a second attempt: performed only when the step before it failed
 
     def describe(self) -> str:
         words = {
