@@ -402,6 +402,16 @@ def _judge_lifecycle(ctx: CaseContext, p: Prepared) -> list[Check]:
                 f"{len(got)} received, {len(accepted)} accepted",
             )  # fmt: skip
         )
+    expected_states = ("disabled", "enabled", "disabled", "absent")  # after download, enable, ...
+    states = [ctx.state_after_step(i, iccid) for i in range(4)]
+    if all(state is not None for state in states):
+        checks.append(
+            _check(
+                "card: installed, enabled, disabled, then gone",
+                tuple(states) == expected_states,
+                " → ".join(str(s) for s in states),
+            )  # fmt: skip
+        )
     if ctx.before is not None and ctx.after is not None:
         checks.append(
             _check(

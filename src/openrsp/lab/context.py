@@ -25,6 +25,7 @@ class CaseContext:
     outcomes: list[StepOutcome] = field(default_factory=list)
     exchange: list[Exchange] = field(default_factory=list)
     before: dict[str, Any] | None = None
+    during: list[dict[str, Any] | None] = field(default_factory=list)  # the card after each step
     after: dict[str, Any] | None = None
 
     # --- what the judges ask ------------------------------------------------------------------
@@ -44,6 +45,14 @@ class CaseContext:
             return None
         had = {p["iccid"] for p in self.before["profiles"]}
         return [p["iccid"] for p in self.after["profiles"] if p["iccid"] not in had]
+
+    def state_after_step(self, index: int, iccid: str) -> str | None:
+        """ "enabled", "disabled", "absent" after step `index` (None: card not observed, or no such step)."""
+        if index >= len(self.during) or self.during[index] is None:
+            return None
+        snapshot = self.during[index]
+        assert snapshot is not None
+        return next((p["state"] for p in snapshot["profiles"] if p["iccid"] == iccid), "absent")
 
     def pending_for(self, iccid: str) -> list[dict[str, Any]] | None:
         if self.after is None:

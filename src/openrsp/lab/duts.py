@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from openrsp.errors import InputError
-from openrsp.lab.model import Action, Question, Step, StepOutcome
+from openrsp.lab.model import Action, Step, StepOutcome
 
 DOWNLOAD, MANAGE, DEFAULT = "download", "manage", "default"
 _NEEDS = {
@@ -47,10 +47,11 @@ class Dut(Protocol):
 
     def stop(self) -> None: ...
 
-    def run(self, case_id: str, steps: tuple[Step, ...], question: Question | None) -> tuple[
+    def run(self, case_id: str, steps: tuple[Step, ...], after_step: Callable[[], None]) -> tuple[
         list[StepOutcome], str | None
     ]:  # fmt: skip
-        """Perform the steps; (their outcomes, the tester's answer or None)."""
+        """Perform the steps, calling `after_step()` after each; (their outcomes, the tester's last
+        answer or None)."""
         ...
 
 
@@ -84,7 +85,7 @@ class _Sequential:
             return f"the {self.name} DUT cannot {step.action.value}"
         return None
 
-    def run(self, case_id: str, steps: tuple[Step, ...], question: Question | None) -> tuple[
+    def run(self, case_id: str, steps: tuple[Step, ...], after_step: Callable[[], None]) -> tuple[
         list[StepOutcome], str | None
     ]:  # fmt: skip
         outcomes: list[StepOutcome] = []
@@ -92,6 +93,7 @@ class _Sequential:
             if step.retry and outcomes and outcomes[-1].ok:
                 break  # the first attempt worked: no second one
             outcomes.append(self.perform(step))
+            after_step()
         return outcomes, None
 
     def perform(self, step: Step) -> StepOutcome:

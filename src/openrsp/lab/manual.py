@@ -12,6 +12,7 @@ import io
 import json
 import queue
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import segno
@@ -23,7 +24,7 @@ from starlette.routing import Route
 
 from openrsp.device.server import bind, url_of
 from openrsp.lab.duts import DEFAULT, DOWNLOAD, MANAGE
-from openrsp.lab.model import ADDED, ERROR_SHOWN, KEPT_TRYING, Action, Question, Step, StepOutcome
+from openrsp.lab.model import ADDED, ERROR_SHOWN, KEPT_TRYING, Action, Step, StepOutcome
 from openrsp.lab.setup import Lab
 
 DOWNLOAD_CHOICES = (ADDED, ERROR_SHOWN, KEPT_TRYING)
@@ -126,7 +127,7 @@ class ManualDut:
     def cannot(self, step: Step) -> str | None:
         return None  # a person can do every step
 
-    def run(self, case_id: str, steps: tuple[Step, ...], question: Question | None) -> tuple[
+    def run(self, case_id: str, steps: tuple[Step, ...], after_step: Callable[[], None]) -> tuple[
         list[StepOutcome], str | None
     ]:  # fmt: skip
         from openrsp.lab.cases import select
@@ -153,6 +154,7 @@ class ManualDut:
                 break
             answer = choice
             outcomes.append(StepOutcome(step, choice in (ADDED, "Done"), f"tester: {choice}"))
+            after_step()
         with self._lock:
             self._current = {"case": None}
             self._finished.append({"case": case.id, "answer": answer or "skipped"})

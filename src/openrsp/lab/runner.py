@@ -72,7 +72,9 @@ def _run_prepared(case: Case, dut: Dut, ctx: CaseContext) -> CaseResult:
         server.recorder.begin()
         server.fault = ctx.fault or NO_FAULT
         try:
-            ctx.outcomes, answer = dut.run(case.id, prepared.steps, case.question)
+            ctx.outcomes, answer = dut.run(
+                case.id, prepared.steps, lambda: ctx.during.append(card.snapshot())
+            )
         finally:
             server.fault = NO_FAULT
         ctx.exchange = server.recorder.rows()
@@ -85,7 +87,11 @@ def _run_prepared(case: Case, dut: Dut, ctx: CaseContext) -> CaseResult:
     finally:
         if prepared.cleanup is not None:
             prepared.cleanup()
-    card_views = {"before": ctx.before, "after": ctx.after} if ctx.before is not None else {}
+    card_views = (
+        {"before": ctx.before, "after_each_step": ctx.during, "after": ctx.after}
+        if ctx.before is not None
+        else {}
+    )
     result = CaseResult(case, verdict_of(checks), checks, ctx.outcomes, exchange, card_views)
     if case.question is not None and dut.name == "manual":
         result.answer = answer
