@@ -9,6 +9,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
+from click.testing import Result
 from playwright.sync_api import expect, sync_playwright
 from tests_lab_support import OPENRSP
 from typer.testing import CliRunner
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.xdist_group("lab-cli")
 CHROMIUM = "/usr/bin/chromium"
 
 
-def openrsp(*args: str):  # noqa: ANN201 - click's Result
+def openrsp(*args: str) -> Result:
     main._mount()
     return CliRunner().invoke(main.app, list(args), input="")
 

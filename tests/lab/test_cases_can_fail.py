@@ -43,7 +43,7 @@ def silent_about_notifications(mp: pytest.MonkeyPatch) -> None:
 def retries_by_itself(mp: pytest.MonkeyPatch) -> None:
     real = lpd.Download.run
 
-    def run(self):  # noqa: ANN001, ANN202
+    def run(self: lpd.Download) -> lpd.DownloadResult:
         for _ in range(2):  # a refused download tried again behind the user's back
             with contextlib.suppress(LpaError):
                 return real(lpd.Download(self.es10, self.es9, self.request))
@@ -53,7 +53,7 @@ def retries_by_itself(mp: pytest.MonkeyPatch) -> None:
 
 
 def hides_euicc_refusal(mp: pytest.MonkeyPatch) -> None:
-    def authenticate_server(self) -> None:  # noqa: ANN001
+    def authenticate_server(self: lpd.Download) -> None:
         init = self._init_auth
         response = self.es10.authenticate_server(
             server_signed1=init.server_signed1, server_signature1=init.server_signature1,
@@ -74,7 +74,7 @@ def ignores_server_address(mp: pytest.MonkeyPatch) -> None:
 
 
 def trusts_any_tls(mp: pytest.MonkeyPatch) -> None:
-    def context(self) -> ssl.SSLContext:  # noqa: ANN001
+    def context(self: HttpsSettings) -> ssl.SSLContext:
         insecure = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         insecure.check_hostname = False
         insecure.verify_mode = ssl.CERT_NONE

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:  # the lab is imported only when a lab command runs
+    from openrsp.lab.model import CaseResult
+    from openrsp.lab.runner import Campaign
 
 app = typer.Typer(help="Device test lab: campaigns against an LPA or a whole device.", no_args_is_help=True)
 
@@ -112,11 +116,11 @@ def serve(
         junit=junit, ts48=ts48, slow_seconds=5.0, port=port, smdp_port=smdp_port, host=host)  # fmt: skip
 
 
-def _print_result(result) -> None:  # noqa: ANN001 - a CaseResult
+def _print_result(result: CaseResult) -> None:
     typer.echo(f"{result.verdict.value:13} {result.case.id:38} {result.happened[:200]}")
 
 
-def _write(campaign, report: Path | None, junit: Path | None) -> None:  # noqa: ANN001
+def _write(campaign: Campaign, report: Path | None, junit: Path | None) -> None:
     from openrsp.lab.report import write_junit, write_reports
 
     if report is not None:
