@@ -92,7 +92,10 @@ class LabServer:
         return self._sockets[listener].getsockname()[1]
 
     def address(self, listener: str = "main") -> str:
-        return f"{self.tls_host}:{self.port(listener)}"
+        """host:port, or the bare host on 443: SGP.22 addresses are FQDNs, and not every phone's LPA
+        accepts a port in an activation code."""
+        port = self.port(listener)
+        return self.tls_host if port == 443 else f"{self.tls_host}:{port}"
 
     # --- life ----------------------------------------------------------------------------------
     def start(self) -> LabServer:
