@@ -16,6 +16,7 @@ _GROUPS: list[tuple[str, str, str | None]] = [
     ("demo", "demo", "demo"),
     ("device", "app", "device"),
     ("bench", "bench", "bench"),
+    ("lab", "app", "lab"),
 ]
 
 

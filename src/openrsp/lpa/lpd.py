@@ -292,6 +292,11 @@ class Download:
             raise Es9ProtocolError("initiateAuthentication", "serverSigned1 names another transactionId")
         if signed["euiccChallenge"] != self._challenge:
             raise Es9ProtocolError("initiateAuthentication", "serverSigned1 carries another euiccChallenge")
+        if signed["serverAddress"].lower() != self.request.smdp_address.lower():
+            # Signed by a genuine DPauth, but for another SM-DP+: no session may start from it.
+            raise Es9ProtocolError(
+                "initiateAuthentication", f"serverSigned1 names another SM-DP+ ({signed['serverAddress']})"
+            )
 
     # --- cancelling ------------------------------------------------------------------------------
     def _cancel_after(self, error: BaseException, reason: int) -> None:
