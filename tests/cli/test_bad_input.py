@@ -89,6 +89,15 @@ CASES: dict[str, list[list[str]]] = {
         ["--db", "{junk}", "--imsi", "001010000000001", "--ki", "zz", "--opc", "00" * 16],
     ],
     "network hss list": [["--db", "{missing}"], ["--db", "{junk}"]],
+    "lab list": [["--cases", "no-such-case"]],
+    "lab run": [
+        ["--dut", "nonsense"],
+        ["--card", "bogus"],
+        ["--sgp26", "{missing}"],
+        ["--dut", "command"],
+        ["--cases", "no-such-case"],
+    ],
+    "lab serve": [["--sgp26", "{junk}"], ["--port", "-3"]],
     "device serve": [["{missing}", "--port", "0"], ["{dir}", "--port", "0"], ["{junk}", "--port", "0"]],
 }
 

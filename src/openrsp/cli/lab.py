@@ -37,7 +37,10 @@ def list_(cases: _CASES = None) -> None:
     """The cases, with what a conformant LPA does; cases the platform cannot run yet say why."""
     from openrsp.lab.cases import select
 
-    for case in select(cases):
+    chosen = select(cases)
+    if not chosen:
+        raise typer.BadParameter(f"no case matches {cases!r}", param_hint="--cases")
+    for case in chosen:
         state = "available" if case.available else f"not yet available: {case.unavailable}"
         needs = f" [needs: {', '.join(sorted(case.needs))}]" if case.needs else ""
         typer.echo(f"{case.id:38} {case.title}{needs}")
@@ -62,8 +65,12 @@ def run(
     slow_seconds: Annotated[
         float, typer.Option("--slow-seconds", help="Delay of the slow-server case.")
     ] = 2.0,
-    port: Annotated[int, typer.Option("--port", help="Manual DUT: port of the lab's web page.")] = 8090,
-    smdp_port: Annotated[int, typer.Option("--smdp-port", help="Port of the lab's SM-DP+ (0: any).")] = 0,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Manual DUT: port of the lab's web page.")
+    ] = 8090,
+    smdp_port: Annotated[
+        int, typer.Option("--smdp-port", min=0, max=65535, help="Port of the lab's SM-DP+ (0: any).")
+    ] = 0,
     host: Annotated[str, typer.Option("--host", help="Interface the lab listens on.")] = "127.0.0.1",
 ) -> None:
     """Run a campaign; exit 1 when a case that ran did not pass."""
@@ -105,8 +112,10 @@ def serve(
     report: _REPORT = None,
     junit: _JUNIT = None,
     ts48: _TS48 = None,
-    port: Annotated[int, typer.Option("--port", help="Port of the lab's web page.")] = 8090,
-    smdp_port: Annotated[int, typer.Option("--smdp-port", help="Port of the lab's SM-DP+ (0: any).")] = 0,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port of the lab's web page.")] = 8090,
+    smdp_port: Annotated[
+        int, typer.Option("--smdp-port", min=0, max=65535, help="Port of the lab's SM-DP+ (0: any).")
+    ] = 0,
     host: Annotated[
         str, typer.Option("--host", help="Interface the lab listens on (0.0.0.0 for a phone).")
     ] = "127.0.0.1",
