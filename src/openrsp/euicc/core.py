@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from openrsp.crypto.ecdsa import PrivateKey, sign_plain
 from openrsp.crypto.ecka import generate_one_time_key
+from openrsp.crypto.keys import curve_of, private_key_from_scalar, private_key_to_scalar
 from openrsp.errors import OpenRSPError
 from openrsp.euicc.session import RspSession
 from openrsp.euicc.state import EuiccState, SigningIdentity
@@ -82,9 +83,24 @@ class Euicc:
         self.session = RspSession()
         self.context = SessionContext()
         self.loader: BppLoader | None = None
-        # otSK kept after a PrepareDownload whose package was not installed, so that the SM-DP+ can
-        # send the same bound package again (SmdpSigned2.bppEuiccOtpk); dropped once installed.
-        self.retry_key: PrivateKey | None = None
+
+    # --- the one-time key kept for a retry ------------------------------------------------------
+    @property
+    def retry_key(self) -> PrivateKey | None:
+        """otSK.EUICC.ECKA kept after a PrepareDownload whose package was not installed, so that a
+        later session's PrepareDownload can reuse it when the SM-DP+ offers its otPK back
+        (SmdpSigned2.bppEuiccOtpk, SGP.22 §3.1.3, §5.7.5). In the persistent state: it outlives a
+        CancelSession, a reset and the process, as a card's non-volatile memory would."""
+        kept = self.state.retry_one_time_key
+        return private_key_from_scalar(kept[0], kept[1]) if kept else None
+
+    @retry_key.setter
+    def retry_key(self, key: PrivateKey | None) -> None:
+        kept = (curve_of(key), private_key_to_scalar(key)) if key is not None else None
+        if kept == self.state.retry_one_time_key:
+            return
+        with self.transaction() as state:
+            state.retry_one_time_key = kept
 
     # --- state ----------------------------------------------------------------------------------
     @contextmanager

@@ -133,7 +133,8 @@ class StateFile:
 
 def write_state(directory: Path, state: EuiccState) -> None:
     data = json.dumps(state.to_json(), indent=1, sort_keys=True).encode() + b"\n"
-    write_atomically(Path(directory) / STATE_FILE, data)
+    # private: it may hold the one-time key kept for a download retry
+    write_atomically(Path(directory) / STATE_FILE, data, private=True)
 
 
 def read_state(directory: Path | str) -> EuiccState:
