@@ -70,6 +70,7 @@ from openrsp.smdp.es9_verify import (
 )
 from openrsp.smdp.es9_wire import base64_field, decode, require_field, transaction_id_field
 from openrsp.smdp.prepared_package import PreparedPackage
+from openrsp.smdp.profile_policy import forbidden_pprs, profile_pprs
 from openrsp.smdp.repository import ProgressPoint
 from openrsp.smdp.rsp_session import SessionEvent, SessionState, allows, next_state
 from openrsp.smdp.states import Event, State
@@ -250,6 +251,7 @@ class Es9Service:
             raise refusal.code.error(refusal.detail)
         order = profile.order
         assert order is not None
+        self._check_policy_rules(tx, profile, signed1["euiccInfo2"])
 
         previous = self._bound_session(tx, profile, euicc.eid) if profile.state == State.DOWNLOADED else None
         smdp_signed2_value: dict[str, Any] = {
@@ -286,6 +288,17 @@ class Es9Service:
             "smdpSignature2": _b64(smdp_signature2),
             "smdpCertificate": _b64(ci_set.dppb_der),
         }
+
+    @staticmethod
+    def _check_policy_rules(tx: Es9Tx, profile: ProfileView, euicc_info2: dict[str, Any]) -> None:
+        """SGP.22 §5.6.3: a profile with a PPR the eUICC forbids is no eligible profile for it."""
+        refused = [ppr for ppr in profile_pprs(profile.extra) if ppr in forbidden_pprs(euicc_info2)]
+        if not refused:
+            return
+        code = status.NO_ELIGIBLE_PROFILE
+        point = ProgressPoint(1, success=False, status_code_data=_status_data(code))
+        tx.report_progress(profile, point, event_="eligibilityCheck")
+        raise code.error(f"the eUICC forbids {', '.join(refused)}, which profile {profile.iccid} carries")
 
     def _bound_session(self, tx: Es9Tx, profile: ProfileView, eid: str) -> SessionRow | None:
         """The session that last bound this profile to this eUICC (for a download retry)."""

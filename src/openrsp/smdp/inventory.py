@@ -10,6 +10,7 @@ import csv
 import io
 import random
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from openrsp.crypto.milenage import compute_opc
@@ -18,6 +19,25 @@ from openrsp.profile import ProfilePackage, Subscription, generate_package, gene
 from openrsp.profile.subscription import PROFILE_CLASSES
 from openrsp.smdp.errors import InventoryError
 from openrsp.smdp.repository import DEFAULT_PROFILE_TYPE, NewProfile, Repository
+
+
+@dataclass(frozen=True)
+class ProfileExtras:
+    """What `--ppr` and `--icon` add to every profile of one import or generation (and so to its
+    profile type): policy rules and an icon for StoreMetadata (smdp/profile_policy.py)."""
+
+    pprs: tuple[str, ...] = ()
+    icon: tuple[str, bytes] | None = None  # (iconType, bytes)
+
+    def apply(self, record: NewProfile) -> NewProfile:
+        if self.pprs:
+            record.extra = {**record.extra, "ppr": list(self.pprs)}
+        if self.icon is not None:
+            record.icon_type, record.icon = self.icon
+        return record
+
+
+NO_EXTRAS = ProfileExtras()
 
 
 def record_from_package(
@@ -60,6 +80,7 @@ def import_packages(
     operator: str,
     profile_type: str | None = None,
     profile_class: str = "operational",
+    extras: ProfileExtras = NO_EXTRAS,
 ) -> list[str]:
     """Import the package files; their ICCIDs, in order."""
     records = []
@@ -68,9 +89,10 @@ def import_packages(
             der = path.read_bytes()
         except OSError as exc:
             raise InventoryError(f"{path}: {exc.strerror or exc}") from None
-        records.append(
-            record_from_package(der, source=path.stem, profile_type=profile_type, profile_class=profile_class)
+        record = record_from_package(
+            der, source=path.stem, profile_type=profile_type, profile_class=profile_class
         )
+        records.append(extras.apply(record))
     return repo.add_profiles(records, operator)
 
 
@@ -123,10 +145,13 @@ def generate_profiles(
     *,
     operator: str,
     profile_type: str = DEFAULT_PROFILE_TYPE,
+    extras: ProfileExtras = NO_EXTRAS,
 ) -> list[Subscription]:
     """Build a package per subscription and add them all; the subscriptions (with their keys)."""
     try:
-        records = [record_from_subscription(sub, profile_type=profile_type) for sub in subscriptions]
+        records = [
+            extras.apply(record_from_subscription(sub, profile_type=profile_type)) for sub in subscriptions
+        ]
     except OpenRSPError as exc:
         raise InventoryError(str(exc)) from None
     repo.add_profiles(records, operator)
