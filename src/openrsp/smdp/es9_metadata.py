@@ -43,6 +43,9 @@ def store_metadata_value(profile: ProfileView, notification_address: str) -> dic
     pprs = profile_pprs(profile.extra)
     if pprs:
         value["profilePolicyRules"] = ppr_bits(pprs)
+        owner = (profile.extra or {}).get("owner")
+        if owner:  # the eUICC checks PPRs against its RAT for this owner (SGP.22 §2.9.2)
+            value["profileOwner"] = {"mccMnc": bytes.fromhex(owner)}
     profile_class = profile.profile_class or "operational"
     if profile_class in ProfileClass.__members__:
         value["profileClass"] = int(ProfileClass[profile_class])

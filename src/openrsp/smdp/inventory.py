@@ -15,7 +15,9 @@ from pathlib import Path
 
 from openrsp.crypto.milenage import compute_opc
 from openrsp.errors import OpenRSPError
+from openrsp.hexutil import to_hex
 from openrsp.profile import ProfilePackage, Subscription, generate_package, generate_subscriptions
+from openrsp.profile.identifiers import encode_plmn, split_imsi
 from openrsp.profile.subscription import PROFILE_CLASSES
 from openrsp.smdp.errors import InventoryError
 from openrsp.smdp.repository import DEFAULT_PROFILE_TYPE, NewProfile, Repository
@@ -56,6 +58,7 @@ def record_from_package(
     try:
         package = ProfilePackage.from_der(der)
         aka = package.aka
+        owner = _owner_of_package(package)
         return NewProfile(
             iccid=package.iccid,
             package=der,
@@ -68,9 +71,21 @@ def record_from_package(
             spn=package.spn,
             profile_name=profile_name or package.spn or source,
             profile_class=profile_class,
+            extra={"owner": owner} if owner else {},
         )
     except OpenRSPError as exc:
         raise InventoryError(f"{source}: {exc}") from None
+
+
+def _owner_of_package(package: ProfilePackage) -> str | None:
+    """The profile owner's PLMN (StoreMetadata profileOwner.mccMnc, hex) from the USIM's IMSI, the
+    MNC length taken from EF.AD (2 when it does not say)."""
+    imsi = package.imsi
+    if not imsi:
+        return None
+    ad = package.files.get("ADF.USIM/EF.AD")
+    mnc_length = ad[3] & 0x0F if ad and len(ad) >= 4 and ad[3] & 0x0F in (2, 3) else 2
+    return to_hex(encode_plmn(*split_imsi(imsi, mnc_length)))
 
 
 def import_packages(
@@ -109,6 +124,7 @@ def record_from_subscription(sub: Subscription, *, profile_type: str) -> NewProf
         spn=sub.spn,
         profile_name=sub.profile_name or sub.spn,
         profile_class=sub.profile_class,
+        extra={"owner": to_hex(encode_plmn(sub.mcc, sub.mnc))},
     )
 
 
