@@ -42,6 +42,7 @@ from smdp_support import (
     start_server,
     status_of,
 )
+
 from openrsp.asn1 import rsp
 from openrsp.asn1.bpp_segments import parse_initialise_secure_channel, split_bpp
 from openrsp.asn1.rsp_types import CancelSessionReason, PprId, bits_set
