@@ -281,10 +281,13 @@ def test_an_icon_goes_into_the_metadata_split_over_several_segments(site, pki_di
     icon = _png_icon(tmp_path / "icon.png")
     (tmp_path / "big.png").write_bytes(icon + bytes(200))
     (tmp_path / "icon.gif").write_bytes(b"GIF89a" + bytes(100))
-    for bad, words in (("big.png", "at most 1024 bytes"), ("icon.gif", "PNG or JPEG")):
-        run = site.cli(
-            "smdp", "profile", "import", str(ts48_dir / TS48_PROFILE), "--icon", str(tmp_path / bad)
-        )
+    refused = (
+        (["--icon", str(tmp_path / "big.png")], "at most 1024 bytes"),
+        (["--icon", str(tmp_path / "icon.gif")], "PNG or JPEG"),
+        (["--ppr", "ppr1,ppr3"], "unknown profile policy rule 'ppr3'"),
+    )
+    for options, words in refused:
+        run = site.cli("smdp", "profile", "import", str(ts48_dir / TS48_PROFILE), *options)
         assert run.returncode != 0 and words in run.stderr and "Traceback" not in run.stderr
     package = ts48_dir / TS48_PROFILE
     iccid = site.import_(package, "--icon", str(tmp_path / "icon.png"))
