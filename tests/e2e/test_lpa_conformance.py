@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import random
 from pathlib import Path
 
@@ -154,6 +155,9 @@ def test_a_ppr1_profile_with_an_icon_installs_where_the_rules_allow_it(own_smdp,
     icon = _noise_png()
     (tmp_path / "icon.png").write_bytes(icon)
     iccid = generate(own_smdp, "--ppr", "ppr1", "--icon", str(tmp_path / "icon.png"))
+    listed = openrsp_in_process("smdp", "profile", "list", "--json", "--data", str(own_smdp.data))
+    [row] = [row for row in json.loads(listed.stdout) if row["iccid"] == iccid]
+    assert (row["profilePolicyRules"], row["iconType"]) == (["ppr1"], "png")
     # the default RAT allows PPR1 and PPR2 for any operator, with the user's consent
     code = own_smdp.order(iccid)
     downloaded = lpa_ok("--json", "profile", "download", "-a", code, "--yes", card=card(euicc)).data

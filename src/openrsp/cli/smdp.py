@@ -250,6 +250,8 @@ def list_(
                 spn=profile.spn,
                 name=profile.profile_name,
                 profileClass=profile.profile_class,
+                profilePolicyRules=(profile.extra or {}).get("ppr", []),
+                iconType=profile.icon_type if profile.icon else None,
             )
             rows.append(row)
     repo.engine.dispose()
