@@ -382,7 +382,7 @@ def _finish_installed(euicc: Euicc, loader: BppLoader, profile: Profile) -> byte
         state.profiles.append(profile)
         state.next_isdp_index += 1
         store_notification(state, result)
-        state.retry_one_time_key = None  # the package is in: its otSK must not serve again
+    euicc.retry_key = None  # the package is in: its otSK must not serve again
     euicc.end_session()
     return result.pending
 
@@ -393,7 +393,6 @@ def _finish_failed(euicc: Euicc, loader: BppLoader, error: InstallError) -> byte
     with euicc.transaction() as state:
         result = build_install_result(euicc, state, ctx, iccid=iccid, error=(error.command, error.reason))
         store_notification(state, result)
-        state.retry_one_time_key = None  # a result ends the attempt: no retry with this otSK
     euicc.end_session()
     return result.pending
 

@@ -294,9 +294,6 @@ class EuiccState:
     notifications: list[Notification] = field(default_factory=list)
     next_seq_number: int = 1
     next_isdp_index: int = 1
-    # otSK.EUICC.ECKA of a PrepareDownload whose package is not installed yet, as (curve, scalar):
-    # kept in non-volatile memory for the SM-DP+'s retry (SGP.22 §3.1.3, bppEuiccOtpk)
-    retry_one_time_key: tuple[str, bytes] | None = None
 
     # --- lookups ------------------------------------------------------------------------------
     def profile_by_iccid(self, iccid: str) -> Profile | None:
@@ -338,11 +335,6 @@ class EuiccState:
             "notifications": [n.to_json() for n in self.notifications],
             "nextSeqNumber": self.next_seq_number,
             "nextIsdpIndex": self.next_isdp_index,
-            "retryOneTimeKey": (
-                {"curve": self.retry_one_time_key[0], "scalar": _hex(self.retry_one_time_key[1])}
-                if self.retry_one_time_key
-                else None
-            ),
         }
 
     @classmethod
@@ -374,11 +366,6 @@ class EuiccState:
                 notifications=[Notification.from_json(n) for n in data.get("notifications", [])],
                 next_seq_number=data.get("nextSeqNumber", 1),
                 next_isdp_index=data.get("nextIsdpIndex", 1),
-                retry_one_time_key=_retry_key(data.get("retryOneTimeKey")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise StateError(f"eUICC state file is damaged: {exc}") from None
-
-
-def _retry_key(data: dict[str, str] | None) -> tuple[str, bytes] | None:
-    return (data["curve"], bytes.fromhex(data["scalar"])) if data else None
