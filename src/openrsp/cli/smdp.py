@@ -32,10 +32,15 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 OperatorOpt = Annotated[str | None, typer.Option("--operator", help="Operator owning the profiles.")]
 PprOpt = Annotated[
     str | None,
-    typer.Option("--ppr", help="Profile policy rules of these profiles: ppr1, ppr2 or ppr1,ppr2."),
+    typer.Option(
+        "--ppr", metavar="PPR1,PPR2", help="Profile policy rules of these profiles: ppr1, ppr2 or ppr1,ppr2."
+    ),
 ]
 IconOpt = Annotated[
-    Path | None, typer.Option("--icon", help="Icon shown before download: PNG or JPEG, at most 1024 bytes.")
+    Path | None,
+    typer.Option(
+        "--icon", metavar="FILE", help="Icon shown before download: PNG or JPEG, at most 1024 bytes."
+    ),
 ]
 
 
