@@ -200,3 +200,13 @@ def test_the_lpa_refuses_a_ppr1_profile_its_rat_does_not_allow(own_smdp, euicc):
         "sessionFailed",
         {"cancelSessionReason": "pprNotAllowed"},
     )
+
+
+def test_an_operator_matching_id_with_an_underscore_downloads_with_openrsps_lpa(own_smdp, euicc):
+    iccid = own_smdp.generate()
+    code = own_smdp.order(iccid, matching_id="AC_NO_CC")
+    assert code.endswith("$AC_NO_CC")
+    assert (
+        lpa_ok("--json", "profile", "download", "-a", code, "--yes", card=card(euicc)).data["iccid"] == iccid
+    )
+    assert installed_iccids(euicc) == [iccid] and own_smdp.state(iccid) == "Installed"
