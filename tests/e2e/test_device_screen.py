@@ -29,6 +29,7 @@ from device_world import (  # noqa: E402
     https_for,
     lpa_profiles,
     network_for,
+    run,
     start_device,
 )
 
@@ -294,6 +295,60 @@ def test_a_failed_download_shows_its_error(world: World, card: Path, open_page, 
     _shot(tab, shots / "device-error.png")
     tab.click("#result-close")
     expect(tab.locator("#no-profiles")).to_be_visible()
+    assert lpa_profiles(world, card) == {}
+
+
+def _ppr1_order(world: World, number: int) -> tuple[str, str]:
+    """A PPR1 profile (`profile generate --ppr ppr1`) ordered and released: (ICCID, activation code)."""
+    secrets = world.base / f"ppr-{number}.csv"
+    iccid = run(
+        "smdp", "profile", "generate", "--data", str(world.smdp_data), "--iccid", f"89882110999000{number:04d}",
+        "--imsi", f"00101999{number:07d}", "--spn", "Locked Mobile", "--name", "Locked plan", "--ppr", "ppr1",
+        "--out-secrets", str(secrets),
+    ).split()[0]  # fmt: skip
+    admin = ["smdp", "admin", "--data", str(world.smdp_data), "--credentials", str(world.pki)]
+    admin += ["--address", world.address]
+    run(*admin, "order", "--iccid", iccid)
+    return iccid, run(*admin, "confirm", "--iccid", iccid).strip()
+
+
+def test_profile_policy_rules_are_checked_against_the_esims_rules(
+    world: World, card: Path, open_page
+) -> None:
+    from openrsp.euicc.policy import default_rat
+    from openrsp.euicc.store import read_state, write_state
+
+    state = read_state(card)
+    state.rat = [rule for rule in state.rat if "ppr1" not in rule.pprs]  # PPR1 allowed for no operator
+    write_state(card, state)
+    _, refused_code = _ppr1_order(world, 1)
+    tab = open_page()
+    tab.click("#add-esim")
+    tab.fill("#activation-code", refused_code)
+    tab.click("#add-continue")
+    result = tab.locator("#result-dialog")
+    expect(result.locator("#result-title")).to_have_text("eSIM not added", timeout=30_000)
+    expect(result.locator("#result-text")).to_have_text(
+        "This eSIM does not allow the rules this profile comes with; nothing was installed."
+    )
+    expect(result.locator("#result-code")).to_contain_text("pprNotAllowed")
+    tab.click("#result-close")
+    assert lpa_profiles(world, card) == {}
+
+    state = read_state(card)
+    state.rat = default_rat()  # PPR1 and PPR2 allowed, with the user's consent
+    write_state(card, state)
+    _, allowed_code = _ppr1_order(world, 2)
+    tab.click("#add-esim")
+    tab.fill("#activation-code", allowed_code)
+    tab.click("#add-continue")
+    consent = tab.locator("#consent-dialog")
+    expect(consent).to_be_visible(timeout=20_000)
+    expect(consent.locator("#consent-rules")).to_have_text(
+        "cannot be turned off. Your eSIM's rules ask for your consent to these rules."
+    )
+    tab.click("#consent-no")
+    expect(consent).to_be_hidden()
     assert lpa_profiles(world, card) == {}
 
 

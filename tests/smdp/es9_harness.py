@@ -138,6 +138,7 @@ class SoftEuicc:
     eum_key: PrivateKey | None = None
     svn: bytes = b"\x02\x02\x02"
     rng: Callable[[int], bytes] = os.urandom
+    forbidden_pprs: tuple[int, ...] = ()  # PprIds bits EUICCInfo2.forbiddenProfilePolicyRules names
     # session state, as a card keeps it
     challenge: bytes = b""
     transaction_id: bytes = b""
@@ -191,7 +192,10 @@ class SoftEuicc:
         )
 
     def info2(self) -> dict[str, Any]:
-        return {
+        forbidden = (
+            {"forbiddenProfilePolicyRules": bit_string(*self.forbidden_pprs)} if self.forbidden_pprs else {}
+        )
+        return forbidden | {
             "profileVersion": b"\x02\x03\x01",
             "svn": self.svn,
             "euiccFirmwareVer": b"\x01\x00\x00",

@@ -86,10 +86,11 @@ def test_confirm_order_errors(es2):
         "8.1.1",
         "2.2",
     )
-    assert codes(es2.confirm_order, {"iccid": ICCID, "matchingId": "lower", "releaseFlag": True}) == (
-        "8.2.6",
-        "2.1",
-    )
+    for unusable in ("A$B", "A\nB", "X" * 256):  # '$' and controls cannot be in an activation code
+        assert codes(es2.confirm_order, {"iccid": ICCID, "matchingId": unusable, "releaseFlag": True}) == (
+            "8.2.6",
+            "2.1",
+        )
     es2.confirm_order({"iccid": ICCID, "matchingId": "SAME-ID", "releaseFlag": True})
     assert codes(es2.confirm_order, {"iccid": OTHER, "matchingId": "SAME-ID", "releaseFlag": True}) == (
         "8.2.6",

@@ -202,7 +202,9 @@ def test_refused_matching_id(rig):
 
 def test_no_order_for_this_eid_without_matching_id(rig):
     iccid, _ = rig.released_profile()  # an activation-code order, not for this EID
-    assert fails_at_authenticate(rig, rig.euicc, "") == ("8.2.6", "3.8")
+    # default SM-DP+: the EID refusal code (SGP.22 §5.6.3), not the matchingId one
+    assert fails_at_authenticate(rig, rig.euicc, "") == ("8.1.1", "3.8")
+    assert fails_at_authenticate(rig, rig.euicc, None) == ("8.1.1", "3.8")
     assert rig.state(iccid) == "Released"
 
 

@@ -30,6 +30,25 @@ DataOpt = Annotated[Path | None, typer.Option("--data", help="Data folder (defau
 DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default sqlite in the data folder).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 OperatorOpt = Annotated[str | None, typer.Option("--operator", help="Operator owning the profiles.")]
+PprOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ppr", metavar="PPR1,PPR2", help="Profile policy rules of these profiles: ppr1, ppr2 or ppr1,ppr2."
+    ),
+]
+IconOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--icon", metavar="FILE", help="Icon shown before download: PNG or JPEG, at most 1024 bytes."
+    ),
+]
+
+
+def _extras(ppr: str | None, icon: Path | None):
+    from openrsp.smdp.inventory import ProfileExtras
+    from openrsp.smdp.profile_policy import parse_pprs, read_icon
+
+    return ProfileExtras(tuple(parse_pprs(ppr)), read_icon(icon) if icon is not None else None)
 
 
 def _config(config: Path | None, data: Path | None, db: str | None, **more: Any):
@@ -102,11 +121,14 @@ def import_(
     profile_class: Annotated[
         str, typer.Option("--class", help="test, provisioning or operational.")
     ] = "operational",
+    ppr: PprOpt = None,
+    icon: IconOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Import packages, all or none: one unreadable file or known ICCID and nothing is added."""
     from openrsp.smdp.inventory import import_packages
 
+    extras = _extras(ppr, icon)
     cfg = _config(config, data, db)
     repo = _repository(config, data, db)
     iccids = import_packages(
@@ -115,6 +137,7 @@ def import_(
         operator=_operator_name(operator, cfg),
         profile_type=profile_type,
         profile_class=profile_class,
+        extras=extras,
     )
     repo.engine.dispose()
     typer.echo(json.dumps([{"iccid": i} for i in iccids]) if json_output else "\n".join(iccids))
@@ -146,6 +169,8 @@ def generate(
     out_secrets: Annotated[
         Path | None, typer.Option(help="Write ICCID,IMSI,Ki,OPc here (mode 0600) instead of printing them.")
     ] = None,
+    ppr: PprOpt = None,
+    icon: IconOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Build SAIP packages from subscriber data and add them to the inventory (all or none)."""
@@ -170,9 +195,12 @@ def generate(
             raise InputError("give --iccid and --imsi (or --csv FILE)")
         rows = [{k: v for k, v in single.items() if v is not None}]
     subs = subscriptions_from_rows(rows, append_check_digit=append_check_digit)
+    extras = _extras(ppr, icon)
     cfg = _config(config, data, db)
     repo = _repository(config, data, db)
-    generate_profiles(repo, subs, operator=_operator_name(operator, cfg), profile_type=profile_type)
+    generate_profiles(
+        repo, subs, operator=_operator_name(operator, cfg), profile_type=profile_type, extras=extras
+    )
     repo.engine.dispose()
 
     secrets = [
@@ -227,6 +255,8 @@ def list_(
                 spn=profile.spn,
                 name=profile.profile_name,
                 profileClass=profile.profile_class,
+                profilePolicyRules=(profile.extra or {}).get("ppr", []),
+                iconType=profile.icon_type if profile.icon else None,
             )
             rows.append(row)
     repo.engine.dispose()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from openrsp.asn1.rsp_types import CancelSessionReason
 from openrsp.device.gate import CardBusy
 from openrsp.errors import InputError, OpenRSPError
 from openrsp.lpa.errors import (
@@ -71,7 +72,7 @@ class Problem:
     detail: str  # the technical message
     code: str | None = None  # "8.2.6 / 3.8 (Matching ID - Refused)", "EnableProfile result 2 (...)"
     step: str | None = None  # the failing call, lpac-style (es9p_authenticate_client, ...)
-    kind: str = "error"  # "error", "cancelled", "busy", "input"
+    kind: str = "error"  # "error", "cancelled", "refused" (by the LPA's own checks), "busy", "input"
     wrong_code: bool = False  # a confirmation code was refused: the page may ask for it again
 
     def to_json(self) -> dict[str, Any]:
@@ -114,6 +115,11 @@ def explain(error: BaseException) -> Problem:
         return Problem(f"The SM-DP+ at {error.address} cannot be reached.", detail, None, step)
     if isinstance(error, Es9ProtocolError):
         return Problem("The SM-DP+ gave an answer this device does not understand.", detail, None, step)
+    if isinstance(error, DownloadCancelled) and error.reason == CancelSessionReason.pprNotAllowed:
+        # the LPA refused before consent: the eSIM's rules authorisation table forbids the profile's PPRs
+        title = "This eSIM does not allow the rules this profile comes with; nothing was installed."
+        code = f"CancelSession reason {int(error.reason)} (pprNotAllowed)"
+        return Problem(title, detail, code, step, "refused")
     if isinstance(error, DownloadCancelled):
         return Problem("The download was cancelled; nothing was installed.", detail, None, step, "cancelled")
     if isinstance(error, NoTrustError):

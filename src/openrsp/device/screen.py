@@ -11,6 +11,7 @@ from openrsp.hexutil import to_hex
 from openrsp.lpa.es10 import ProfileInfo, ProfileMetadata
 
 _POLICY_WORDS = {"ppr1": "cannot be turned off", "ppr2": "cannot be deleted"}
+_CONSENT_WORDS = "Your eSIM's rules ask for your consent to these rules."
 _ICON_TYPES = {"png": "image/png", "jpg": "image/jpeg"}
 
 
@@ -27,6 +28,7 @@ def metadata_json(meta: ProfileMetadata) -> dict[str, Any]:
         "icon": icon,
         "policyRules": [{"rule": r, "words": _POLICY_WORDS.get(r, r)} for r in meta.policy_rules],
         "ownerMccMnc": meta.owner_mcc_mnc,
+        "policyConsent": _CONSENT_WORDS if meta.policy_consent_required else None,
     }
 
 

@@ -54,6 +54,20 @@ class SessionContext:
     hash_cc: bytes | None = None
 
 
+class KeptKey:
+    """Where the eUICC keeps the otSK.EUICC.ECKA of a PrepareDownload whose package has not been
+    installed: in memory here; for an eUICC on disk, in a private key file (store.RetryKeyFile)."""
+
+    def __init__(self) -> None:
+        self._key: PrivateKey | None = None
+
+    def load(self) -> PrivateKey | None:
+        return self._key
+
+    def save(self, key: PrivateKey | None) -> None:
+        self._key = key
+
+
 class Euicc:
     """One eUICC: its persistent state, its private keys and its (single) RSP session."""
 
@@ -67,6 +81,7 @@ class Euicc:
         clock: Callable[[], datetime] = utcnow,
         random_bytes: Callable[[int], bytes] = os.urandom,
         make_one_time_key: Callable[[str], PrivateKey] | None = None,
+        kept_key: KeptKey | None = None,
     ) -> None:
         """`keys` maps each SigningIdentity.key_file to its private key."""
         for identity in state.identities:
@@ -82,9 +97,20 @@ class Euicc:
         self.session = RspSession()
         self.context = SessionContext()
         self.loader: BppLoader | None = None
-        # otSK kept after a PrepareDownload whose package was not installed, so that the SM-DP+ can
-        # send the same bound package again (SmdpSigned2.bppEuiccOtpk); dropped once installed.
-        self.retry_key: PrivateKey | None = None
+        self._kept_key = kept_key or KeptKey()
+
+    # --- the one-time key kept for a retry ------------------------------------------------------
+    @property
+    def retry_key(self) -> PrivateKey | None:
+        """otSK kept after a PrepareDownload whose package was not installed, so that a later
+        session's PrepareDownload reuses it when the SM-DP+ offers its otPK back
+        (SmdpSigned2.bppEuiccOtpk, SGP.22 §3.1.3); it outlives CancelSession, a reset and, for an
+        eUICC on disk, the process, as a card's non-volatile memory would. Dropped once installed."""
+        return self._kept_key.load()
+
+    @retry_key.setter
+    def retry_key(self, key: PrivateKey | None) -> None:
+        self._kept_key.save(key)
 
     # --- state ----------------------------------------------------------------------------------
     @contextmanager

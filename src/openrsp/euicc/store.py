@@ -25,8 +25,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from openrsp.crypto.ecdsa import PrivateKey, generate_private_key, load_private_key
+from openrsp.crypto.keys import KeyFormatError
 from openrsp.errors import InputError
-from openrsp.euicc.core import Euicc, utcnow
+from openrsp.euicc.core import Euicc, KeptKey, utcnow
 from openrsp.euicc.install import isdp_aid
 from openrsp.euicc.isd_r import IsdR
 from openrsp.euicc.iso7816 import Iso7816Card
@@ -49,6 +50,7 @@ from openrsp.pki.issue import issue_euicc_certificate
 from openrsp.profile.alpha import decode_spn
 
 STATE_FILE = "state.json"
+RETRY_KEY_FILE = "retry-otsk.key.pem"  # otSK.EUICC.ECKA kept for a download retry (mode 0600)
 LOCK_FILE = ".state.lock"  # flock target: serialises reads and writes of state.json across processes
 
 
@@ -180,6 +182,32 @@ def _remove_stale_temporaries(directory: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
+class RetryKeyFile(KeptKey):
+    """The one-time key kept for a download retry, in DIR/retry-otsk.key.pem (mode 0600, like the
+    eUICC's other private keys), so that a later process on this eUICC can still reuse it."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__()
+        self.path = directory / RETRY_KEY_FILE
+
+    def load(self) -> PrivateKey | None:
+        if not self.path.is_file():
+            return None
+        try:
+            return load_private_key(self.path)
+        except KeyFormatError:  # damaged: as if none were kept, PrepareDownload makes a new one
+            return None
+
+    def save(self, key: PrivateKey | None) -> None:
+        if key is None:
+            self.path.unlink(missing_ok=True)
+            return
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        write_atomically(self.path, pem, private=True)
+
+
 # --- opening ---------------------------------------------------------------------------------------
 def open_euicc(
     directory: Path | str,
@@ -204,6 +232,7 @@ def open_euicc(
         clock=clock,
         random_bytes=random_bytes,
         make_one_time_key=make_one_time_key,
+        kept_key=RetryKeyFile(directory),
     )
 
 

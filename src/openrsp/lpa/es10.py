@@ -115,6 +115,8 @@ class ProfileMetadata:
     policy_rules: list[str] = field(default_factory=list)  # ppr1, ppr2, ...
     notification_config: list[NotificationConfig] = field(default_factory=list)
     owner_mcc_mnc: str | None = None
+    # set by the LPA before consent: the eUICC's RAT wants the user's consent to the PPRs
+    policy_consent_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -556,6 +558,10 @@ class Es10:
     def get_euicc_info2(self) -> dict[str, Any]:
         """EUICCInfo2 (BF22) as decoded values."""
         return self._call("GetEuiccInfo2Request", {}, "EUICCInfo2", "es10b_get_euicc_info2")
+
+    def get_rat(self) -> dict[str, Any]:
+        """ES10b GetRAT (BF43): the rules authorisation table, as decoded values."""
+        return self._call("GetRatRequest", {}, "GetRatResponse", "es10b_get_rat")
 
     @staticmethod
     def _check(function: str, result: int, codes: Any, step: str) -> None:

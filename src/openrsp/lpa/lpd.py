@@ -18,6 +18,7 @@ when the last segment has been accepted, so a failed download leaves nothing beh
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import hashlib
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from openrsp.lpa.errors import (
 from openrsp.lpa.es9_client import AuthenticateClientResult, Es9Client, InitiateAuthenticationResult
 from openrsp.lpa.es10 import Es10, InstallResult, ProfileMetadata, decode_profile_metadata
 from openrsp.lpa.notifications import NotificationOutcome, NotificationSender
+from openrsp.lpa.ppr import CHECKED_PPRS, check_pprs, rat_from_response
 
 
 class Step(enum.Enum):
@@ -213,6 +215,7 @@ class Download:
 
     def _user_consent(self) -> None:
         assert self._auth_client is not None and self.metadata is not None and self.transaction_id is not None
+        self._check_policy_rules()
         if not self._consent(self.metadata):
             raise DownloadCancelled("the user refused the profile", CancelSessionReason.endUserRejection)
         if not _cc_required(self._auth_client.smdp_signed2):
@@ -283,6 +286,23 @@ class Download:
         self.result = DownloadResult(self.metadata, self._install, outcome)
 
     # --- checks ----------------------------------------------------------------------------------
+    def _check_policy_rules(self) -> None:
+        """PPRs in the metadata: the eUICC's RAT must allow them, or the download is refused before
+        consent (SGP.22 §3.1.3.2, CancelSession reason pprNotAllowed)."""
+        assert self.metadata is not None
+        if not any(rule in CHECKED_PPRS for rule in self.metadata.policy_rules):
+            return
+        verdict = check_pprs(self.metadata, rat_from_response(self.es10.get_rat()))
+        if not verdict.allowed:
+            meaning = "; ".join(verdict.meanings)
+            raise DownloadCancelled(
+                f"the profile's policy rules are not allowed on this eUICC: {verdict.reason}"
+                + (f" ({meaning})" if meaning else ""),
+                CancelSessionReason.pprNotAllowed,
+            )
+        if verdict.consent_required:
+            self.metadata = dataclasses.replace(self.metadata, policy_consent_required=True)
+
     def _check_server_signed1(self, result: InitiateAuthenticationResult) -> None:
         try:
             signed = rsp().decode("ServerSigned1", result.server_signed1)

@@ -22,6 +22,7 @@ from openrsp.lpa.es10 import ConfiguredAddresses, NotificationMetadata, ProfileI
 from openrsp.lpa.lpac_json import euicc_info2
 from openrsp.lpa.lpd import DownloadResult, LoadProgress, Step
 from openrsp.lpa.notifications import NotificationOutcome
+from openrsp.lpa.ppr import PPR_MEANING
 from openrsp.lpa.steps import STEP_WORDS
 
 # Piped output is not cut to 80 columns: ICCIDs and AIDs must stay whole for scripts and logs.
@@ -66,9 +67,10 @@ def show_metadata(meta: ProfileMetadata) -> None:
     table.add_row("ICCID", meta.iccid or "-")
     table.add_row("Icon", f"{meta.icon_type} ({len(meta.icon)} bytes)" if meta.icon else "none")
     if meta.policy_rules:
-        rules = {"ppr1": "cannot be disabled", "ppr2": "cannot be deleted"}
-        table.add_row("Policy", ", ".join(f"{r} ({rules.get(r, r)})" for r in meta.policy_rules))
+        table.add_row("Policy", ", ".join(f"{r} ({PPR_MEANING.get(r, r)})" for r in meta.policy_rules))
     err.print(table)
+    if meta.policy_consent_required:
+        err.print("This eUICC's rules ask for your consent to the policy rules above.", markup=False)
 
 
 def ask_consent(meta: ProfileMetadata) -> bool:

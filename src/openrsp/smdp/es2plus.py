@@ -143,7 +143,7 @@ class Es2Service:
         if not isinstance(release, bool):
             raise Es2Error(FUNCTION, "2.1", "releaseFlag must be true or false")
         if matching_id and not is_valid_matching_id(matching_id):
-            raise Es2Error(MATCHING_ID, "2.1", "matchingId: up to 64 of 0-9 A-Z - .")
+            raise Es2Error(MATCHING_ID, "2.1", "matchingId: 1 to 255 printable characters, no '$'")
         if code is not None and not code:
             raise Es2Error(CONFIRMATION_CODE, "2.1", "confirmationCode is empty")
         expires_at = self._optional_expiry(body)

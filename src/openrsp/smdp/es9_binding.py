@@ -3,7 +3,8 @@
 A binding is otPK.EUICC.ECKA plus the SM-DP+'s otSK.DP.ECKA and the profile protection keys.
 With them the SM-DP+ rebuilds an equivalent bound profile package when the LPA asks again, or when
 a retry session gets the eUICC to reuse its one-time key. The secret half is stored sealed under
-the KEK, in the RSP session's JSON data, never in clear.
+the KEK, never in clear: in the RSP session's JSON data (the LPA asking again within the session)
+and on the order (`orders.retry_binding`, for a retry in a later session, SGP.22 §3.1.3).
 """
 
 from __future__ import annotations
@@ -67,6 +68,14 @@ def unseal(stored: dict[str, str], sealer: Sealer, iccid: str) -> Binding:
     keys = [secret[FIELD_SIZE + i * KEY_LENGTH : FIELD_SIZE + (i + 1) * KEY_LENGTH] for i in range(3)]
     ppk = SessionKeys(s_enc=keys[0], s_mac=keys[1], initial_mcv=keys[2])
     return Binding(bytes.fromhex(stored["euicc_otpk"]), secret[:FIELD_SIZE], ppk)
+
+
+def retry_offer(kept: dict[str, str] | None, eid: str) -> bytes | None:
+    """The otPK.EUICC to offer back as bppEuiccOtpk (SGP.22 §5.6.2), when the order keeps a binding
+    made for this eUICC by an earlier attempt; None otherwise."""
+    if not kept or kept.get("eid") != eid or not kept.get("euicc_otpk"):
+        return None
+    return bytes.fromhex(kept["euicc_otpk"])
 
 
 def bound_package(

@@ -10,6 +10,7 @@ from typing import Any
 from openrsp.asn1 import rsp
 from openrsp.asn1.rsp_types import IconType, NotificationEvent, ProfileClass, bit_string, iccid_to_bytes
 from openrsp.smdp.es9_store import ProfileView
+from openrsp.smdp.profile_policy import ppr_bits, profile_pprs
 
 # Which operations the eUICC reports back to this SM-DP+ (profile.extra["notify"] overrides).
 DEFAULT_NOTIFY = ("install", "enable", "disable", "delete")
@@ -39,6 +40,12 @@ def store_metadata_value(profile: ProfileView, notification_address: str) -> dic
     if profile.icon and profile.icon_type in IconType.__members__:
         value["iconType"] = int(IconType[profile.icon_type])
         value["icon"] = bytes(profile.icon)
+    pprs = profile_pprs(profile.extra)
+    if pprs:
+        value["profilePolicyRules"] = ppr_bits(pprs)
+        owner = (profile.extra or {}).get("owner")
+        if owner:  # the eUICC checks PPRs against its RAT for this owner (SGP.22 §2.9.2)
+            value["profileOwner"] = {"mccMnc": bytes.fromhex(owner)}
     profile_class = profile.profile_class or "operational"
     if profile_class in ProfileClass.__members__:
         value["profileClass"] = int(ProfileClass[profile_class])

@@ -23,19 +23,21 @@ NOT_YET_RELEASED = (State.ALLOCATED, State.LINKED, State.CONFIRMED)
 
 
 def locate(tx: Es9Tx, matching_id: str | None, eid: str) -> ProfileView:
-    """The profile (locked) whose order this eUICC asks for; MATCHING_ID_REFUSED when there is none."""
+    """The profile (locked) whose order this eUICC asks for; MATCHING_ID_REFUSED when no order has
+    this matchingId, NO_ORDER_FOR_EID when none is ordered for this EID (default SM-DP+)."""
     if matching_id:
         profile = tx.profile_by_matching_id(matching_id)
         if profile is None:
             raise status.MATCHING_ID_REFUSED.error()
         return profile
+    # default SM-DP+: without a matchingId the EID names the order, so its absence is an EID refusal
     candidates = tx.profiles_ordered_for_eid(eid)
     if not candidates:
-        raise status.MATCHING_ID_REFUSED.error("no download order for this EID")
+        raise status.NO_ORDER_FOR_EID.error(f"EID {eid}")
     ranked = sorted(candidates, key=lambda p: (_rank(p.state), p.order.id if p.order else 0))
     profile = tx.profile_by_iccid(ranked[0].iccid)
     if profile is None or profile.order is None:  # cancelled between the two reads
-        raise status.MATCHING_ID_REFUSED.error()
+        raise status.NO_ORDER_FOR_EID.error(f"EID {eid}")
     return profile
 
 

@@ -48,6 +48,9 @@ UNKNOWN_TRANSACTION = StatusCode(
 PROFILE_NOT_RELEASED = StatusCode("8.2", "1.2", "profile has not yet been released")
 MATCHING_ID_REFUSED = StatusCode("8.2.6", "3.8", "matchingId is refused")
 EID_MISMATCH = StatusCode("8.1.1", "3.8", "EID does not match the download order")
+# default SM-DP+ (no or empty matchingId) and no order for this EID: SGP.22 §5.6.3 names the EID
+NO_ORDER_FOR_EID = StatusCode("8.1.1", "3.8", "no download order for this EID")
+NO_ELIGIBLE_PROFILE = StatusCode("8.2.5", "4.3", "no eligible profile for this eUICC")
 ORDER_EXPIRED = StatusCode("8.8.5", "4.10", "the download order has expired")
 ORDER_LOCKED = StatusCode("8.8.5", "6.4", "maximum number of attempts for the download order exceeded")
 

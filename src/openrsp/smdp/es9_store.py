@@ -52,6 +52,7 @@ class OrderView:
     expires_at: datetime | None
     release_flag: bool
     smds_address: str | None
+    retry_binding: dict[str, Any] | None
 
 
 @dataclass

@@ -70,6 +70,7 @@ from openrsp.smdp.es9_verify import (
 )
 from openrsp.smdp.es9_wire import base64_field, decode, require_field, transaction_id_field
 from openrsp.smdp.prepared_package import PreparedPackage
+from openrsp.smdp.profile_policy import forbidden_pprs, profile_pprs
 from openrsp.smdp.repository import ProgressPoint
 from openrsp.smdp.rsp_session import SessionEvent, SessionState, allows, next_state
 from openrsp.smdp.states import Event, State
@@ -250,14 +251,16 @@ class Es9Service:
             raise refusal.code.error(refusal.detail)
         order = profile.order
         assert order is not None
+        self._check_policy_rules(tx, profile, signed1["euiccInfo2"])
 
         previous = self._bound_session(tx, profile, euicc.eid) if profile.state == State.DOWNLOADED else None
         smdp_signed2_value: dict[str, Any] = {
             "transactionId": transaction_id,
             "ccRequiredFlag": order.cc_hash is not None,
         }
-        if previous is not None:  # a retry: offer the eUICC its earlier one-time key back
-            smdp_signed2_value["bppEuiccOtpk"] = bytes.fromhex(previous.data["binding"]["euicc_otpk"])
+        offered = es9_binding.retry_offer(order.retry_binding, euicc.eid)
+        if offered is not None:  # a retry (SGP.22 §3.1.3): offer the eUICC its earlier one-time key back
+            smdp_signed2_value["bppEuiccOtpk"] = offered
         smdp_signed2 = rsp().encode("SmdpSigned2", smdp_signed2_value)
         smdp_signature2 = _signature_tlv(
             sign_plain(ci_set.dppb_key, smdp_signed2 + signed_part.signature_tlv)
@@ -274,6 +277,7 @@ class Es9Service:
             "metadata": to_hex(metadata),
             "order_version": [profile.state, order.download_attempts],
             "retry_of": previous.transaction_id if previous is not None else None,
+            "offered_otpk": to_hex(offered) if offered is not None else None,
         }
         self._move(tx, row, SessionEvent.AUTHENTICATE_CLIENT, now)
         tx.report_progress(profile, ProgressPoint(1), event_="eligibilityCheck")
@@ -284,6 +288,17 @@ class Es9Service:
             "smdpSignature2": _b64(smdp_signature2),
             "smdpCertificate": _b64(ci_set.dppb_der),
         }
+
+    @staticmethod
+    def _check_policy_rules(tx: Es9Tx, profile: ProfileView, euicc_info2: dict[str, Any]) -> None:
+        """SGP.22 §5.6.3: a profile with a PPR the eUICC forbids is no eligible profile for it."""
+        refused = [ppr for ppr in profile_pprs(profile.extra) if ppr in forbidden_pprs(euicc_info2)]
+        if not refused:
+            return
+        code = status.NO_ELIGIBLE_PROFILE
+        point = ProgressPoint(1, success=False, status_code_data=_status_data(code))
+        tx.report_progress(profile, point, event_="eligibilityCheck")
+        raise code.error(f"the eUICC forbids {', '.join(refused)}, which profile {profile.iccid} carries")
 
     def _bound_session(self, tx: Es9Tx, profile: ProfileView, eid: str) -> SessionRow | None:
         """The session that last bound this profile to this eUICC (for a download retry)."""
@@ -369,22 +384,27 @@ class Es9Service:
             self._check_confirmation_code(tx, profile, transaction_id, signed2.get("hashCc"))
 
         previous = self._previous_binding(tx, data.get("retry_of"))
-        binding = None
         if previous is not None:
-            offered = es9_binding.unseal(previous.data["binding"], self.context.sealer, profile.iccid)
-            binding = offered if offered.euicc_otpk == euicc_otpk else None
             self._move(tx, previous, SessionEvent.FAIL, now)  # superseded by this session
+        binding = None
+        offered = data.get("offered_otpk")
+        kept = order.retry_binding
+        if offered and kept and kept["euicc_otpk"] == offered and bytes.fromhex(offered) == euicc_otpk:
+            # the eUICC reused the one-time key we offered: the same otPK.DP and session keys again
+            binding = es9_binding.unseal(kept, self.context.sealer, profile.iccid)
         if binding is None:  # the profile's own PPK, prepared at import (None for older records)
             binding = es9_binding.new_binding(ci_set.curve, euicc_otpk, self.context.rng, ppk=package.ppk)
+        sealed = es9_binding.seal(binding, self.context.sealer, profile.iccid)
 
         tx.transition(profile, Event.BPP_DELIVERED, detail={"transactionId": to_hex(transaction_id)})
         tx.save_order(
             order,
             eid=order.eid or row.eid,  # the profile is now bound to this eUICC
             download_attempts=order.download_attempts + 1,
+            retry_binding={**sealed, "eid": row.eid},  # for a retry in a later session
             updated_at=now,
         )
-        row.data = {**data, "binding": es9_binding.seal(binding, self.context.sealer, profile.iccid)}
+        row.data = {**data, "binding": sealed}
         # kept while the order is Downloaded: retries and the install result need it
         self._move(tx, row, SessionEvent.GET_BOUND_PROFILE_PACKAGE, now, expires_at=None)
         return self._package(row, transaction_id, ci_set, package, binding)
@@ -481,6 +501,7 @@ class Es9Service:
             point = ProgressPoint(4, success=success, result_data=_b64(der))
             event = Event.INSTALLED if success else Event.INSTALL_FAILED
             tx.transition(profile, event, detail={"result": summary}, progress=point)
+            self._forget_retry(tx, profile)
         self._move(tx, row, SessionEvent.INSTALL_RESULT, now)
         return {}
 
@@ -544,6 +565,9 @@ class Es9Service:
             event = Event.SESSION_RETRYABLE if reason in RETRYABLE_CANCEL else Event.SESSION_FAILED
             detail = {"cancelSessionReason": code_name(CancelSessionReason, reason)}
             tx.transition(profile, event, detail=detail)
+            if event == Event.SESSION_FAILED:
+                self._forget_retry(tx, profile)
+            # a retryable end keeps order.retry_binding: the next session offers the same otPK back
         self._move(tx, row, SessionEvent.CANCEL, now)
         return {}
 
@@ -616,6 +640,13 @@ class Es9Service:
         point = ProgressPoint(point_id, success=False, status_code_data=_status_data(code))
         reason = {"subjectCode": code.subject, "reasonCode": code.reason, "reason": detail}
         tx.transition(profile, Event.SESSION_FAILED, detail=reason, progress=point)
+        self._forget_retry(tx, profile)
+
+    @staticmethod
+    def _forget_retry(tx: Es9Tx, profile: ProfileView) -> None:
+        """The order is over (installed, failed): its one-time key binding must not serve again."""
+        if profile.order is not None and profile.order.retry_binding is not None:
+            tx.save_order(profile.order, retry_binding=None)
 
 
 class _KeepSession(Exception):

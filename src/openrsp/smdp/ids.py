@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 
 _ICCID = re.compile(r"^[0-9]{18,20}$")
 _EID = re.compile(r"^[0-9]{32}$")
-# SGP.22 §4.1: the activation code uses the QR alphanumeric set; '$' separates fields.
-_MATCHING_ID = re.compile(r"^[0-9A-Z\-.]{1,64}$")
+# What an operator may choose (ES2+ ConfirmOrder; CtxParams1.matchingId is a UTF8String): any
+# printable text, e.g. `AC_NO_CC`, but no '$' (it separates activation-code fields, SGP.22 §4.1) and
+# at most what the orders table stores. Generated ones use only 0-9 A-Z and '-'.
+MAX_MATCHING_ID = 255
 _MATCHING_ID_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: easy to read and type
 
 
@@ -35,7 +37,8 @@ def is_valid_eid(text: str) -> bool:
 
 
 def is_valid_matching_id(text: str) -> bool:
-    return bool(_MATCHING_ID.match(text))
+    """Whether an operator may give this matchingId (exact and case-sensitive from then on)."""
+    return 0 < len(text) <= MAX_MATCHING_ID and text.isprintable() and "$" not in text
 
 
 def new_matching_id(rng: Callable[[int], bytes] = os.urandom, groups: int = 4, size: int = 5) -> str:

@@ -10,14 +10,36 @@ import csv
 import io
 import random
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from openrsp.crypto.milenage import compute_opc
 from openrsp.errors import OpenRSPError
+from openrsp.hexutil import to_hex
 from openrsp.profile import ProfilePackage, Subscription, generate_package, generate_subscriptions
+from openrsp.profile.identifiers import encode_plmn, split_imsi
 from openrsp.profile.subscription import PROFILE_CLASSES
 from openrsp.smdp.errors import InventoryError
 from openrsp.smdp.repository import DEFAULT_PROFILE_TYPE, NewProfile, Repository
+
+
+@dataclass(frozen=True)
+class ProfileExtras:
+    """What `--ppr` and `--icon` add to every profile of one import or generation (and so to its
+    profile type): policy rules and an icon for StoreMetadata (smdp/profile_policy.py)."""
+
+    pprs: tuple[str, ...] = ()
+    icon: tuple[str, bytes] | None = None  # (iconType, bytes)
+
+    def apply(self, record: NewProfile) -> NewProfile:
+        if self.pprs:
+            record.extra = {**record.extra, "ppr": list(self.pprs)}
+        if self.icon is not None:
+            record.icon_type, record.icon = self.icon
+        return record
+
+
+NO_EXTRAS = ProfileExtras()
 
 
 def record_from_package(
@@ -36,6 +58,7 @@ def record_from_package(
     try:
         package = ProfilePackage.from_der(der)
         aka = package.aka
+        owner = _owner_of_package(package)
         return NewProfile(
             iccid=package.iccid,
             package=der,
@@ -48,9 +71,21 @@ def record_from_package(
             spn=package.spn,
             profile_name=profile_name or package.spn or source,
             profile_class=profile_class,
+            extra={"owner": owner} if owner else {},
         )
     except OpenRSPError as exc:
         raise InventoryError(f"{source}: {exc}") from None
+
+
+def _owner_of_package(package: ProfilePackage) -> str | None:
+    """The profile owner's PLMN (StoreMetadata profileOwner.mccMnc, hex) from the USIM's IMSI, the
+    MNC length taken from EF.AD (2 when it does not say)."""
+    imsi = package.imsi
+    if not imsi:
+        return None
+    ad = package.files.get("ADF.USIM/EF.AD")
+    mnc_length = ad[3] & 0x0F if ad and len(ad) >= 4 and ad[3] & 0x0F in (2, 3) else 2
+    return to_hex(encode_plmn(*split_imsi(imsi, mnc_length)))
 
 
 def import_packages(
@@ -60,6 +95,7 @@ def import_packages(
     operator: str,
     profile_type: str | None = None,
     profile_class: str = "operational",
+    extras: ProfileExtras = NO_EXTRAS,
 ) -> list[str]:
     """Import the package files; their ICCIDs, in order."""
     records = []
@@ -68,9 +104,10 @@ def import_packages(
             der = path.read_bytes()
         except OSError as exc:
             raise InventoryError(f"{path}: {exc.strerror or exc}") from None
-        records.append(
-            record_from_package(der, source=path.stem, profile_type=profile_type, profile_class=profile_class)
+        record = record_from_package(
+            der, source=path.stem, profile_type=profile_type, profile_class=profile_class
         )
+        records.append(extras.apply(record))
     return repo.add_profiles(records, operator)
 
 
@@ -87,6 +124,7 @@ def record_from_subscription(sub: Subscription, *, profile_type: str) -> NewProf
         spn=sub.spn,
         profile_name=sub.profile_name or sub.spn,
         profile_class=sub.profile_class,
+        extra={"owner": to_hex(encode_plmn(sub.mcc, sub.mnc))},
     )
 
 
@@ -125,10 +163,13 @@ def generate_profiles(
     *,
     operator: str,
     profile_type: str = DEFAULT_PROFILE_TYPE,
+    extras: ProfileExtras = NO_EXTRAS,
 ) -> list[Subscription]:
     """Build a package per subscription and add them all; the subscriptions (with their keys)."""
     try:
-        records = [record_from_subscription(sub, profile_type=profile_type) for sub in subscriptions]
+        records = [
+            extras.apply(record_from_subscription(sub, profile_type=profile_type)) for sub in subscriptions
+        ]
     except OpenRSPError as exc:
         raise InventoryError(str(exc)) from None
     repo.add_profiles(records, operator)

@@ -337,7 +337,9 @@ function showJob(job) {
       break;
     case "cancelled":
       only(null);
-      toast("Download cancelled. Nothing was installed.");
+      // refused by the device's own checks (a profile's rules the eSIM does not allow): say why
+      if (job.problem && job.problem.kind === "refused") showResult(job);
+      else toast("Download cancelled. Nothing was installed.");
       refresh();
       break;
     default:
@@ -353,7 +355,8 @@ function showConsent(job) {
   $("consent-class").textContent = m.profileClass || "operational";
   $("consent-iccid").textContent = m.iccid || "-";
   $("consent-smdp").textContent = job.smdp;
-  $("consent-rules").textContent = (m.policyRules || []).map((r) => r.words).join(", ") || "none";
+  const rules = (m.policyRules || []).map((r) => r.words).join(", ") || "none";
+  $("consent-rules").textContent = m.policyConsent ? `${rules}. ${m.policyConsent}` : rules;
   const icon = $("consent-icon");
   icon.hidden = !m.icon;
   if (m.icon) icon.src = m.icon;

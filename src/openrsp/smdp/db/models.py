@@ -108,6 +108,9 @@ class Order(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     release_flag: Mapped[bool] = mapped_column(Boolean, default=False)
     smds_address: Mapped[str | None] = mapped_column(String(255))
+    # The one-time key binding of the last package delivered for this order, kept for a retry
+    # (SGP.22 §3.1.3): {eid, euicc_otpk, secret (sealed otSK.DP + PPK)}; None when there is none.
+    retry_binding: Mapped[dict[str, Any] | None] = mapped_column(JsonDict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
