@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +25,9 @@ app.add_typer(profile_app, name="profile")
 app.add_typer(admin_app, name="admin")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="SM-DP+ configuration (TOML).")]
-DataOpt = Annotated[Path | None, typer.Option("--data", help="Data folder (default ./smdp-data).")]
+DataOpt = Annotated[
+    Path | None, typer.Option("--data", help="Data folder (default $XDG_DATA_HOME/openrsp/smdp).")
+]
 DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default sqlite in the data folder).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 OperatorOpt = Annotated[str | None, typer.Option("--operator", help="Operator owning the profiles.")]
@@ -194,12 +195,14 @@ def _write_secrets(path: Path, secrets: list[dict[str, Any]]) -> None:
     writer = csv.DictWriter(buffer, fieldnames=["iccid", "imsi", "ki", "opc", "msisdn"], lineterminator="\n")
     writer.writeheader()
     writer.writerows(secrets)
+    from openrsp.private_files import write_private_file
+
+    # A new 0600 file renamed over the old one: an existing file's looser mode (or a symlink
+    # planted at the name) does not carry over.
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        write_private_file(path, buffer.getvalue().encode())
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "w") as fh:
-        fh.write(buffer.getvalue())
 
 
 @profile_app.command("list")

@@ -43,6 +43,7 @@ from openrsp.euicc.usim import UiccFileSystem, UsimApplication
 from openrsp.pki.credentials import EuiccCredentials
 from openrsp.pki.eid import validate_eid
 from openrsp.pki.issue import issue_euicc_certificate
+from openrsp.private_files import ensure_private_dir
 from openrsp.profile.alpha import decode_spn
 
 STATE_FILE = "state.json"
@@ -133,7 +134,7 @@ class StateFile:
 
 def write_state(directory: Path, state: EuiccState) -> None:
     data = json.dumps(state.to_json(), indent=1, sort_keys=True).encode() + b"\n"
-    write_atomically(Path(directory) / STATE_FILE, data)
+    write_atomically(Path(directory) / STATE_FILE, data, private=True)  # holds Ki/OPc
 
 
 def read_state(directory: Path | str) -> EuiccState:
@@ -268,7 +269,7 @@ def create_euicc(
     if provisioning_profile is not None:
         _install_provisioning_profile(state, provisioning_profile)
 
-    directory.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(directory)
     for key_file, key in keys.items():
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

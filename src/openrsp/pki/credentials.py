@@ -6,7 +6,9 @@
   The second SM-DP+ identity (DP2*) and the DP4/DP8 TLS certificates are not loaded.
 """
 
+import atexit
 import os
+import shutil
 import ssl
 import tempfile
 from dataclasses import dataclass, field
@@ -144,15 +146,36 @@ def _address_and_oid(tls_cert: x509.Certificate, dpauth_cert: x509.Certificate) 
     return address, oid
 
 
+_chain_folder: tuple[int, Path] | None = None  # (pid that made it, folder)
+
+
+def _private_temp_folder() -> Path:
+    """This process's own folder for derived files: tempfile.mkdtemp (0700, unpredictable name),
+    removed at exit. A forked child makes its own and leaves its parent's alone."""
+    global _chain_folder
+    if _chain_folder is None or _chain_folder[0] != os.getpid() or not _chain_folder[1].is_dir():
+        folder = Path(tempfile.mkdtemp(prefix="openrsp-tls-"))
+        _chain_folder = (os.getpid(), folder)
+        atexit.register(_remove_if_mine, os.getpid(), folder)
+    return _chain_folder[1]
+
+
+def _remove_if_mine(pid: int, folder: Path) -> None:
+    if os.getpid() == pid:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _materialized_chain(leaf: x509.Certificate, ci: x509.Certificate, directory: Path | None) -> Path:
-    """Write leaf + CI as one PEM file (the SGP.26 folder has no such file and may be read-only)."""
+    """Write leaf + CI as one PEM file (the SGP.26 folder has no such file and may be read-only).
+
+    By default into a private temporary folder of this process, never a predictable shared path;
+    the file is created exclusively and renamed into place, so a planted symlink is not followed.
+    """
     pem = certificate_pem(leaf) + certificate_pem(ci)
-    if directory is None:
-        name = f"openrsp-{os.getuid()}-tls-{short_digest(certificate_der(leaf))}"
-        directory = Path(tempfile.gettempdir()) / name
-    path = directory / "chain.pem"
+    folder = directory if directory is not None else _private_temp_folder()
+    path = folder / f"chain-{short_digest(certificate_der(leaf))}.pem"
     try:
-        if not path.is_file() or path.read_bytes() != pem:
+        if not path.is_file() or path.is_symlink() or path.read_bytes() != pem:
             write_file(path, pem)
     except OSError as exc:
         raise InputError(f"cannot write the TLS chain file {path}: {exc.strerror}") from None
@@ -174,7 +197,7 @@ class SmdpCredentials:
     @classmethod
     def load(cls, path: Path | str, *, materialize_dir: Path | None = None) -> "SmdpCredentials":
         """Read an init folder or an SGP.26 folder. For SGP.26 the TLS chain PEM is written to
-        `materialize_dir` (default: a folder under the system temp dir named after the cert)."""
+        `materialize_dir` (default: a private temporary folder of this process)."""
         root = Path(path)
         kind = detect_layout(root)
         cis = {ci.curve: ci for ci in _trusted_cis(root, kind)}

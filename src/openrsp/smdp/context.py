@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from openrsp.private_files import ensure_private_dir
 from openrsp.smdp.config import SmdpConfig
 from openrsp.smdp.db.engine import make_engine, migrate
 from openrsp.smdp.es2plus import OrderDefaults
@@ -54,7 +55,7 @@ def open_repository(
     notifier: ProgressNotifier | None = None,
 ) -> Repository:
     """Engine + schema upgrade + sealer: what the CLI needs to work on the SM-DP+'s data."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(config.data_dir)
     sealer = Sealer(config.kek())
     engine = make_engine(config.db_url)
     migrate(engine)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from openrsp.private_files import PrivateFileError, create_private_file, ensure_private_dir, read_private_file
 from openrsp.smdp.errors import ConfigError, SmdpError
 
 _VERSION = b"\x01"
@@ -82,26 +82,23 @@ def parse_kek(text: str | bytes) -> bytes:
     return kek
 
 
+def read_kek_file(path: Path) -> bytes:
+    """The KEK of a key file; refused when group or others may read it (run `chmod 600`)."""
+    try:
+        return parse_kek(read_private_file(path, "key-encryption key file"))
+    except PrivateFileError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def load_or_create_kek(path: Path, rng: Callable[[int], bytes] = os.urandom) -> bytes:
     """Read the KEK file; create it (mode 0600, hex) when it does not exist yet.
 
-    The key is written to a private temporary file and hard-linked into place, so several workers
-    starting at once never see a half-written key: the losers of the race read the winner's.
+    Written aside and hard-linked into place, so several workers starting at once never see a
+    half-written key: the losers of the race read the winner's.
     """
-    try:
-        return parse_kek(path.read_bytes())
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    kek = rng(KEK_LEN)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".kek-")  # mkstemp creates it 0600
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(kek.hex().upper() + "\n")
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return parse_kek(path.read_bytes())
-    finally:
-        os.unlink(tmp)
-    return kek
+    if not path.exists() and not path.is_symlink():
+        ensure_private_dir(path.parent)
+        kek = rng(KEK_LEN)
+        if create_private_file(path, (kek.hex().upper() + "\n").encode()):
+            return kek
+    return read_kek_file(path)
