@@ -21,8 +21,13 @@ profile_app = typer.Typer(help="The profile inventory: import, generate, list, r
 admin_app = typer.Typer(
     help="Order commands run directly on the SM-DP+'s data (no ES2+ round trip).", no_args_is_help=True
 )
+keys_app = typer.Typer(
+    help="The SM-DP+'s keys in a PKCS#11 token (HSM): import, list, rotate the sealing key.",
+    no_args_is_help=True,
+)
 app.add_typer(profile_app, name="profile")
 app.add_typer(admin_app, name="admin")
+app.add_typer(keys_app, name="keys")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="SM-DP+ configuration (TOML).")]
 DataOpt = Annotated[
@@ -30,6 +35,14 @@ DataOpt = Annotated[
 ]
 DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default sqlite in the data folder).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+KeysOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--keys",
+        help="PKCS#11 URI of the token holding DPauth/DPpb and the sealing key "
+        "(pkcs11:token=…;object=…?module-path=…&pin-source=…).",
+    ),
+]
 OperatorOpt = Annotated[str | None, typer.Option("--operator", help="Operator owning the profiles.")]
 
 
@@ -39,10 +52,10 @@ def _config(config: Path | None, data: Path | None, db: str | None, **more: Any)
     return load_config(config, data_dir=data, db_url=db, **more)
 
 
-def _repository(config: Path | None, data: Path | None, db: str | None):
+def _repository(config: Path | None, data: Path | None, db: str | None, keys: str | None = None):
     from openrsp.smdp.context import open_repository
 
-    return open_repository(_config(config, data, db))
+    return open_repository(_config(config, data, db, keys_uri=keys))
 
 
 def _operator_name(config_operator: str | None, cfg) -> str:
@@ -68,6 +81,7 @@ def serve(
     operator_ca: Annotated[
         Path | None, typer.Option(help="CA of operator client certificates (ES2+).")
     ] = None,
+    keys: KeysOpt = None,
 ) -> None:
     """Serve ES9+ and ES2+ over HTTPS (TLS only) until interrupted."""
     from openrsp.smdp.server import serve as run_server
@@ -83,6 +97,7 @@ def serve(
         workers=workers,
         lpa_ca=lpa_ca,
         operator_ca=operator_ca,
+        keys_uri=keys,
     )
     run_server(cfg)
 
@@ -96,6 +111,7 @@ def import_(
     config: ConfigOpt = None,
     data: DataOpt = None,
     db: DbOpt = None,
+    keys: KeysOpt = None,
     operator: OperatorOpt = None,
     profile_type: Annotated[
         str | None, typer.Option(help="Profile type (default: from each package).")
@@ -109,7 +125,7 @@ def import_(
     from openrsp.smdp.inventory import import_packages
 
     cfg = _config(config, data, db)
-    repo = _repository(config, data, db)
+    repo = _repository(config, data, db, keys)
     iccids = import_packages(
         repo,
         files,
@@ -143,6 +159,7 @@ def generate(
     config: ConfigOpt = None,
     data: DataOpt = None,
     db: DbOpt = None,
+    keys: KeysOpt = None,
     operator: OperatorOpt = None,
     out_secrets: Annotated[
         Path | None, typer.Option(help="Write ICCID,IMSI,Ki,OPc here (mode 0600) instead of printing them.")
@@ -172,7 +189,7 @@ def generate(
         rows = [{k: v for k, v in single.items() if v is not None}]
     subs = subscriptions_from_rows(rows, append_check_digit=append_check_digit)
     cfg = _config(config, data, db)
-    repo = _repository(config, data, db)
+    repo = _repository(config, data, db, keys)
     generate_profiles(repo, subs, operator=_operator_name(operator, cfg), profile_type=profile_type)
     repo.engine.dispose()
 
@@ -210,13 +227,14 @@ def list_(
     config: ConfigOpt = None,
     data: DataOpt = None,
     db: DbOpt = None,
+    keys: KeysOpt = None,
     operator: Annotated[str | None, typer.Option(help="Only this operator's profiles.")] = None,
     json_output: JsonOpt = False,
 ) -> None:
     """List the inventory: ICCID, state, type, operator."""
     from openrsp.smdp.es2plus import status_of
 
-    repo = _repository(config, data, db)
+    repo = _repository(config, data, db, keys)
     with repo.transaction() as session:
         owner_id = None
         if operator is not None:
@@ -246,10 +264,11 @@ def remove(
     config: ConfigOpt = None,
     data: DataOpt = None,
     db: DbOpt = None,
+    keys: KeysOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Remove profiles no download is under way for (Available, Unavailable, Error, Installed); all or none."""
-    repo = _repository(config, data, db)
+    repo = _repository(config, data, db, keys)
     try:
         removed = repo.remove_profiles(iccids)
     finally:
@@ -259,6 +278,65 @@ def remove(
         return
     for iccid, state in removed:
         typer.echo(f"{iccid} removed (was {state})")
+
+
+# -- keys --------------------------------------------------------------------------------------------
+
+
+@keys_app.command("import")
+def keys_import(
+    credentials: Annotated[
+        Path, typer.Option(help="`openrsp pki init` folder or SGP.26 folder holding the key files.")
+    ],
+    to: Annotated[str, typer.Option("--to", help="PKCS#11 URI of the token to import into.")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Copy the DPauth/DPpb private keys into the token (and make its sealing key); delete the key
+    files afterwards and serve with --keys."""
+    from openrsp.smdp.keystore import import_credentials
+
+    labels = import_credentials(credentials, to)
+    typer.echo(json.dumps([{"label": label} for label in labels]) if json_output else "\n".join(labels))
+
+
+@keys_app.command("list")
+def keys_list(
+    keys: Annotated[str, typer.Option("--keys", help="PKCS#11 URI of the token.")],
+    json_output: JsonOpt = False,
+) -> None:
+    """The SM-DP+'s objects in the token: label, kind, key type (never key values)."""
+    from openrsp.smdp.keystore import open_keystore
+
+    rows = [{"label": o.label, "kind": o.kind, "type": o.key_type} for o in open_keystore(keys).objects()]
+    if json_output:
+        typer.echo(json.dumps(rows))
+        return
+    for row in rows:
+        typer.echo(f"{row['label']:<32} {row['kind']:<12} {row['type']}")
+
+
+@keys_app.command("rotate-seal")
+def keys_rotate_seal(
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    keys: KeysOpt = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Move sealing into this token (PKCS#11 URI).")
+    ] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Re-seal Ki/OPc, packages and session secrets under a new sealing key, in place (SM-DP+ stopped)."""
+    from openrsp.smdp.rotation import rotate_seal
+
+    report = rotate_seal(_config(config, data, db, keys_uri=keys), to_uri=to)
+    result = {"profiles": report.profiles, "sessions": report.sessions, "key": report.new_key}
+    if json_output:
+        typer.echo(json.dumps(result))
+    else:
+        typer.echo(
+            f"re-sealed {report.profiles} profiles and {report.sessions} sessions under {report.new_key}"
+        )
 
 
 # -- admin -------------------------------------------------------------------------------------------

@@ -11,9 +11,10 @@ import os
 import shutil
 import ssl
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -33,6 +34,7 @@ from openrsp.pki.curves import check_curve
 from openrsp.pki.eid import eid_from_certificate
 from openrsp.pki.layout import PkiIndex
 from openrsp.pki.verify import ski_of
+from openrsp.private_files import PrivateFileError, check_private_file
 
 Layout = Literal["openrsp", "sgp26"]
 _SGP26_CURVES = {"nist": "NIST", "brp": "BRP"}
@@ -54,6 +56,12 @@ def detect_layout(path: Path | str) -> Layout:
 
 
 def _pair(cert_path: Path, key_path: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    if (key_path.parent.parent / pki_layout.INDEX_FILE).is_file():
+        # a key `openrsp pki init` made is a secret of ours (SGP.26's are published test keys)
+        try:
+            check_private_file(key_path, "private key")
+        except PrivateFileError as exc:
+            raise InputError(str(exc)) from None
     cert, key = load_certificate(cert_path), load_private_key(key_path)
     if cert.public_key() != key.public_key():
         raise InputError(f"{key_path} is not the private key of {cert_path}")
@@ -65,6 +73,19 @@ def _pkid(cert: x509.Certificate, path: Path) -> bytes:
     if pkid is None:
         raise InputError(f"CI certificate {path} has no SubjectKeyIdentifier (its PKID)")
     return pkid
+
+
+# Where DPauth/DPpb keys come from instead of key files (a PKCS#11 token): (role, curve, cert) -> signer
+SigningKeySource = Callable[[str, str, x509.Certificate], Any]
+
+
+def _signing_pair(
+    cert_path: Path, key_path: Path, role: str, curve: str, keys: SigningKeySource | None
+) -> tuple[x509.Certificate, Any]:
+    if keys is None:
+        return _pair(cert_path, key_path)
+    cert = load_certificate(cert_path)
+    return cert, keys(role, curve, cert)
 
 
 @dataclass(frozen=True)
@@ -106,9 +127,9 @@ class SmdpCiSet:
     ci_cert: x509.Certificate
     ci_pkid: bytes
     dpauth_cert: x509.Certificate
-    dpauth_key: ec.EllipticCurvePrivateKey
+    dpauth_key: ec.EllipticCurvePrivateKey  # or an openrsp.crypto.signer.Signer (key in a token)
     dppb_cert: x509.Certificate
-    dppb_key: ec.EllipticCurvePrivateKey
+    dppb_key: ec.EllipticCurvePrivateKey  # likewise
 
 
 @dataclass(frozen=True)
@@ -195,16 +216,23 @@ class SmdpCredentials:
     tls_by_curve: dict[str, TlsServerCredentials] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path | str, *, materialize_dir: Path | None = None) -> "SmdpCredentials":
+    def load(
+        cls,
+        path: Path | str,
+        *,
+        materialize_dir: Path | None = None,
+        signing_keys: SigningKeySource | None = None,
+    ) -> "SmdpCredentials":
         """Read an init folder or an SGP.26 folder. For SGP.26 the TLS chain PEM is written to
-        `materialize_dir` (default: a private temporary folder of this process)."""
+        `materialize_dir` (default: a private temporary folder of this process). With
+        `signing_keys`, the DPauth/DPpb keys come from it and their key files are not read."""
         root = Path(path)
         kind = detect_layout(root)
         cis = {ci.curve: ci for ci in _trusted_cis(root, kind)}
         if kind == "openrsp":
-            sets, tls_by_curve = cls._from_index(PkiIndex.read(root), cis)
+            sets, tls_by_curve = cls._from_index(PkiIndex.read(root), cis, signing_keys)
         else:
-            sets, tls_by_curve = cls._from_sgp26(root, cis, materialize_dir)
+            sets, tls_by_curve = cls._from_sgp26(root, cis, materialize_dir, signing_keys)
         if not sets or not tls_by_curve:
             raise InputError(f"{root} lacks SM-DP+ DPauth/DPpb or TLS credentials")
         tls = tls_by_curve.get("nist") or next(iter(tls_by_curve.values()))
@@ -213,12 +241,16 @@ class SmdpCredentials:
 
     @staticmethod
     def _from_index(
-        index: PkiIndex, cis: dict[str, TrustedCi]
+        index: PkiIndex, cis: dict[str, TrustedCi], keys: SigningKeySource | None = None
     ) -> tuple[list[SmdpCiSet], dict[str, TlsServerCredentials]]:
         sets = []
         for curve in index.curves:
-            auth = _pair(index.cert_path(curve, "dpauth"), index.key_path(curve, "dpauth"))
-            pb = _pair(index.cert_path(curve, "dppb"), index.key_path(curve, "dppb"))
+            auth = _signing_pair(
+                index.cert_path(curve, "dpauth"), index.key_path(curve, "dpauth"), "dpauth", curve, keys
+            )
+            pb = _signing_pair(
+                index.cert_path(curve, "dppb"), index.key_path(curve, "dppb"), "dppb", curve, keys
+            )
             sets.append(SmdpCiSet(curve, cis[curve].cert, cis[curve].pkid, *auth, *pb))
         group = pki_layout.TLS_GROUP
         cert, key = _pair(index.cert_path(group, "dptls"), index.key_path(group, "dptls"))
@@ -230,7 +262,10 @@ class SmdpCredentials:
 
     @staticmethod
     def _from_sgp26(
-        root: Path, cis: dict[str, TrustedCi], materialize_dir: Path | None
+        root: Path,
+        cis: dict[str, TrustedCi],
+        materialize_dir: Path | None,
+        keys: SigningKeySource | None = None,
     ) -> tuple[list[SmdpCiSet], dict[str, TlsServerCredentials]]:
         sets, tls_by_curve = [], {}
         for curve, ci in cis.items():
@@ -238,8 +273,12 @@ class SmdpCredentials:
             auth_cert = root / "DPauth" / f"CERT_S_SM_DPauth_ECDSA_{tag}.der"
             pb_cert = root / "DPpb" / f"CERT_S_SM_DPpb_ECDSA_{tag}.der"
             if auth_cert.exists() and pb_cert.exists():
-                auth = _pair(auth_cert, root / "DPauth" / f"SK_S_SM_DPauth_ECDSA_{tag}.pem")
-                pb = _pair(pb_cert, root / "DPpb" / f"SK_S_SM_DPpb_ECDSA_{tag}.pem")
+                auth = _signing_pair(
+                    auth_cert, root / "DPauth" / f"SK_S_SM_DPauth_ECDSA_{tag}.pem", "dpauth", curve, keys
+                )
+                pb = _signing_pair(
+                    pb_cert, root / "DPpb" / f"SK_S_SM_DPpb_ECDSA_{tag}.pem", "dppb", curve, keys
+                )
                 sets.append(SmdpCiSet(curve, ci.cert, ci.pkid, *auth, *pb))
             tls_cert = root / "DPtls" / f"CERT_S_SM_DP_VARO_TLS_{tag}.der"
             if tls_cert.exists():

@@ -21,6 +21,9 @@ TOML keys (all optional; relative paths are relative to the TOML file):
     callback_ca = "ca.pem"            # CA bundle to verify operator callback servers (default: system)
     log_level = "info"
 
+    [keys]                            # DPauth/DPpb signing keys and the sealing key in a PKCS#11 token
+    uri = "pkcs11:token=…;object=…?module-path=…&pin-source=…"   # RFC 7512 (see docs/smdp.md)
+
     [operators.NAME]
     cert_cn = "CN of the operator's client certificate"
     callback_url = "https://…/gsma/rsp2/es2plus/handleDownloadProgressInfo"
@@ -69,6 +72,7 @@ class SmdpConfig:
     session_ttl_seconds: int = 600
     callback_ca: Path | None = None
     log_level: str = "info"
+    keys_uri: str | None = None  # PKCS#11 URI of the token holding DPauth/DPpb and the sealing key
     operators: tuple[OperatorConfig, ...] = field(default_factory=tuple)
 
     def kek(self) -> bytes:
@@ -80,6 +84,14 @@ class SmdpConfig:
                 raise ConfigError(f"kek_file not found: {self.kek_file}")
             return read_kek_file(self.kek_file)
         return load_or_create_kek(self.data_dir / "kek.key")
+
+    def seal_key(self) -> bytes | Any:
+        """What seals at rest: the token's AES key when keys_uri is set (made on first use), else the KEK."""
+        if self.keys_uri:
+            from openrsp.smdp.keystore import open_keystore
+
+            return open_keystore(self.keys_uri).seal_key(create=True)
+        return self.kek()
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -157,7 +169,12 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], list[OperatorConfig]]:
         operators.append(
             OperatorConfig(name=name, cert_cn=table.get("cert_cn"), callback_url=table.get("callback_url"))
         )
+    keys = data.pop("keys", None)
     values = {_TOML_ALIASES.get(k, k): v for k, v in data.items()}
+    if keys is not None:
+        if not isinstance(keys, dict) or set(keys) - {"uri"}:
+            raise ConfigError(f'{path}: [keys] takes one key, uri = "pkcs11:…"')
+        values["keys_uri"] = keys.get("uri")
     for key in _PATH_KEYS:
         if isinstance(values.get(key), str):
             values[key] = base / os.path.expanduser(values[key])

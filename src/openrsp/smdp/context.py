@@ -13,9 +13,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from openrsp.private_files import ensure_private_dir
 from openrsp.smdp.config import SmdpConfig
 from openrsp.smdp.db.engine import make_engine, migrate
+from openrsp.smdp.db.models import Profile
+from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.es2plus import OrderDefaults
 from openrsp.smdp.ids import utcnow
 from openrsp.smdp.progress import ProgressNotifier
@@ -56,9 +60,10 @@ def open_repository(
 ) -> Repository:
     """Engine + schema upgrade + sealer: what the CLI needs to work on the SM-DP+'s data."""
     ensure_private_dir(config.data_dir)
-    sealer = Sealer(config.kek())
     engine = make_engine(config.db_url)
     migrate(engine)
+    _refuse_a_new_kek_for_sealed_data(config, engine)
+    sealer = Sealer(config.seal_key())
     repo = Repository(engine, sealer, clock, on_progress=notifier.submit if notifier else None)
     with repo.transaction() as session:
         for op in config.operators:
@@ -66,6 +71,20 @@ def open_repository(
                 session, op.name, cert_cn=op.cert_cn or "", callback_url=op.callback_url or ""
             )
     return repo
+
+
+def _refuse_a_new_kek_for_sealed_data(config: SmdpConfig, engine: Any) -> None:
+    """A missing kek.key is made on first use, but not for a database that already holds sealed
+    profiles: they were sealed under another key (a token's, when [keys] / --keys was forgotten)."""
+    if config.keys_uri or config.kek_hex or config.kek_file or (config.data_dir / "kek.key").exists():
+        return
+    with engine.connect() as connection:
+        if connection.execute(select(Profile.id).limit(1)).first() is not None:
+            raise ConfigError(
+                f"{config.db_url}: its profiles are sealed under a key that is not here "
+                f"(no {config.data_dir / 'kek.key'}): give --keys URI (or [keys] in --config) "
+                "or restore the key file"
+            )
 
 
 def build_context(
@@ -77,7 +96,7 @@ def build_context(
     verify: bool | Path = config.callback_ca if config.callback_ca else True
     notifier = ProgressNotifier(verify=verify)
     repo = open_repository(config, clock=clock, notifier=notifier)
-    credentials = load_credentials(config.credentials_dir)
+    credentials = load_credentials(config.credentials_dir, config.keys_uri)
     address = resolve_address(config, credentials)
     return SmdpContext(
         config=config,

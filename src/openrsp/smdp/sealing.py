@@ -11,6 +11,7 @@ import hmac
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -27,15 +28,48 @@ class SealError(SmdpError):
     """A sealed blob does not open: wrong key, wrong row, or damaged data."""
 
 
-class Sealer:
-    """Seal and open blobs under one AES-256-GCM key."""
+class SealKey(Protocol):
+    """Where the AES-256-GCM key lives: in memory (SoftwareSealKey) or in a PKCS#11 token."""
 
-    def __init__(self, kek: bytes, rng: Callable[[int], bytes] = os.urandom) -> None:
+    def encrypt(self, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes: ...
+
+    def decrypt(self, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes | None: ...
+
+
+class SoftwareSealKey:
+    """The KEK as bytes in this process (from kek_file / kek_hex)."""
+
+    def __init__(self, kek: bytes) -> None:
         if len(kek) != KEK_LEN:
             raise ConfigError(f"key-encryption key must be {KEK_LEN} bytes, got {len(kek)}")
         self._aead = AESGCM(kek)
+        self.subkey_root = hmac.new(kek, b"openrsp-smdp/subkeys", hashlib.sha256).digest()
+
+    def encrypt(self, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+        return self._aead.encrypt(nonce, plaintext, aad)
+
+    def decrypt(self, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes | None:
+        try:
+            return self._aead.decrypt(nonce, ciphertext, aad)
+        except InvalidTag:
+            return None
+
+
+def token_subkey_root(key: SealKey) -> bytes:
+    """A 32-byte secret derived inside the token from its sealing key (AES-GCM of zeros under a
+    nonce random sealing never picks in practice, hashed): what SoftwareSealKey gets from HMAC."""
+    stream = key.encrypt(b"\x00" * _NONCE_LEN, b"\x00" * 32, b"openrsp-smdp/subkeys")
+    return hashlib.sha256(b"openrsp-smdp/subkeys" + stream).digest()
+
+
+class Sealer:
+    """Seal and open blobs under one AES-256-GCM key (bytes, or a key that stays in a token)."""
+
+    def __init__(self, kek: bytes | SealKey, rng: Callable[[int], bytes] = os.urandom) -> None:
+        self.key: SealKey = SoftwareSealKey(kek) if isinstance(kek, bytes) else kek
         self._rng = rng
-        self._subkey_root = hmac.new(kek, b"openrsp-smdp/subkeys", hashlib.sha256).digest()
+        root = getattr(self.key, "subkey_root", None)
+        self._subkey_root = root if isinstance(root, bytes) else token_subkey_root(self.key)
         self._subkeys: dict[str, bytes] = {}
 
     def subkey(self, purpose: str) -> bytes:
@@ -50,16 +84,16 @@ class Sealer:
 
     def seal(self, plaintext: bytes, context: str) -> bytes:
         nonce = self._rng(_NONCE_LEN)
-        return _VERSION + nonce + self._aead.encrypt(nonce, plaintext, _aad(context))
+        return _VERSION + nonce + self.key.encrypt(nonce, plaintext, _aad(context))
 
     def open(self, blob: bytes, context: str) -> bytes:
         if len(blob) < 1 + _NONCE_LEN + 16 or blob[:1] != _VERSION:
             raise SealError(f"sealed data for {context} is damaged")
         nonce, body = blob[1 : 1 + _NONCE_LEN], blob[1 + _NONCE_LEN :]
-        try:
-            return self._aead.decrypt(nonce, body, _aad(context))
-        except InvalidTag:
-            raise SealError(f"sealed data for {context} does not open with this key") from None
+        plaintext = self.key.decrypt(nonce, body, _aad(context))
+        if plaintext is None:
+            raise SealError(f"sealed data for {context} does not open with this key")
+        return plaintext
 
 
 def _aad(context: str) -> bytes:
