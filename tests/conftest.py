@@ -62,4 +62,4 @@ def cli():
 
 
 # The `pcsc` fixture (pcscd with vpcd's readers, one test session per machine): tests/pcsc_fixture.py.
-pytest_plugins = ["pcsc_fixture"]
+pytest_plugins = ["pcsc_fixture", "softhsm_fixture"]
