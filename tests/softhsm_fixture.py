@@ -1,23 +1,24 @@
 """SoftHSM2 tokens for the PKCS#11 tests: a token store in a temporary folder, a fresh token per test.
 
-A PKCS#11 module reads its configuration once per process, so SOFTHSM2_CONF is set once (per test
-process) and each test initialises its own token, with its own label, in that store. Child
-processes (`openrsp smdp serve`, `openrsp smdp keys …`) inherit the variable.
+A PKCS#11 module reads its configuration and finds its tokens once per process, so SOFTHSM2_CONF is
+set once (per test process) and a pool of tokens is initialised in that store before any test loads
+the module; each test takes unused ones. Child processes (`openrsp smdp serve`, `openrsp smdp keys …`)
+inherit the variable.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 PIN = "4711"
-_labels = itertools.count(1)
+POOL_SIZE = 12  # tokens per test process: more than the PKCS#11 tests of one process take
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +33,13 @@ def softhsm_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     os.environ["SOFTHSM2_CONF"] = str(conf)
     return folder
+
+
+@pytest.fixture(scope="session")
+def softhsm_pool(softhsm_store: Path) -> Iterator[str]:
+    """URIs of tokens initialised up front (see the module docstring)."""
+    uris = [init_token(softhsm_store, f"t{os.getpid()}-{n}") for n in range(POOL_SIZE)]
+    return iter(uris)
 
 
 def init_token(store: Path, label: str) -> str:
@@ -49,7 +57,13 @@ def init_token(store: Path, label: str) -> str:
     return f"pkcs11:token={label};object=smdp?module-path={SOFTHSM_MODULE}&pin-source={pin_file}"
 
 
+def next_token(pool: Iterator[str]) -> str:
+    uri = next(pool, None)
+    assert uri is not None, "the SoftHSM2 token pool is used up: raise POOL_SIZE"
+    return uri
+
+
 @pytest.fixture
-def hsm_uri(softhsm_store: Path) -> str:
+def hsm_uri(softhsm_pool: Iterator[str]) -> str:
     """A fresh SoftHSM2 token for this test."""
-    return init_token(softhsm_store, f"t{os.getpid()}-{next(_labels)}")
+    return next_token(softhsm_pool)
