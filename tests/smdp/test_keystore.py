@@ -13,6 +13,7 @@ from openrsp.pki.testpki import init_pki
 from openrsp.profile import Subscription
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import open_repository
+from openrsp.smdp.db.models import RspSession
 from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.inventory import generate_profiles
 from openrsp.smdp.keystore import import_credentials, open_keystore
@@ -99,19 +100,33 @@ def test_a_missing_token_or_wrong_pin_is_one_clear_error(hsm_uri):
         open_keystore("pkcs11:token=t?module-path=/nonexistent/libpkcs11.so&pin-value=1")
 
 
-def test_rotating_a_file_sealing_key_reseals_in_place(tmp_path):
+def test_rotating_a_file_sealing_key_reseals_in_place(tmp_path, db_url):
     data = tmp_path / "data"
-    config = load_config(data_dir=data)
+    config = load_config(data_dir=data, db_url=db_url)
     repo = open_repository(config)
     sub = Subscription(
         iccid="8999001000000000017", imsi="001010000000017", ki=bytes(range(16)), opc=bytes(16)
     )
     generate_profiles(repo, [sub], operator="op")
+    # a download under way: its one-time key and PPK sealed in the session row
+    session_secret = bytes(range(80))
+    with repo.transaction() as session:
+        now = repo.clock()
+        binding = {
+            "euicc_otpk": "04",
+            "secret": repo.sealer.seal(session_secret, f"es9-binding/{sub.iccid}").hex(),
+        }
+        session.add(
+            RspSession(
+                transaction_id="AB" * 16, iccid=sub.iccid, state="bound", data={"binding": binding},
+                created_at=now, updated_at=now,
+            )
+        )  # fmt: skip
     repo.engine.dispose()
     old_kek = parse_kek((data / "kek.key").read_bytes())
 
     report = rotate_seal(config)
-    assert report.profiles == 1
+    assert (report.profiles, report.sessions) == (1, 1)
     new_kek = parse_kek((data / "kek.key").read_bytes())
     assert new_kek != old_kek
     assert oct((data / "kek.key").stat().st_mode & 0o777) == oct(0o600)
@@ -125,5 +140,8 @@ def test_rotating_a_file_sealing_key_reseals_in_place(tmp_path):
             assert repo.open_package(profile)
             with pytest.raises(SealError):
                 Sealer(old_kek).open(profile.secrets, f"secrets/{profile.iccid}")
+            row = session.get(RspSession, "AB" * 16)
+            sealed = bytes.fromhex(row.data["binding"]["secret"])
+            assert repo.sealer.open(sealed, f"es9-binding/{sub.iccid}") == session_secret
     finally:
         repo.engine.dispose()

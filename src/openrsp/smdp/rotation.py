@@ -40,14 +40,16 @@ def reseal(repo: Repository, old: Sealer, new: Sealer) -> tuple[int, int]:
     with repo.transaction() as session:
         ids = list(session.scalars(select(Profile.id).order_by(Profile.id)))
         for start in range(0, len(ids), _BATCH):
-            query = select(Profile).where(Profile.id.in_(ids[start : start + _BATCH])).with_for_update()
+            query = (
+                select(Profile).where(Profile.id.in_(ids[start : start + _BATCH])).with_for_update(of=Profile)
+            )
             for profile in session.scalars(query).unique():
                 for column, context in (("package", "package"), ("secrets", "secrets")):
                     label = f"{context}/{profile.iccid}"
                     setattr(profile, column, new.seal(old.open(getattr(profile, column), label), label))
                 profiles += 1
             session.flush()
-        for row in session.scalars(select(RspSession).with_for_update()):
+        for row in session.scalars(select(RspSession).with_for_update(of=RspSession)):
             binding = (row.data or {}).get("binding")
             if not binding or not row.iccid:
                 continue
