@@ -7,8 +7,8 @@ import pytest
 
 from openrsp.crypto.ecdsa import verify_plain
 from openrsp.errors import InputError
-from openrsp.hsm.uri import parse_pkcs11_uri
 from openrsp.pki.credentials import SmdpCredentials
+from openrsp.pki.hsm.uri import parse_pkcs11_uri
 from openrsp.pki.testpki import init_pki
 from openrsp.profile import Subscription
 from openrsp.smdp.config import load_config

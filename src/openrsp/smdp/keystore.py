@@ -19,8 +19,8 @@ from cryptography import x509
 
 from openrsp.crypto.signer import Signer
 from openrsp.errors import InputError
-from openrsp.hsm.token import Token, TokenAesKey, TokenError, TokenObject, open_token
-from openrsp.hsm.uri import parse_pkcs11_uri
+from openrsp.pki.hsm.token import Token, TokenAesKey, TokenError, TokenObject, open_token
+from openrsp.pki.hsm.uri import parse_pkcs11_uri
 from openrsp.smdp.errors import ConfigError
 
 DEFAULT_KEY_SET = "openrsp-smdp"

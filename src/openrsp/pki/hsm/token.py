@@ -15,7 +15,7 @@ from typing import Any
 
 from openrsp.crypto.keys import CurveName, PrivateKey, PublicKey, curve_of, public_key_from_point
 from openrsp.errors import OpenRSPError
-from openrsp.hsm.uri import Pkcs11Uri, parse_pkcs11_uri
+from openrsp.pki.hsm.uri import Pkcs11Uri, parse_pkcs11_uri
 
 # EC_PARAMS: the DER namedCurve OID of each SGP.22 curve
 EC_PARAMS = {
