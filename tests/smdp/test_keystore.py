@@ -145,3 +145,25 @@ def test_rotating_a_file_sealing_key_reseals_in_place(tmp_path, db_url):
             assert repo.sealer.open(sealed, f"es9-binding/{sub.iccid}") == session_secret
     finally:
         repo.engine.dispose()
+
+
+def test_data_sealed_under_a_file_key_is_not_given_a_new_token_key(tmp_path, hsm_uri):
+    data = tmp_path / "data"
+    repo = open_repository(load_config(data_dir=data))
+    sub = Subscription(iccid="8999001000000000017", imsi="001010000000017", ki=bytes(16), opc=bytes(16))
+    generate_profiles(repo, [sub], operator="op")
+    repo.engine.dispose()
+    with pytest.raises(ConfigError, match="has no 'smdp/seal'"):
+        open_repository(load_config(data_dir=data, keys_uri=hsm_uri))
+    assert open_keystore(hsm_uri).objects() == []  # nothing made in the token
+
+    # the way to move sealing into the token: rotate-seal --to
+    report = rotate_seal(load_config(data_dir=data), to_uri=hsm_uri)
+    assert report.profiles == 1
+    repo = open_repository(load_config(data_dir=data, keys_uri=hsm_uri))
+    try:
+        with repo.transaction() as session:
+            (profile,) = repo.list_profiles(session)
+            assert repo.open_secrets(profile).ki == bytes(16)
+    finally:
+        repo.engine.dispose()

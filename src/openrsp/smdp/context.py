@@ -74,16 +74,25 @@ def open_repository(
 
 
 def _refuse_a_new_kek_for_sealed_data(config: SmdpConfig, engine: Any) -> None:
-    """A missing kek.key is made on first use, but not for a database that already holds sealed
-    profiles: they were sealed under another key (a token's, when [keys] / --keys was forgotten)."""
-    if config.keys_uri or config.kek_hex or config.kek_file or (config.data_dir / "kek.key").exists():
-        return
+    """A missing sealing key is made on first use, but not for a database that already holds sealed
+    profiles: they were sealed under another key (a token's, when [keys] / --keys was forgotten; a
+    file's, when the token is not the one they were moved to)."""
+    if config.keys_uri:
+        from openrsp.smdp.keystore import SEAL, open_keystore
+
+        store = open_keystore(config.keys_uri)
+        if store.token.aes_key(store.label(SEAL)) is not None:
+            return
+        where = f"token {store.token.label!r} has no {store.label(SEAL)!r}"
+    else:
+        if config.kek_hex or config.kek_file or (config.data_dir / "kek.key").exists():
+            return
+        where = f"no {config.data_dir / 'kek.key'}"
     with engine.connect() as connection:
         if connection.execute(select(Profile.id).limit(1)).first() is not None:
             raise ConfigError(
-                f"{config.db_url}: its profiles are sealed under a key that is not here "
-                f"(no {config.data_dir / 'kek.key'}): give --keys URI (or [keys] in --config) "
-                "or restore the key file"
+                f"{config.db_url}: its profiles are sealed under a key that is not here ({where}): "
+                "give the --keys URI (or [keys] in --config) they were sealed under, or restore the key file"
             )
 
 
