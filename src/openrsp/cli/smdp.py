@@ -291,8 +291,9 @@ def keys_import(
     to: Annotated[str, typer.Option("--to", help="PKCS#11 URI of the token to import into.")],
     json_output: JsonOpt = False,
 ) -> None:
-    """Copy the DPauth/DPpb private keys into the token (and make its sealing key); delete the key
-    files afterwards and serve with --keys."""
+    """Copy the DPauth/DPpb private keys into the token (and make its sealing key).
+
+    Then delete the key files and serve with --keys."""
     from openrsp.smdp.keystore import import_credentials
 
     labels = import_credentials(credentials, to)
