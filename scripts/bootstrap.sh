@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(swig libpcsclite-dev pcscd pcsc-tools vsmartcard-vpcd openssl)
+SYSTEM_PACKAGES=(swig libpcsclite-dev pcscd pcsc-tools vsmartcard-vpcd openssl softhsm2)
 if [ "${1:-}" = "test" ]; then
   SYSTEM_PACKAGES+=(chromium)
 fi

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,14 @@ SHARED = Path(os.environ.get("OPENRSP_SHARED", REPO_ROOT.parent / "shared"))
 SGP26 = SHARED / "sgp26"
 TS48 = SHARED / "profiles" / "ts48"
 OPENRSP = Path(sys.executable).parent / "openrsp"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Commands run without --data keep their data in the XDG data folder: point it at a private
+    temporary folder so a test run writes nothing into the checkout or the user's home."""
+    if "OPENRSP_TEST_XDG_DATA" not in os.environ:
+        os.environ["OPENRSP_TEST_XDG_DATA"] = tempfile.mkdtemp(prefix="openrsp-test-data-")
+    os.environ["XDG_DATA_HOME"] = os.environ["OPENRSP_TEST_XDG_DATA"]
 
 
 @pytest.fixture(scope="session")
@@ -53,4 +62,4 @@ def cli():
 
 
 # The `pcsc` fixture (pcscd with vpcd's readers, one test session per machine): tests/pcsc_fixture.py.
-pytest_plugins = ["pcsc_fixture"]
+pytest_plugins = ["pcsc_fixture", "softhsm_fixture"]

@@ -40,11 +40,15 @@ callback_url = "https://bss.acme.example/gsma/rsp2/es2plus/handleDownloadProgres
     assert SmdpConfig.from_json(config.to_json()) == config  # how `serve` hands it to its workers
 
 
-def test_defaults_live_in_the_data_folder(tmp_path, monkeypatch):
+def test_defaults_live_in_the_xdg_data_folder_not_the_working_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     config = load_config()
-    assert config.data_dir == tmp_path / "smdp-data"
-    assert config.db_url == f"sqlite:///{tmp_path / 'smdp-data' / 'smdp.sqlite'}"
+    assert config.data_dir == tmp_path / "xdg" / "openrsp" / "smdp"
+    assert config.db_url == f"sqlite:///{tmp_path / 'xdg' / 'openrsp' / 'smdp' / 'smdp.sqlite'}"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert load_config().data_dir == tmp_path / "home" / ".local" / "share" / "openrsp" / "smdp"
     assert (config.host, config.port, config.workers) == ("127.0.0.1", 8443, 1)
 
 

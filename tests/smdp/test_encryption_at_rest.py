@@ -7,6 +7,7 @@ import pytest
 from openrsp.profile import Subscription
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import open_repository
+from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.inventory import generate_profiles, import_packages
 from openrsp.smdp.sealing import SealError
 
@@ -58,7 +59,11 @@ def test_the_kek_comes_from_the_configuration_and_is_needed_to_open(tmp_path, ts
     finally:
         repo.engine.dispose()
     assert not (tmp_path / "kek.key").exists()  # a configured key: no key file is made
-    other = open_repository(load_config(data_dir=tmp_path))  # creates a new, different kek.key
+    # Without the key, no new kek.key is made for data sealed under another one: a clear refusal.
+    with pytest.raises(ConfigError, match="sealed under a key that is not here"):
+        open_repository(load_config(data_dir=tmp_path))
+    assert not (tmp_path / "kek.key").exists()
+    other = open_repository(load_config(data_dir=tmp_path, kek_hex="22" * 32))  # the wrong key
     try:
         with other.transaction() as session:
             (profile,) = other.list_profiles(session)

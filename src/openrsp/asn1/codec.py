@@ -1,17 +1,21 @@
 """One DER codec per ASN.1 module, compiled once per process and cached on disk.
 
-Compiling the SAIP module takes asn1tools a noticeable time, so the compiled form is pickled into
-the user's cache folder, keyed by the module text and the asn1tools version: a changed module or
-library recompiles by itself.
+Compiling the RSP and SAIP modules takes asn1tools over half a second per process, so the compiled
+form is pickled into the user's cache folder. Unpickling runs code, so a cache file is loaded only
+from a folder that is ours and 0700, only if it is ours and no one else may write it, and only
+under a name that hashes the module text, asn1tools' version and this file: anything else is
+ignored and the module compiled afresh.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 import pickle
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,7 @@ import asn1tools.codecs.ber
 from openrsp.errors import OpenRSPError
 
 _HERE = Path(__file__).resolve().parent
+_CODE_HASH = hashlib.sha256(Path(__file__).read_bytes()).digest()
 
 
 def _decode_object_identifier(data: bytes, offset: int, end_offset: int) -> str:
@@ -43,8 +48,33 @@ def _decode_object_identifier(data: bytes, offset: int, end_offset: int) -> str:
     return ".".join(str(arc) for arc in head + arcs[1:])
 
 
-# The BER and DER ObjectIdentifier types look this function up in the ber module at call time.
-asn1tools.codecs.ber.decode_object_identifier = _decode_object_identifier
+class _ObjectIdentifier(asn1tools.codecs.ber.ObjectIdentifier):
+    """asn1tools' OBJECT IDENTIFIER with the first-arc fix above; only in the specs compiled here."""
+
+    def decode_content(self, data: bytes, offset: int, length: int) -> tuple[str, int]:
+        end_offset = offset + length
+        return _decode_object_identifier(data, offset, end_offset), end_offset
+
+
+def _fix_object_identifiers(spec: Any) -> Any:
+    """Give every OBJECT IDENTIFIER type of this compiled spec the fixed decoder (the library's own
+    class, and every other user of asn1tools in the process, stay as they are)."""
+    seen: set[int] = set()
+    stack = [spec]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if type(node) is asn1tools.codecs.ber.ObjectIdentifier:
+            node.__class__ = _ObjectIdentifier
+        if isinstance(node, list | tuple):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif type(node).__module__.startswith("asn1tools") and hasattr(node, "__dict__"):
+            stack.extend(vars(node).values())
+    return spec
 
 
 class Asn1Error(OpenRSPError):
@@ -82,28 +112,92 @@ class Codec:
 
 
 def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "openrsp"
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
+    return root / "openrsp"
+
+
+def _trusted(st: os.stat_result, uid: int, *, folder: bool) -> bool:
+    """Ours, and no one else may write it (a folder: no one else may even look)."""
+    if st.st_uid != uid:
+        return False
+    if folder:
+        return stat.S_ISDIR(st.st_mode) and not st.st_mode & 0o077
+    return stat.S_ISREG(st.st_mode) and not st.st_mode & 0o022
+
+
+def _open_cache_folder(folder: Path, uid: int) -> int | None:
+    """A descriptor of the cache folder when it is trusted (made 0700 when missing), else None."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    st = os.fstat(fd)
+    if st.st_uid == uid == os.getuid() and stat.S_ISDIR(st.st_mode) and st.st_mode & 0o077:
+        os.fchmod(fd, 0o700)  # ours but open to others: close it (its files are still checked one by one)
+        st = os.fstat(fd)
+    if not _trusted(st, uid, folder=True):
+        os.close(fd)
+        return None
+    return fd
+
+
+def load_cached(folder: Path, name: str, *, uid: int | None = None) -> Any | None:
+    """Unpickle `folder/name` only if the folder and the file pass `_trusted` for `uid` (default:
+    this process's user); None when there is no such trusted file."""
+    uid = os.getuid() if uid is None else uid
+    dir_fd = _open_cache_folder(folder, uid)
+    if dir_fd is None:
+        return None
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dir_fd)
+    except OSError:
+        return None
+    finally:
+        os.close(dir_fd)
+    with os.fdopen(fd, "rb") as fh:
+        if not _trusted(os.fstat(fh.fileno()), uid, folder=False):
+            return None
+        try:
+            return pickle.load(fh)
+        except Exception:
+            return None  # damaged: compile afresh
+
+
+def store_cached(folder: Path, name: str, value: Any) -> None:
+    """Pickle into the trusted cache folder (0600, written aside and renamed); silent on failure."""
+    dir_fd = _open_cache_folder(folder, os.getuid())
+    if dir_fd is None:
+        return
+    tmp = f".{name}.{secrets.token_hex(8)}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd)
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except Exception:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def cache_name(files: list[Path]) -> str:
+    """The cache file of these modules: changes with their text, asn1tools and this code."""
+    digest = hashlib.sha256(_CODE_HASH + asn1tools.version.__version__.encode())
+    for f in files:
+        digest.update(f.read_bytes())
+    return f"asn1-{files[0].stem}-{digest.hexdigest()[:32]}.pickle"
 
 
 def _compile(files: list[Path]) -> Any:
-    sources = b"".join(f.read_bytes() for f in files)
-    key = hashlib.sha256(sources + asn1tools.version.__version__.encode()).hexdigest()[:24]
-    cache = _cache_dir() / f"asn1-{files[0].stem}-{key}.pickle"
-    try:
-        with cache.open("rb") as fh:
-            return pickle.load(fh)
-    except Exception:
-        pass  # no cache yet, or an unreadable one: compile afresh
-    spec = asn1tools.compile_files([str(f) for f in files], "der")
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(spec, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, cache)
-    except Exception:
-        pass  # a read-only home only costs the next process a compile
+    name = cache_name(files)
+    spec = load_cached(_cache_dir(), name)
+    if spec is None:
+        spec = _fix_object_identifiers(asn1tools.compile_files([str(f) for f in files], "der"))
+        store_cached(_cache_dir(), name, spec)  # a read-only home only costs the next process a compile
     return spec
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,13 +21,28 @@ profile_app = typer.Typer(help="The profile inventory: import, generate, list, r
 admin_app = typer.Typer(
     help="Order commands run directly on the SM-DP+'s data (no ES2+ round trip).", no_args_is_help=True
 )
+keys_app = typer.Typer(
+    help="The SM-DP+'s keys in a PKCS#11 token (HSM): import, list, rotate the sealing key.",
+    no_args_is_help=True,
+)
 app.add_typer(profile_app, name="profile")
 app.add_typer(admin_app, name="admin")
+app.add_typer(keys_app, name="keys")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="SM-DP+ configuration (TOML).")]
-DataOpt = Annotated[Path | None, typer.Option("--data", help="Data folder (default ./smdp-data).")]
+DataOpt = Annotated[
+    Path | None, typer.Option("--data", help="Data folder (default $XDG_DATA_HOME/openrsp/smdp).")
+]
 DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default sqlite in the data folder).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+KeysOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--keys",
+        help="PKCS#11 URI of the token holding DPauth/DPpb and the sealing key "
+        "(pkcs11:token=…;object=…?module-path=…&pin-source=…).",
+    ),
+]
 OperatorOpt = Annotated[str | None, typer.Option("--operator", help="Operator owning the profiles.")]
 PprOpt = Annotated[
     str | None,
@@ -57,10 +71,10 @@ def _config(config: Path | None, data: Path | None, db: str | None, **more: Any)
     return load_config(config, data_dir=data, db_url=db, **more)
 
 
-def _repository(config: Path | None, data: Path | None, db: str | None):
+def _repository(config: Path | None, data: Path | None, db: str | None, keys: str | None = None):
     from openrsp.smdp.context import open_repository
 
-    return open_repository(_config(config, data, db))
+    return open_repository(_config(config, data, db, keys_uri=keys))
 
 
 def _operator_name(config_operator: str | None, cfg) -> str:
@@ -86,6 +100,7 @@ def serve(
     operator_ca: Annotated[
         Path | None, typer.Option(help="CA of operator client certificates (ES2+).")
     ] = None,
+    keys: KeysOpt = None,
 ) -> None:
     """Serve ES9+ and ES2+ over HTTPS (TLS only) until interrupted."""
     from openrsp.smdp.server import serve as run_server
@@ -101,6 +116,7 @@ def serve(
         workers=workers,
         lpa_ca=lpa_ca,
         operator_ca=operator_ca,
+        keys_uri=keys,
     )
     run_server(cfg)
 
@@ -114,6 +130,7 @@ def import_(
     config: ConfigOpt = None,
     data: DataOpt = None,
     db: DbOpt = None,
+    keys: KeysOpt = None,
     operator: OperatorOpt = None,
     profile_type: Annotated[
         str | None, typer.Option(help="Profile type (default: from each package).")
@@ -130,7 +147,7 @@ def import_(
 
     extras = _extras(ppr, icon)
     cfg = _config(config, data, db)
-    repo = _repository(config, data, db)
+    repo = _repository(config, data, db, keys)
     iccids = import_packages(
         repo,
         files,
@@ -165,6 +182,7 @@ def generate(
     config: ConfigOpt = None,
     data: DataOpt = None,
     db: DbOpt = None,
+    keys: KeysOpt = None,
     operator: OperatorOpt = None,
     out_secrets: Annotated[
         Path | None, typer.Option(help="Write ICCID,IMSI,Ki,OPc here (mode 0600) instead of printing them.")
@@ -197,7 +215,7 @@ def generate(
     subs = subscriptions_from_rows(rows, append_check_digit=append_check_digit)
     extras = _extras(ppr, icon)
     cfg = _config(config, data, db)
-    repo = _repository(config, data, db)
+    repo = _repository(config, data, db, keys)
     generate_profiles(
         repo, subs, operator=_operator_name(operator, cfg), profile_type=profile_type, extras=extras
     )
@@ -222,12 +240,14 @@ def _write_secrets(path: Path, secrets: list[dict[str, Any]]) -> None:
     writer = csv.DictWriter(buffer, fieldnames=["iccid", "imsi", "ki", "opc", "msisdn"], lineterminator="\n")
     writer.writeheader()
     writer.writerows(secrets)
+    from openrsp.private_files import write_private_file
+
+    # A new 0600 file renamed over the old one: an existing file's looser mode (or a symlink
+    # planted at the name) does not carry over.
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        write_private_file(path, buffer.getvalue().encode())
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "w") as fh:
-        fh.write(buffer.getvalue())
 
 
 @profile_app.command("list")
@@ -235,13 +255,14 @@ def list_(
     config: ConfigOpt = None,
     data: DataOpt = None,
     db: DbOpt = None,
+    keys: KeysOpt = None,
     operator: Annotated[str | None, typer.Option(help="Only this operator's profiles.")] = None,
     json_output: JsonOpt = False,
 ) -> None:
     """List the inventory: ICCID, state, type, operator."""
     from openrsp.smdp.es2plus import status_of
 
-    repo = _repository(config, data, db)
+    repo = _repository(config, data, db, keys)
     with repo.transaction() as session:
         owner_id = None
         if operator is not None:
@@ -273,10 +294,11 @@ def remove(
     config: ConfigOpt = None,
     data: DataOpt = None,
     db: DbOpt = None,
+    keys: KeysOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Remove profiles no download is under way for (Available, Unavailable, Error, Installed); all or none."""
-    repo = _repository(config, data, db)
+    repo = _repository(config, data, db, keys)
     try:
         removed = repo.remove_profiles(iccids)
     finally:
@@ -286,6 +308,66 @@ def remove(
         return
     for iccid, state in removed:
         typer.echo(f"{iccid} removed (was {state})")
+
+
+# -- keys --------------------------------------------------------------------------------------------
+
+
+@keys_app.command("import")
+def keys_import(
+    credentials: Annotated[
+        Path, typer.Option(help="`openrsp pki init` folder or SGP.26 folder holding the key files.")
+    ],
+    to: Annotated[str, typer.Option("--to", help="PKCS#11 URI of the token to import into.")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Copy the DPauth/DPpb private keys into the token (and make its sealing key).
+
+    Then delete the key files and serve with --keys."""
+    from openrsp.smdp.keystore import import_credentials
+
+    labels = import_credentials(credentials, to)
+    typer.echo(json.dumps([{"label": label} for label in labels]) if json_output else "\n".join(labels))
+
+
+@keys_app.command("list")
+def keys_list(
+    keys: Annotated[str, typer.Option("--keys", help="PKCS#11 URI of the token.")],
+    json_output: JsonOpt = False,
+) -> None:
+    """The SM-DP+'s objects in the token: label, kind, key type (never key values)."""
+    from openrsp.smdp.keystore import open_keystore
+
+    rows = [{"label": o.label, "kind": o.kind, "type": o.key_type} for o in open_keystore(keys).objects()]
+    if json_output:
+        typer.echo(json.dumps(rows))
+        return
+    for row in rows:
+        typer.echo(f"{row['label']:<32} {row['kind']:<12} {row['type']}")
+
+
+@keys_app.command("rotate-seal")
+def keys_rotate_seal(
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    db: DbOpt = None,
+    keys: KeysOpt = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Move sealing into this token (PKCS#11 URI).")
+    ] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Re-seal Ki/OPc, packages and session secrets under a new sealing key, in place (SM-DP+ stopped)."""
+    from openrsp.smdp.rotation import rotate_seal
+
+    report = rotate_seal(_config(config, data, db, keys_uri=keys), to_uri=to)
+    result = {"profiles": report.profiles, "sessions": report.sessions, "key": report.new_key}
+    if json_output:
+        typer.echo(json.dumps(result))
+    else:
+        typer.echo(
+            f"re-sealed {report.profiles} profiles and {report.sessions} sessions under {report.new_key}"
+        )
 
 
 # -- admin -------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from openrsp.euicc.usim import UiccFileSystem, UsimApplication
 from openrsp.pki.credentials import EuiccCredentials
 from openrsp.pki.eid import validate_eid
 from openrsp.pki.issue import issue_euicc_certificate
+from openrsp.private_files import ensure_private_dir
 from openrsp.profile.alpha import decode_spn
 
 STATE_FILE = "state.json"
@@ -146,7 +147,7 @@ def write_state(directory: Path, state: EuiccState) -> None:
     if has_secrets(document):
         seal_secrets(document, load_key(directory, create=True))
     data = json.dumps(document, indent=1, sort_keys=True).encode() + b"\n"
-    write_atomically(directory / STATE_FILE, data)
+    write_atomically(directory / STATE_FILE, data, private=True)  # holds sealed Ki/OPc
 
 
 def _no_euicc(directory: Path | str) -> StateError:
@@ -335,7 +336,7 @@ def create_euicc(
     if provisioning_profile is not None:
         _install_provisioning_profile(state, provisioning_profile)
 
-    directory.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(directory)
     for key_file, key in keys.items():
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

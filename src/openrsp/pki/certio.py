@@ -4,6 +4,7 @@ import functools
 import hashlib
 import os
 import re
+import secrets
 from pathlib import Path
 
 from cryptography import x509
@@ -12,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from openrsp.errors import InputError
+from openrsp.private_files import ensure_private_dir, write_private_file
 
 _PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
 # Names as openssl prints them (cryptography would show serialNumber as a bare OID).
@@ -95,14 +97,20 @@ def display_name(name: x509.Name) -> str:
 
 
 def write_file(path: Path, data: bytes, *, private: bool = False) -> None:
-    """Write atomically (temp file + rename); private files are created 0600 from the start."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    """Write atomically (temp file + rename, never through a symlink); private files are 0600 from
+    the start and their folder 0700. New folders are 0700 either way (a PKI folder holds keys)."""
+    if private:
+        ensure_private_dir(path.parent)
+        write_private_file(path, data)
+        return
+    if not path.parent.exists():
+        ensure_private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.chmod(tmp, 0o600 if private else 0o644)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -6,12 +6,15 @@
   The second SM-DP+ identity (DP2*) and the DP4/DP8 TLS certificates are not loaded.
 """
 
+import atexit
 import os
+import shutil
 import ssl
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -31,6 +34,7 @@ from openrsp.pki.curves import check_curve
 from openrsp.pki.eid import eid_from_certificate
 from openrsp.pki.layout import PkiIndex
 from openrsp.pki.verify import ski_of
+from openrsp.private_files import PrivateFileError, check_private_file
 
 Layout = Literal["openrsp", "sgp26"]
 _SGP26_CURVES = {"nist": "NIST", "brp": "BRP"}
@@ -52,6 +56,12 @@ def detect_layout(path: Path | str) -> Layout:
 
 
 def _pair(cert_path: Path, key_path: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    if (key_path.parent.parent / pki_layout.INDEX_FILE).is_file():
+        # a key `openrsp pki init` made is a secret of ours (SGP.26's are published test keys)
+        try:
+            check_private_file(key_path, "private key")
+        except PrivateFileError as exc:
+            raise InputError(str(exc)) from None
     cert, key = load_certificate(cert_path), load_private_key(key_path)
     if cert.public_key() != key.public_key():
         raise InputError(f"{key_path} is not the private key of {cert_path}")
@@ -63,6 +73,19 @@ def _pkid(cert: x509.Certificate, path: Path) -> bytes:
     if pkid is None:
         raise InputError(f"CI certificate {path} has no SubjectKeyIdentifier (its PKID)")
     return pkid
+
+
+# Where DPauth/DPpb keys come from instead of key files (a PKCS#11 token): (role, curve, cert) -> signer
+SigningKeySource = Callable[[str, str, x509.Certificate], Any]
+
+
+def _signing_pair(
+    cert_path: Path, key_path: Path, role: str, curve: str, keys: SigningKeySource | None
+) -> tuple[x509.Certificate, Any]:
+    if keys is None:
+        return _pair(cert_path, key_path)
+    cert = load_certificate(cert_path)
+    return cert, keys(role, curve, cert)
 
 
 @dataclass(frozen=True)
@@ -104,9 +127,9 @@ class SmdpCiSet:
     ci_cert: x509.Certificate
     ci_pkid: bytes
     dpauth_cert: x509.Certificate
-    dpauth_key: ec.EllipticCurvePrivateKey
+    dpauth_key: ec.EllipticCurvePrivateKey  # or an openrsp.crypto.signer.Signer (key in a token)
     dppb_cert: x509.Certificate
-    dppb_key: ec.EllipticCurvePrivateKey
+    dppb_key: ec.EllipticCurvePrivateKey  # likewise
 
 
 @dataclass(frozen=True)
@@ -144,15 +167,36 @@ def _address_and_oid(tls_cert: x509.Certificate, dpauth_cert: x509.Certificate) 
     return address, oid
 
 
+_chain_folder: tuple[int, Path] | None = None  # (pid that made it, folder)
+
+
+def _private_temp_folder() -> Path:
+    """This process's own folder for derived files: tempfile.mkdtemp (0700, unpredictable name),
+    removed at exit. A forked child makes its own and leaves its parent's alone."""
+    global _chain_folder
+    if _chain_folder is None or _chain_folder[0] != os.getpid() or not _chain_folder[1].is_dir():
+        folder = Path(tempfile.mkdtemp(prefix="openrsp-tls-"))
+        _chain_folder = (os.getpid(), folder)
+        atexit.register(_remove_if_mine, os.getpid(), folder)
+    return _chain_folder[1]
+
+
+def _remove_if_mine(pid: int, folder: Path) -> None:
+    if os.getpid() == pid:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _materialized_chain(leaf: x509.Certificate, ci: x509.Certificate, directory: Path | None) -> Path:
-    """Write leaf + CI as one PEM file (the SGP.26 folder has no such file and may be read-only)."""
+    """Write leaf + CI as one PEM file (the SGP.26 folder has no such file and may be read-only).
+
+    By default into a private temporary folder of this process, never a predictable shared path;
+    the file is created exclusively and renamed into place, so a planted symlink is not followed.
+    """
     pem = certificate_pem(leaf) + certificate_pem(ci)
-    if directory is None:
-        name = f"openrsp-{os.getuid()}-tls-{short_digest(certificate_der(leaf))}"
-        directory = Path(tempfile.gettempdir()) / name
-    path = directory / "chain.pem"
+    folder = directory if directory is not None else _private_temp_folder()
+    path = folder / f"chain-{short_digest(certificate_der(leaf))}.pem"
     try:
-        if not path.is_file() or path.read_bytes() != pem:
+        if not path.is_file() or path.is_symlink() or path.read_bytes() != pem:
             write_file(path, pem)
     except OSError as exc:
         raise InputError(f"cannot write the TLS chain file {path}: {exc.strerror}") from None
@@ -172,16 +216,23 @@ class SmdpCredentials:
     tls_by_curve: dict[str, TlsServerCredentials] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path | str, *, materialize_dir: Path | None = None) -> "SmdpCredentials":
+    def load(
+        cls,
+        path: Path | str,
+        *,
+        materialize_dir: Path | None = None,
+        signing_keys: SigningKeySource | None = None,
+    ) -> "SmdpCredentials":
         """Read an init folder or an SGP.26 folder. For SGP.26 the TLS chain PEM is written to
-        `materialize_dir` (default: a folder under the system temp dir named after the cert)."""
+        `materialize_dir` (default: a private temporary folder of this process). With
+        `signing_keys`, the DPauth/DPpb keys come from it and their key files are not read."""
         root = Path(path)
         kind = detect_layout(root)
         cis = {ci.curve: ci for ci in _trusted_cis(root, kind)}
         if kind == "openrsp":
-            sets, tls_by_curve = cls._from_index(PkiIndex.read(root), cis)
+            sets, tls_by_curve = cls._from_index(PkiIndex.read(root), cis, signing_keys)
         else:
-            sets, tls_by_curve = cls._from_sgp26(root, cis, materialize_dir)
+            sets, tls_by_curve = cls._from_sgp26(root, cis, materialize_dir, signing_keys)
         if not sets or not tls_by_curve:
             raise InputError(f"{root} lacks SM-DP+ DPauth/DPpb or TLS credentials")
         tls = tls_by_curve.get("nist") or next(iter(tls_by_curve.values()))
@@ -190,12 +241,16 @@ class SmdpCredentials:
 
     @staticmethod
     def _from_index(
-        index: PkiIndex, cis: dict[str, TrustedCi]
+        index: PkiIndex, cis: dict[str, TrustedCi], keys: SigningKeySource | None = None
     ) -> tuple[list[SmdpCiSet], dict[str, TlsServerCredentials]]:
         sets = []
         for curve in index.curves:
-            auth = _pair(index.cert_path(curve, "dpauth"), index.key_path(curve, "dpauth"))
-            pb = _pair(index.cert_path(curve, "dppb"), index.key_path(curve, "dppb"))
+            auth = _signing_pair(
+                index.cert_path(curve, "dpauth"), index.key_path(curve, "dpauth"), "dpauth", curve, keys
+            )
+            pb = _signing_pair(
+                index.cert_path(curve, "dppb"), index.key_path(curve, "dppb"), "dppb", curve, keys
+            )
             sets.append(SmdpCiSet(curve, cis[curve].cert, cis[curve].pkid, *auth, *pb))
         group = pki_layout.TLS_GROUP
         cert, key = _pair(index.cert_path(group, "dptls"), index.key_path(group, "dptls"))
@@ -207,7 +262,10 @@ class SmdpCredentials:
 
     @staticmethod
     def _from_sgp26(
-        root: Path, cis: dict[str, TrustedCi], materialize_dir: Path | None
+        root: Path,
+        cis: dict[str, TrustedCi],
+        materialize_dir: Path | None,
+        keys: SigningKeySource | None = None,
     ) -> tuple[list[SmdpCiSet], dict[str, TlsServerCredentials]]:
         sets, tls_by_curve = [], {}
         for curve, ci in cis.items():
@@ -215,8 +273,12 @@ class SmdpCredentials:
             auth_cert = root / "DPauth" / f"CERT_S_SM_DPauth_ECDSA_{tag}.der"
             pb_cert = root / "DPpb" / f"CERT_S_SM_DPpb_ECDSA_{tag}.der"
             if auth_cert.exists() and pb_cert.exists():
-                auth = _pair(auth_cert, root / "DPauth" / f"SK_S_SM_DPauth_ECDSA_{tag}.pem")
-                pb = _pair(pb_cert, root / "DPpb" / f"SK_S_SM_DPpb_ECDSA_{tag}.pem")
+                auth = _signing_pair(
+                    auth_cert, root / "DPauth" / f"SK_S_SM_DPauth_ECDSA_{tag}.pem", "dpauth", curve, keys
+                )
+                pb = _signing_pair(
+                    pb_cert, root / "DPpb" / f"SK_S_SM_DPpb_ECDSA_{tag}.pem", "dppb", curve, keys
+                )
                 sets.append(SmdpCiSet(curve, ci.cert, ci.pkid, *auth, *pb))
             tls_cert = root / "DPtls" / f"CERT_S_SM_DP_VARO_TLS_{tag}.der"
             if tls_cert.exists():

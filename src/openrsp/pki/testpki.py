@@ -21,6 +21,7 @@ from openrsp.pki.certio import (
 from openrsp.pki.curves import check_curve, generate_key
 from openrsp.pki.eid import DEFAULT_EID, eid_from_certificate, eum_permitted_eids, validate_eid
 from openrsp.pki.layout import PkiIndex
+from openrsp.private_files import ensure_private_dir
 
 KeyFactory = Callable[[str], ec.EllipticCurvePrivateKey]
 
@@ -158,7 +159,7 @@ def init_pki(
     _check_oid(smdp_oid)
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     _check_target(directory, force)
-    directory.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(directory)
 
     certificates: dict[str, dict[str, Any]] = {}
     cis = {}

@@ -19,9 +19,10 @@ from openrsp.asn1.bpp_segments import (
 )
 from openrsp.asn1.tlv import encode_tlv
 from openrsp.crypto.bsp import TAG_ENCRYPTED, TAG_MAC_ONLY, BspSender
-from openrsp.crypto.ecdsa import PrivateKey, curve_of, public_key_to_point, sign_plain
+from openrsp.crypto.ecdsa import PrivateKey, public_key_to_point
 from openrsp.crypto.ecka import generate_one_time_key, shared_secret
 from openrsp.crypto.kdf import SessionKeys, derive_session_keys
+from openrsp.crypto.signer import Signer, as_signer
 from openrsp.errors import InputError
 
 DEFAULT_HOST_ID = b"openrsp"  # any 1..16 bytes; it only enters the key derivation
@@ -50,11 +51,11 @@ def initialise_secure_channel(
     host_id: bytes,
     smdp_otpk: bytes,
     euicc_otpk: bytes,
-    dppb_key: PrivateKey,
+    dppb_key: PrivateKey | Signer,
 ) -> bytes:
-    """InitialiseSecureChannelRequest (BF23) signed with SK.DPpb.ECDSA."""
+    """InitialiseSecureChannelRequest (BF23) signed with SK.DPpb.ECDSA (a key or a token's signer)."""
     signed = encode_isc_signed_objects(transaction_id, host_id, smdp_otpk)
-    signature = sign_plain(dppb_key, smdp_sign_input(signed, euicc_otpk))
+    signature = as_signer(dppb_key).sign_plain(smdp_sign_input(signed, euicc_otpk))
     return encode_initialise_secure_channel(signed, signature)
 
 
@@ -63,7 +64,7 @@ def build_bound_profile_package(
     transaction_id: bytes,
     eid: bytes,
     euicc_otpk: bytes,
-    dppb_key: PrivateKey,
+    dppb_key: PrivateKey | Signer,
     profile_package: bytes,
     store_metadata: bytes,
     host_id: bytes = DEFAULT_HOST_ID,
@@ -89,7 +90,7 @@ def build_bound_profile_package(
         raise InputError(f"EID must be 16 bytes, got {len(eid)}")
     if not 1 <= len(transaction_id) <= 16:
         raise InputError("transactionId must be 1 to 16 bytes")
-    curve = curve_of(dppb_key)
+    curve = as_signer(dppb_key).curve
     ot_key = smdp_ot_key if smdp_ot_key is not None else generate_one_time_key(curve)
     smdp_otpk = public_key_to_point(ot_key)
     keys = derive_session_keys(shared_secret(ot_key, euicc_otpk), host_id, eid)

@@ -2,7 +2,7 @@
 
 TOML keys (all optional; relative paths are relative to the TOML file):
 
-    data_dir = "./smdp-data"          # SQLite file, KEK file
+    data_dir = "/var/lib/openrsp-smdp" # SQLite file, KEK file (default: $XDG_DATA_HOME/openrsp/smdp)
     db_url = "sqlite:///…"            # or postgresql://user@host/db (psycopg 3)
     credentials = "pki"               # `openrsp pki init` folder or SGP.26 folder
     address = "smdp.example.com"      # SM-DP+ address (default: from the credentials / TLS cert)
@@ -21,6 +21,9 @@ TOML keys (all optional; relative paths are relative to the TOML file):
     callback_ca = "ca.pem"            # CA bundle to verify operator callback servers (default: system)
     log_level = "info"
 
+    [keys]                            # DPauth/DPpb signing keys and the sealing key in a PKCS#11 token
+    uri = "pkcs11:token=…;object=…?module-path=…&pin-source=…"   # RFC 7512 (see docs/smdp.md)
+
     [operators.NAME]
     cert_cn = "CN of the operator's client certificate"
     callback_url = "https://…/gsma/rsp2/es2plus/handleDownloadProgressInfo"
@@ -37,7 +40,7 @@ from typing import Any
 
 from openrsp.smdp.db.engine import normalize_url, sqlite_url
 from openrsp.smdp.errors import ConfigError
-from openrsp.smdp.sealing import load_or_create_kek, parse_kek
+from openrsp.smdp.sealing import load_or_create_kek, parse_kek, read_kek_file
 
 ENV_CONFIG = "OPENRSP_SMDP_CONFIG_JSON"  # how `serve` hands the resolved config to its workers
 
@@ -69,6 +72,7 @@ class SmdpConfig:
     session_ttl_seconds: int = 600
     callback_ca: Path | None = None
     log_level: str = "info"
+    keys_uri: str | None = None  # PKCS#11 URI of the token holding DPauth/DPpb and the sealing key
     operators: tuple[OperatorConfig, ...] = field(default_factory=tuple)
 
     def kek(self) -> bytes:
@@ -76,11 +80,18 @@ class SmdpConfig:
         if self.kek_hex:
             return parse_kek(self.kek_hex)
         if self.kek_file is not None:
-            try:
-                return parse_kek(self.kek_file.read_bytes())
-            except FileNotFoundError:
-                raise ConfigError(f"kek_file not found: {self.kek_file}") from None
+            if not self.kek_file.exists():
+                raise ConfigError(f"kek_file not found: {self.kek_file}")
+            return read_kek_file(self.kek_file)
         return load_or_create_kek(self.data_dir / "kek.key")
+
+    def seal_key(self) -> bytes | Any:
+        """What seals at rest: the token's AES key when keys_uri is set (made on first use), else the KEK."""
+        if self.keys_uri:
+            from openrsp.smdp.keystore import open_keystore
+
+            return open_keystore(self.keys_uri).seal_key(create=True)
+        return self.kek()
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -127,12 +138,20 @@ def load_config(config_file: Path | None = None, **overrides: Any) -> SmdpConfig
             except (TypeError, ValueError):
                 raise ConfigError(f"{key}: expected a whole number, got {values[key]!r}") from None
 
-    data_dir = values.pop("data_dir", None) or Path("smdp-data").resolve()
+    data_dir = values.pop("data_dir", None) or default_data_dir()
     db_url = values.pop("db_url", None) or sqlite_url(data_dir / "smdp.sqlite")
     if values.get("default_operator") == "":
         values["default_operator"] = None
     config = SmdpConfig(data_dir=data_dir, db_url=normalize_url(db_url), operators=tuple(operators), **values)
     return _with_credential_defaults(config)
+
+
+def default_data_dir() -> Path:
+    """Where a user's SM-DP+ keeps its data when neither TOML nor --data names a folder: the XDG
+    data directory ($XDG_DATA_HOME/openrsp/smdp, else ~/.local/share/openrsp/smdp), never the cwd."""
+    base = os.environ.get("XDG_DATA_HOME", "")
+    root = Path(base) if os.path.isabs(base) else Path.home() / ".local" / "share"
+    return root / "openrsp" / "smdp"
 
 
 def _read_toml(path: Path) -> tuple[dict[str, Any], list[OperatorConfig]]:
@@ -154,7 +173,12 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], list[OperatorConfig]]:
         operators.append(
             OperatorConfig(name=name, cert_cn=table.get("cert_cn"), callback_url=table.get("callback_url"))
         )
+    keys = data.pop("keys", None)
     values = {_TOML_ALIASES.get(k, k): v for k, v in data.items()}
+    if keys is not None:
+        if not isinstance(keys, dict) or set(keys) - {"uri"}:
+            raise ConfigError(f'{path}: [keys] takes one key, uri = "pkcs11:…"')
+        values["keys_uri"] = keys.get("uri")
     for key in _PATH_KEYS:
         if isinstance(values.get(key), str):
             values[key] = base / os.path.expanduser(values[key])

@@ -13,8 +13,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
+from openrsp.private_files import ensure_private_dir
 from openrsp.smdp.config import SmdpConfig
 from openrsp.smdp.db.engine import make_engine, migrate
+from openrsp.smdp.db.models import Profile
+from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.es2plus import OrderDefaults
 from openrsp.smdp.ids import utcnow
 from openrsp.smdp.progress import ProgressNotifier
@@ -54,10 +59,11 @@ def open_repository(
     notifier: ProgressNotifier | None = None,
 ) -> Repository:
     """Engine + schema upgrade + sealer: what the CLI needs to work on the SM-DP+'s data."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    sealer = Sealer(config.kek())
+    ensure_private_dir(config.data_dir)
     engine = make_engine(config.db_url)
     migrate(engine)
+    _refuse_a_new_kek_for_sealed_data(config, engine)
+    sealer = Sealer(config.seal_key())
     repo = Repository(engine, sealer, clock, on_progress=notifier.submit if notifier else None)
     with repo.transaction() as session:
         for op in config.operators:
@@ -65,6 +71,29 @@ def open_repository(
                 session, op.name, cert_cn=op.cert_cn or "", callback_url=op.callback_url or ""
             )
     return repo
+
+
+def _refuse_a_new_kek_for_sealed_data(config: SmdpConfig, engine: Any) -> None:
+    """A missing sealing key is made on first use, but not for a database that already holds sealed
+    profiles: they were sealed under another key (a token's, when [keys] / --keys was forgotten; a
+    file's, when the token is not the one they were moved to)."""
+    if config.keys_uri:
+        from openrsp.smdp.keystore import SEAL, open_keystore
+
+        store = open_keystore(config.keys_uri)
+        if store.token.aes_key(store.label(SEAL)) is not None:
+            return
+        where = f"token {store.token.label!r} has no {store.label(SEAL)!r}"
+    else:
+        if config.kek_hex or config.kek_file or (config.data_dir / "kek.key").exists():
+            return
+        where = f"no {config.data_dir / 'kek.key'}"
+    with engine.connect() as connection:
+        if connection.execute(select(Profile.id).limit(1)).first() is not None:
+            raise ConfigError(
+                f"{config.db_url}: its profiles are sealed under a key that is not here ({where}): "
+                "give the --keys URI (or [keys] in --config) they were sealed under, or restore the key file"
+            )
 
 
 def build_context(
@@ -76,7 +105,7 @@ def build_context(
     verify: bool | Path = config.callback_ca if config.callback_ca else True
     notifier = ProgressNotifier(verify=verify)
     repo = open_repository(config, clock=clock, notifier=notifier)
-    credentials = load_credentials(config.credentials_dir)
+    credentials = load_credentials(config.credentials_dir, config.keys_uri)
     address = resolve_address(config, credentials)
     return SmdpContext(
         config=config,

@@ -13,8 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from openrsp.asn1.tlv import encode_tlv
-from openrsp.crypto.ecdsa import PrivateKey
-from openrsp.crypto.keys import curve_of
+from openrsp.crypto.signer import Signer, as_signer
 from openrsp.smdp import es9_status as status
 
 TAG_OCTET_STRING = 0x04
@@ -27,9 +26,9 @@ class SigningSet:
     ci_pkid: bytes
     ci_cert: x509.Certificate
     curve: str
-    dpauth_key: PrivateKey
+    dpauth_key: Signer  # SK.DPauth.ECDSA: in memory or in a PKCS#11 token
     dpauth_der: bytes
-    dppb_key: PrivateKey
+    dppb_key: Signer  # SK.DPpb.ECDSA
     dppb_der: bytes
 
     @property
@@ -39,13 +38,14 @@ class SigningSet:
 
 
 def _prepare(ci_set: Any) -> SigningSet:
+    dppb = as_signer(ci_set.dppb_key)
     return SigningSet(
         ci_pkid=ci_set.ci_pkid,
         ci_cert=ci_set.ci_cert,
-        curve=curve_of(ci_set.dppb_key),
-        dpauth_key=ci_set.dpauth_key,
+        curve=dppb.curve,
+        dpauth_key=as_signer(ci_set.dpauth_key),
         dpauth_der=ci_set.dpauth_cert.public_bytes(Encoding.DER),
-        dppb_key=ci_set.dppb_key,
+        dppb_key=dppb,
         dppb_der=ci_set.dppb_cert.public_bytes(Encoding.DER),
     )
 

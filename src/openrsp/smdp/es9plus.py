@@ -36,7 +36,6 @@ from openrsp.asn1.rsp_types import (
     iccid_from_bytes,
 )
 from openrsp.asn1.tlv import encode_tlv
-from openrsp.crypto.ecdsa import sign_plain
 from openrsp.crypto.keys import public_key_from_point
 from openrsp.errors import OpenRSPError
 from openrsp.hexutil import to_hex
@@ -133,7 +132,7 @@ class Es9Service:
                 "serverChallenge": server_challenge,
             },
         )
-        signature = sign_plain(chosen.dpauth_key, server_signed1)
+        signature = chosen.dpauth_key.sign_plain(server_signed1)
         return {
             "transactionId": to_hex(transaction_id),
             "serverSigned1": _b64(server_signed1),
@@ -262,9 +261,7 @@ class Es9Service:
         if offered is not None:  # a retry (SGP.22 §3.1.3): offer the eUICC its earlier one-time key back
             smdp_signed2_value["bppEuiccOtpk"] = offered
         smdp_signed2 = rsp().encode("SmdpSigned2", smdp_signed2_value)
-        smdp_signature2 = _signature_tlv(
-            sign_plain(ci_set.dppb_key, smdp_signed2 + signed_part.signature_tlv)
-        )
+        smdp_signature2 = _signature_tlv(ci_set.dppb_key.sign_plain(smdp_signed2 + signed_part.signature_tlv))
         metadata = store_metadata(profile, self.context.address)
 
         row.iccid = profile.iccid

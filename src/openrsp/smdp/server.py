@@ -23,7 +23,7 @@ from openrsp.smdp.tlsfiles import load_credentials, resolve_address, tls_server_
 
 def prepare(config: SmdpConfig) -> tuple[SmdpConfig, functools.partial]:
     """Check and create what the workers share; the config (address filled in) and SSL factory."""
-    credentials = load_credentials(config.credentials_dir)
+    credentials = load_credentials(config.credentials_dir, config.keys_uri)
     chain, key = tls_server_files(config, credentials)
     address = resolve_address(config, credentials)
     if not address:

@@ -17,8 +17,9 @@ PKI_TLS_CHAIN = Path("tls") / "dptls.chain.pem"
 PKI_TLS_KEY = Path("tls") / "dptls.key.pem"
 
 
-def load_credentials(folder: Path | None) -> Any | None:
-    """SmdpCredentials for the folder (pki init or SGP.26), or None when there is none to load."""
+def load_credentials(folder: Path | None, keys_uri: str | None = None) -> Any | None:
+    """SmdpCredentials for the folder (pki init or SGP.26), or None when there is none to load.
+    With a PKCS#11 URI the DPauth/DPpb keys are the token's (the folder's key files are not read)."""
     if folder is None:
         return None
     try:
@@ -26,6 +27,10 @@ def load_credentials(folder: Path | None) -> Any | None:
     except ImportError:
         return None  # PKI part not installed: TLS files are still found by layout below
     try:
+        if keys_uri:
+            from openrsp.smdp.keystore import open_keystore
+
+            return SmdpCredentials.load(folder, signing_keys=open_keystore(keys_uri).signer_for)
         return SmdpCredentials.load(folder)
     except OpenRSPError as exc:
         raise ConfigError(f"credentials {folder}: {exc}") from exc

@@ -7,6 +7,7 @@ PostgreSQL: psycopg 3; row locks (SELECT … FOR UPDATE) plus conditional update
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from openrsp.private_files import PrivateFileError, check_private_file, ensure_private_dir
 from openrsp.smdp.errors import ConfigError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -43,13 +45,32 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         raise ConfigError(f"not a database URL: {url!r}") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _prepare_sqlite_file(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, **kwargs)
         _serialise_sqlite_writers(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, pool_pre_ping=True, **kwargs)
     raise ConfigError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql://")
+
+
+def _prepare_sqlite_file(path: Path) -> None:
+    """The database holds matchingIds and sealed secrets: create it 0600 (SQLite gives its -wal and
+    -shm files the database file's mode) and refuse one that other users may read."""
+    if not path.parent.exists():
+        ensure_private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        os.fchmod(fd, 0o600)
+        os.close(fd)  # an empty file is an empty SQLite database
+    try:
+        for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            check_private_file(candidate, "database file")
+    except PrivateFileError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _serialise_sqlite_writers(engine: Engine) -> None:

@@ -1,0 +1,103 @@
+"""Rotating the sealing key: every sealed blob opened under the old key and sealed under the new one,
+in one database transaction (all or nothing), then the new key put where the old one was.
+
+Sealed at rest: profiles.package, profiles.secrets (Ki/OPc) and the binding secrets of ES9+
+sessions. transactionIds are MACed under a key derived from the sealing key, so downloads under
+way when the SM-DP+ restarts with the new key start again (their sessions are unknown to it).
+Run it with the SM-DP+ stopped.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from openrsp.private_files import create_private_file, ensure_private_dir
+from openrsp.smdp.config import SmdpConfig
+from openrsp.smdp.db.engine import make_engine, migrate
+from openrsp.smdp.db.models import Profile, RspSession
+from openrsp.smdp.errors import ConfigError
+from openrsp.smdp.repository import Repository
+from openrsp.smdp.sealing import KEK_LEN, Sealer
+
+_BATCH = 500
+
+
+@dataclass(frozen=True)
+class RotationReport:
+    profiles: int
+    sessions: int
+    new_key: str  # where the new key is now (a file path or a token label)
+
+
+def reseal(repo: Repository, old: Sealer, new: Sealer) -> tuple[int, int]:
+    """Re-seal every blob in one transaction; (profiles, sessions) re-sealed. Any blob that does
+    not open under `old` aborts the lot (SealError) and nothing changes."""
+    profiles = sessions = 0
+    with repo.transaction() as session:
+        ids = list(session.scalars(select(Profile.id).order_by(Profile.id)))
+        for start in range(0, len(ids), _BATCH):
+            query = (
+                select(Profile).where(Profile.id.in_(ids[start : start + _BATCH])).with_for_update(of=Profile)
+            )
+            for profile in session.scalars(query).unique():
+                for column, context in (("package", "package"), ("secrets", "secrets")):
+                    label = f"{context}/{profile.iccid}"
+                    setattr(profile, column, new.seal(old.open(getattr(profile, column), label), label))
+                profiles += 1
+            session.flush()
+        for row in session.scalars(select(RspSession).with_for_update(of=RspSession)):
+            binding = (row.data or {}).get("binding")
+            if not binding or not row.iccid:
+                continue
+            label = f"es9-binding/{row.iccid}"
+            secret = new.seal(old.open(bytes.fromhex(binding["secret"]), label), label)
+            row.data = {**row.data, "binding": {**binding, "secret": secret.hex().upper()}}
+            sessions += 1
+    return profiles, sessions
+
+
+def rotate_seal(config: SmdpConfig, to_uri: str | None = None) -> RotationReport:
+    """Re-seal under a new key: a new AES key in the token of `to_uri` (moving sealing into a token)
+    or of the configured one, else a new kek file."""
+    if config.kek_hex and not (to_uri or config.keys_uri):
+        raise ConfigError("the KEK is given inline (kek_hex): move it to a kek_file or a token to rotate it")
+    old = Sealer(config.seal_key())
+    engine = make_engine(config.db_url)
+    try:
+        migrate(engine)
+        repo = Repository(engine, old)
+        target = to_uri or config.keys_uri
+        if target:
+            return _rotate_into_token(repo, old, target)
+        return _rotate_file(repo, old, config.kek_file or config.data_dir / "kek.key")
+    finally:
+        engine.dispose()
+
+
+def _rotate_into_token(repo: Repository, old: Sealer, uri: str) -> RotationReport:
+    from openrsp.smdp.keystore import SEAL, SEAL_NEXT, open_keystore
+
+    store = open_keystore(uri)
+    current, pending = store.label(SEAL), store.label(SEAL_NEXT)
+    store.token.destroy(pending)  # a rotation that stopped before its commit left it unused
+    new_key = store.token.generate_aes_key(pending)
+    profiles, sessions = reseal(repo, old, Sealer(new_key))
+    # committed: the data is sealed under the new key only; put it where the old one was
+    store.token.destroy(current)
+    store.token.relabel(pending, current)
+    return RotationReport(profiles, sessions, f"{store.token.label}:{current}")
+
+
+def _rotate_file(repo: Repository, old: Sealer, path: Path) -> RotationReport:
+    pending = path.with_name(path.name + ".next")
+    pending.unlink(missing_ok=True)
+    ensure_private_dir(path.parent)
+    kek = os.urandom(KEK_LEN)
+    create_private_file(pending, (kek.hex().upper() + "\n").encode())
+    profiles, sessions = reseal(repo, old, Sealer(kek))
+    os.replace(pending, path)  # committed: the old key is no longer needed
+    return RotationReport(profiles, sessions, str(path))
