@@ -55,6 +55,12 @@ CASES: dict[str, list[list[str]]] = {
     ],
     "smdp profile list": [["--config", "{missing}"], ["--db", "nosuchdb://x"]],
     "smdp profile remove": [["12345", "--config", "{junk}"], ["xyz", "--data", "{dir}/d"]],
+    "smdp keys import": [
+        ["--credentials", "{missing}", "--to", "pkcs11:token=x?module-path={missing}"],
+        ["--credentials", "{dir}", "--to", "not-a-uri"],
+    ],
+    "smdp keys list": [["--keys", "not-a-uri"], ["--keys", "pkcs11:token=x?module-path={junk}"]],
+    "smdp keys rotate-seal": [["--data", "{dir}/d", "--keys", "bad"], ["--config", "{junk}"]],
     "smdp admin order": [["--iccid", "abc"]],
     "smdp admin confirm": [["--iccid", "abc"], ["--iccid", "8900000000000000001", "--expires", "notadate"]],
     "smdp admin release": [["--iccid", "abc"]],

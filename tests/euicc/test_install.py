@@ -437,7 +437,14 @@ def test_a_killed_process_between_segments_leaves_no_trace(rig, pki_dir, stop_af
     assert rig.state_bytes == before
     # nothing of the profile; only the otSK kept for the SM-DP+'s retry (SGP.22 §3.1.3)
     assert sorted(os.listdir(rig.directory)) == sorted(
-        [".state.lock", "state.json", "state.key", "euicc-nist.key.pem", "euicc-brp.key.pem", "retry-otsk.key.pem"]
+        [
+            ".state.lock",
+            "state.json",
+            "state.key",
+            "euicc-nist.key.pem",
+            "euicc-brp.key.pem",
+            "retry-otsk.key.pem",
+        ]
     )
     rig.reopen()
     assert _profiles(rig) == []
