@@ -95,6 +95,13 @@ def register_order_commands(app: typer.Typer) -> None:
         expires: Annotated[str | None, typer.Option(help="Order expiry, ISO 8601 with zone.")] = None,
         max_attempts: Annotated[int | None, typer.Option(help="Confirmation code attempts allowed.")] = None,
         qr: Annotated[Path | None, typer.Option(help="Also write the activation code as a QR PNG.")] = None,
+        smds_address: Annotated[
+            str | None,
+            typer.Option(
+                "--smds-address",
+                help="Register the order as an event at this SM-DS (needs --eid): no QR code.",
+            ),
+        ] = None,
     ) -> None:
         """ES2+ ConfirmOrder: print the activation code LPA:1$address$matchingId."""
         target: OrderTarget = ctx.obj
@@ -106,6 +113,7 @@ def register_order_commands(app: typer.Typer) -> None:
             "releaseFlag": not no_release,
             "expiresAt": expires,
             "maxConfirmationCodeAttempts": max_attempts,
+            "smdsAddress": smds_address,
         }
         result = _run(target, "confirmOrder", fields)
         address = result.get("smdpAddress") or ""
@@ -118,6 +126,8 @@ def register_order_commands(app: typer.Typer) -> None:
         data = {"activation_code": code, "matching_id": mid, "smdp_address": address}
         if result.get("eid"):
             data["eid"] = result["eid"]
+        if smds_address:
+            data["smds_address"] = smds_address
         _emit(target, data, code)
 
     @app.command()

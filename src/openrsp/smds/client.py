@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from openrsp.errors import OpenRSPError
 
@@ -59,9 +61,16 @@ class SmdsTarget:
         return host
 
 
-def ssl_context(client_chain: Path, client_key: Path, trusted: Sequence[Path]) -> ssl.SSLContext:
+def ssl_context(
+    client_chain: Path, client_key: Path, trusted: Sequence[Path | x509.Certificate]
+) -> ssl.SSLContext:
+    """Present our TLS chain; trust the given CIs (files or certificates) for the SM-DS's certificate."""
     context = ssl.create_default_context(cafile=None)
-    context.load_verify_locations(cadata="".join(Path(p).read_text() for p in trusted))
+    pem = "".join(
+        c.public_bytes(Encoding.PEM).decode() if isinstance(c, x509.Certificate) else Path(c).read_text()
+        for c in trusted
+    )
+    context.load_verify_locations(cadata=pem)
     context.load_cert_chain(str(client_chain), str(client_key))
     return context
 
