@@ -66,6 +66,9 @@ def ssl_context(
 ) -> ssl.SSLContext:
     """Present our TLS chain; trust the given CIs (files or certificates) for the SM-DS's certificate."""
     context = ssl.create_default_context(cafile=None)
+    # TLS 1.2, as SGP.22 §2.6.6 profiles it; it also makes a refused client certificate fail the
+    # handshake with an alert we can tell apart from a server that is down (TLS 1.3 refuses it later).
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
     pem = "".join(
         c.public_bytes(Encoding.PEM).decode() if isinstance(c, x509.Certificate) else Path(c).read_text()
         for c in trusted
@@ -93,6 +96,9 @@ class SmdsClient:
             with httpx.Client(verify=self._context, timeout=self._timeout) as http:
                 response = http.post(url, content=json.dumps(body), headers=headers, extensions=extensions)
         except httpx.HTTPError as exc:
+            tls = _tls_failure(exc)
+            if tls is not None:  # a certificate one side does not accept: asking again will not help
+                raise SmdsRefused("1.1", "1.2", f"{target.address}: TLS refused: {tls}") from None
             raise SmdsUnreachable(f"{target.address}: {exc or type(exc).__name__}") from None
         if len(response.content) > MAX_RESPONSE:
             raise SmdsUnreachable(f"{target.address}: response too large")
@@ -127,6 +133,19 @@ class SmdsClient:
         self.call(
             target, (ES15 if es15 else ES12) + "deleteEvent", _with_header({"eid": eid, "eventId": event_id})
         )
+
+
+def _tls_failure(exc: BaseException) -> str | None:
+    """The TLS error (certificate refused by either side) behind an httpx error, if that is what it is."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"the SM-DS certificate is not trusted: {cause.verify_message}"
+        if isinstance(cause, ssl.SSLError) and isinstance(exc, httpx.ConnectError):
+            # The SM-DS broke off the handshake after seeing our certificate (an alert, or just EOF).
+            return f"our certificate was not accepted ({cause.reason or cause})"
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def split_url(url: str) -> SmdsTarget:
