@@ -30,6 +30,12 @@ def prepare(config: SmdsConfig) -> tuple[SmdsConfig, functools.partial]:
         raise ConfigError("SM-DS address unknown: give --address (or a DS TLS certificate with a DNS name)")
     # Client certificates: SM-DP+s (ES12) under the --dp-ca CAs, SM-DSs (ES15) under the CIs.
     client_cas = [str(p) for p in (*config.dp_ca, *credentials.ci_files)]
+    # An LPA may present the PKI's LPA client certificate on ES11 (as it does to the SM-DP+): trust
+    # that CA in the handshake (OpenSSL would otherwise abort it); ES11 itself asks for no certificate,
+    # and ES12/ES15 accept only their roles from their CAs (checked per request).
+    pki_lpa_ca = config.credentials_dir / "lpa-tls" / "ca.cert.pem"
+    if pki_lpa_ca.is_file():
+        client_cas.append(str(pki_lpa_ca))
     for path in client_cas:
         if not os.path.isfile(path):
             raise ConfigError(f"CA file not found: {path}")
