@@ -138,8 +138,6 @@ class Es2Service:
         smds_address = optional_string(body, "smdsAddress", Es2Error, "8.9")
         if smds_address is not None:
             smds_address = check_smds_address(smds_address)
-            if self.smds is None:
-                raise Es2Error("8.9", "4.2", "this SM-DP+ has no TLS credentials to call an SM-DS with")
         release = body.get("releaseFlag")
         if release is None:
             raise Es2Error(FUNCTION, "2.2", "releaseFlag is missing")
@@ -165,6 +163,8 @@ class Es2Service:
             bound_eid = order.eid or eid
             if (smds_address or matching_id == "") and not bound_eid:
                 raise Es2Error(EID, "2.2", "an EID is needed with an SM-DS address or an empty matchingId")
+            if smds_address and self.smds is None:
+                raise Es2Error("8.9", "4.2", "this SM-DP+ has no TLS credentials to call an SM-DS with")
             if matching_id:
                 if self.repo.matching_id_in_use(session, matching_id):
                     raise Es2Error(MATCHING_ID, "3.3", f"matchingId {matching_id} is already in use")
@@ -191,7 +191,7 @@ class Es2Service:
             if bound_eid:
                 response["eid"] = bound_eid
             pending = None
-            if smds_address and self.smds is not None and bound_eid and matching_id:
+            if smds_address and self.smds is not None and bound_eid and matching_id:  # checked above
                 pending = self.smds.register_now(
                     session, smds_address, bound_eid, matching_id, self.address, self.clock()
                 )
