@@ -54,6 +54,9 @@ def test_operator_confirms_with_smds_device_discovers_downloads_event_goes(
 ) -> None:
     eid = PkiIndex.read(smds_pki).eid
     euicc = _euicc(smds_pki, tmp_path / "euicc", smds.address)
+    # ES10a GetEuiccConfiguredAddresses names the root SM-DS the eUICC was made with.
+    chip = lpa("--json", "chip", "info", card=["--euicc", str(euicc)])
+    assert chip.data["EuiccConfiguredAddresses"]["rootDsAddress"] == smds.address
     iccid, confirmed = _order_at(smdp, smds.address, eid)
     assert confirmed["smds_address"] == smds.address
 
