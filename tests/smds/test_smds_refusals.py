@@ -254,3 +254,20 @@ def test_es11_answers_lpac_on_its_es9plus_paths_and_framing_errors_have_codes(sm
     )
     assert codes(answer) == ("1.3.1", "2.1")
     assert not executed(answer)
+
+
+def test_an_oversized_body_is_refused_without_reading_it_all(smds: Smds) -> None:
+    import httpx
+
+    def endless():  # noqa: ANN202 - a chunked body with no declared length
+        chunk = b"{" + b" " * 65535
+        for _ in range(64):  # 4 MiB
+            yield chunk
+
+    with httpx.Client(verify=smds.trust(), timeout=30) as http:
+        answer = http.post(
+            f"{smds.url}/gsma/rsp2/es11/initiateAuthentication",
+            content=endless(),
+            headers={"X-Admin-Protocol": "gsma/rsp/v2.2.0", "Content-Type": "application/json"},
+        ).json()
+    assert codes(answer) == ("1.3.1", "2.1")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openrsp.hexutil import to_hex
-from openrsp.lpa.errors import Es9ProtocolError
+from openrsp.lpa.errors import Es9ProtocolError, LpaError
 from openrsp.lpa.es9_client import (
     Es9Client,
     InitiateAuthenticationResult,
@@ -34,6 +34,16 @@ class Es11Client(Es9Client):
     """InitiateAuthentication and AuthenticateClient against one SM-DS address (host or host:port)."""
 
     path = ES11_PATH
+
+    def _post(self, function: str, payload: dict[str, Any], *, answer: bool = True) -> dict[str, Any]:
+        """As ES9+, with failures that name the SM-DS, and lpac's step names for discovery."""
+        try:
+            return super()._post(function, payload, answer=answer)
+        except LpaError as exc:
+            if function == "authenticateClient":
+                exc.step = "es11_authenticate_client"
+            exc.args = (str(exc).replace("SM-DP+", "SM-DS", 1),)
+            raise
 
     def initiate_authentication(
         self, euicc_challenge: bytes, euicc_info1: bytes, smdp_address: str | None = None

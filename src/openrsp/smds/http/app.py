@@ -30,7 +30,13 @@ from starlette.types import ASGIApp
 from openrsp.pki.certio import load_certificates
 from openrsp.pki.roles import role_of
 from openrsp.smdp.errors import RspStatusError
-from openrsp.smdp.http.app import _check_headers, _decode_body, _issued_by_one_of, _peer_certificates
+from openrsp.smdp.http.app import (
+    MAX_BODY,
+    _check_headers,
+    _decode_body,
+    _issued_by_one_of,
+    _peer_certificates,
+)
 from openrsp.smdp.ids import utcnow
 from openrsp.smdp.jsonapi import ADMIN_PROTOCOL, failure, success
 from openrsp.smds import status
@@ -142,7 +148,7 @@ class SmdsApp:
     ) -> Response:
         try:
             _check_headers(request.headers, status.SmdsError)
-            body = _decode_body(await request.body(), status.SmdsError)
+            body = _decode_body(await _bounded_body(request), status.SmdsError)
             result = await run_in_threadpool(call, body)
         except RspStatusError as exc:
             _log.info("%s failed: %s", what, exc)
@@ -151,6 +157,17 @@ class SmdsApp:
             _log.exception("%s: unexpected error", what)
             return _json(failure(status.SmdsError(FUNCTION_PROVIDER, "4.2", "internal error in the SM-DS")))
         return _json(success(result))
+
+
+async def _bounded_body(request: Request) -> bytes:
+    """The body, read no further than MAX_BODY (a longer one is refused by _decode_body)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return b" " * (MAX_BODY + 1)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _json(content: dict[str, Any], status_code: int = 200) -> JSONResponse:
