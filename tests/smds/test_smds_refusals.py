@@ -271,3 +271,44 @@ def test_an_oversized_body_is_refused_without_reading_it_all(smds: Smds) -> None
             headers={"X-Admin-Protocol": "gsma/rsp/v2.2.0", "Content-Type": "application/json"},
         ).json()
     assert codes(answer) == ("1.3.1", "2.1")
+
+
+def test_lpac_discovery_shape_is_answered(smds: Smds, smds_pki: Path, es10: Es10, eid: str) -> None:
+    """lpac posts its discovery to the ES9+ paths with an `smdpAddress` field: answered as ES11."""
+    from openrsp.lpa.es9_client import Es9Client
+
+    class LpacPaths(Es11Client):
+        path = "/gsma/rsp2/es9plus/"
+
+    client, target = smds.es12(*_dp(smds_pki))
+    client.register_event(target, eid, "LPAC-1", "smdp.example.test", forwarding=False)
+    settings = https_factory(ci=[smds_pki / "nist" / "ci.cert.pem"])()
+    with Es9Client(smds.address, settings) as es9, LpacPaths(smds.address, settings) as es11:
+        info1, challenge = es10.get_euicc_info1(), es10.get_euicc_challenge()
+        init = es9.initiate_authentication(challenge, info1)  # {"smdpAddress": ...}
+        response = es10.authenticate_server(
+            server_signed1=init.server_signed1, server_signature1=init.server_signature1,
+            euicc_ci_pkid_to_be_used=init.euicc_ci_pkid_to_be_used, server_certificate=init.server_certificate,
+            ctx_params1=encode_ctx_params1(None, DeviceInfo()),
+        )  # fmt: skip
+        events = es11.retrieve_events(init.transaction_id, response)
+    assert ("LPAC-1", "smdp.example.test") in [(e.event_id, e.rsp_server_address) for e in events]
+    client.delete_event(target, eid, "LPAC-1")
+
+
+def test_an_smds_session_downloads_nothing(smds: Smds, smds_pki: Path, es10: Es10) -> None:
+    """After AuthenticateServer with CERT.DSauth, the eUICC refuses PrepareDownload (an SM-DS has no profile)."""
+    from openrsp.pki.certio import certificate_der
+
+    with _es11(smds, smds_pki) as es11:
+        transaction_id, _response = _authenticated(es10, es11)
+    dppb = certificate_der(load_certificate(smds_pki / "nist" / "dppb.cert.pem"))
+    signed2 = encode_tlv(0x30, encode_tlv(0x80, transaction_id) + encode_tlv(0x01, b"\x00"))
+    answer = es10.prepare_download(
+        smdp_signed2=signed2,
+        smdp_signature2=encode_tlv(0x5F37, bytes(64)),
+        smdp_certificate=dppb,
+        hash_cc=None,
+    )
+    refused = es10.prepare_download_error(answer)
+    assert refused is not None and "invalidCertificate" in str(refused)
