@@ -312,3 +312,29 @@ def test_an_smds_session_downloads_nothing(smds: Smds, smds_pki: Path, es10: Es1
     )
     refused = es10.prepare_download_error(answer)
     assert refused is not None and "invalidCertificate" in str(refused)
+
+
+def test_an_alternative_whose_root_is_down_refuses_for_now_and_stores_nothing(
+    smds_pki: Path, tmp_path: Path, eid: str
+) -> None:
+    from smds_support import free_port
+
+    from openrsp.smdp.outbox import OutboxRetry
+    from openrsp.smdp.smds_events import REGISTER, SmdsDeliverer, registration
+
+    alternative = Smds(
+        smds_pki, tmp_path / "alt", extra=("--root", f"https://127.0.0.1:{free_port()}")
+    ).start()
+    try:
+        client, target = alternative.es12(*_dp(smds_pki))
+        with pytest.raises(SmdsRefused) as refused:
+            client.register_event(target, eid, "ROOT-DOWN", "smdp.example.test", forwarding=True)
+        assert (refused.value.subject_code, refused.value.reason_code) == ("8.9", "5.1")
+        assert alternative.events() == []
+        # The SM-DP+'s outbox takes "inaccessible" as "later": the registration stays pending.
+        with pytest.raises(OutboxRetry):
+            SmdsDeliverer(client)(
+                REGISTER, alternative.address, registration(eid, "ROOT-DOWN", "smdp.example.test")
+            )
+    finally:
+        alternative.stop()

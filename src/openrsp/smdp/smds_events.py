@@ -34,6 +34,7 @@ DELETE = "smds.deleteEvent"
 SMDS = "8.9"
 SMDS_ADDRESS = "8.9.1"
 EVENT_UNKNOWN = ("8.9.5", "3.9")
+INACCESSIBLE = "5.1"  # a reason that says "later", not "no"
 # The order has ended: its event (if any) goes away.
 END_STATES = frozenset({State.INSTALLED, State.ERROR, State.AVAILABLE, State.UNAVAILABLE})
 _ADDRESS = re.compile(r"^(?=.{1,255}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?$")
@@ -97,6 +98,8 @@ class SmdsDeliverer:
         except SmdsRefused as exc:
             if kind == DELETE and (exc.subject_code, exc.reason_code) == EVENT_UNKNOWN:
                 return  # gone already (deleted before, or removed by the SM-DS's operator)
+            if exc.reason_code == INACCESSIBLE:  # e.g. an alternative SM-DS whose root is down
+                raise OutboxRetry(str(exc)) from None
             raise OutboxRefused(str(exc)) from None
 
 

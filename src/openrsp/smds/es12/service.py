@@ -18,27 +18,16 @@ keeps it in its outbox and tries again later, so nothing is registered halfway.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from openrsp.smdp.ids import is_valid_eid
 from openrsp.smds import status
-from openrsp.smds.client import SmdsClient, SmdsRefused, SmdsTarget, SmdsUnreachable
+from openrsp.smds.es15.forwarding import RootLink
 from openrsp.smds.store import EventConflict, EventStore
 
 MAX_EVENT_ID = 255  # SGP.22: the eventId is a MatchingID, UTF8String up to 255 characters
 _ADDRESS = re.compile(r"^(?=.{1,255}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?$")
 _EVENT_ID = re.compile(r"^[\x21-\x7E]{1,255}$")
-
-
-@dataclass(frozen=True)
-class RootLink:
-    """How an alternative SM-DS reaches its root (ES15), and the address it gives the root for itself."""
-
-    client: SmdsClient
-    target: SmdsTarget
-    own_address: str
 
 
 class Es12Service:
@@ -62,11 +51,7 @@ class Es12Service:
             raise status.EVENT_IN_USE.error(f"eventId {event_id}")
         forwarded = None
         if forwarding and self.root is not None:
-            self._to_root(
-                lambda c, t: c.register_event(
-                    t, eid, event_id, self.root.own_address, forwarding=False, es15=True
-                )
-            )
+            self.root.register(eid, event_id)
             forwarded = self.root.target.address
         try:
             with self.store.transaction() as conn:
@@ -84,21 +69,10 @@ class Es12Service:
         if not mine:
             raise status.EVENT_UNKNOWN.error(f"eventId {event_id} for this EID")
         if any(r.forwarded for r in mine) and self.root is not None:
-            self._to_root(lambda c, t: c.delete_event(t, eid, event_id, es15=True), gone_is_ok=True)
+            self.root.delete(eid, event_id)
         with self.store.transaction() as conn:
             self.store.remove(conn, [r.id for r in mine])
         return {}
-
-    def _to_root(self, call: Callable[[SmdsClient, SmdsTarget], None], *, gone_is_ok: bool = False) -> None:
-        assert self.root is not None
-        try:
-            call(self.root.client, self.root.target)
-        except SmdsUnreachable as exc:
-            raise status.ROOT_INACCESSIBLE.error(str(exc)) from None
-        except SmdsRefused as exc:
-            if gone_is_ok and (exc.subject_code, exc.reason_code) == status.EVENT_UNKNOWN[:2]:
-                return
-            raise status.ROOT_REFUSED.error(str(exc)) from None
 
 
 def _string(body: dict[str, Any], name: str) -> str:

@@ -44,7 +44,8 @@ from openrsp.smds.client import SmdsClient, split_url, ssl_context
 from openrsp.smds.config import ENV_CONFIG, SmdsConfig
 from openrsp.smds.credentials import SmdsCredentials
 from openrsp.smds.es11.service import Es11Context, Es11Service
-from openrsp.smds.es12.service import Es12Service, RootLink
+from openrsp.smds.es12.service import Es12Service
+from openrsp.smds.es15.forwarding import RootLink
 from openrsp.smds.store import EventStore
 from openrsp.status_codes import FUNCTION, FUNCTION_PROVIDER
 
