@@ -24,6 +24,7 @@ from es9_harness import (
 from openrsp.asn1 import rsp
 from openrsp.asn1.rsp_types import CancelSessionReason, ErrorReason, NotificationEvent, iccid_from_bytes
 from openrsp.smdp.es2plus import Es2Service
+from openrsp.smdp.outbox import Outbox
 from openrsp.smdp.smds_events import SmdsRegistrar
 
 # the ES9+ fixtures live with the harness
@@ -106,6 +107,14 @@ def test_sm_ds_event_id_names_the_order(rig):
     run = download(rig.call, rig.euicc, rig.address, event_id)
     ok(run.bpp)
     assert rig.state(iccid) == "Downloaded"
+    # The install result ends the order: the deletion of its event is queued in the same transaction.
+    result = rig.euicc.install_result(iccid, rig.address, rig.oid)
+    ok(rig.call("handleNotification", {"pendingNotification": b64(result)}))
+    assert rig.state(iccid) == "Installed"
+    rows = Outbox(rig.context.repo.engine, lambda *_: None, rig.clock).items("smds.deleteEvent")
+    assert [(r["target"], r["payload"], r["state"]) for r in rows] == [
+        ("smds.openrsp.test", {"eid": rig.euicc.eid, "eventId": event_id}, "pending")
+    ]
 
 
 def test_confirmation_code_is_asked_for_and_checked(rig):
