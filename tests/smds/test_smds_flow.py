@@ -165,3 +165,27 @@ def test_confirm_refuses_a_malformed_smds_address(smdp: Smdp, smds_pki: Path, ba
     code, _out, err = _operator(smdp, "confirm", "--iccid", iccid, "--eid", eid, "--smds-address", bad)
     assert code == 1 and "8.9.1/2.1" in err
     assert smdp.state(iccid) == "Linked"  # nothing half-done
+
+
+def test_an_smds_that_refuses_the_smdp_leaves_the_order_unconfirmed(
+    smdp: Smdp, smds_pki: Path, tmp_path: Path
+) -> None:
+    # This SM-DS accepts SM-DP+s of the operator CA only: the SM-DP+'s DP TLS certificate is refused.
+    picky = Smds(
+        smds_pki, tmp_path / "picky", extra=("--dp-ca", str(smds_pki / "operator-tls" / "ca.cert.pem"))
+    )
+    picky.start()
+    try:
+        eid = PkiIndex.read(smds_pki).eid
+        iccid = smdp.generate()
+        smdp.es2_call("downloadOrder", iccid=iccid, eid=eid)
+        code, _out, err = _operator(
+            smdp, "confirm", "--iccid", iccid, "--eid", eid, "--smds-address", picky.address
+        )
+        assert code == 1 and "8.9/4.2" in err and "1.1/1.2" in err
+        assert smdp.state(iccid) == "Linked"  # nothing half-done: the operator may confirm again
+        assert picky.events() == []
+        code, out, err = _operator(smdp, "confirm", "--iccid", iccid, "--eid", eid)
+        assert code == 0, err
+    finally:
+        picky.stop()
