@@ -29,6 +29,8 @@ SUBJECTS: dict[str, str] = {
     "8.8.4": "SM-DP+ Certificate",
     "8.8.5": "Download order",
     "8.9": "SM-DS",
+    "8.9.1": "SM-DS Address",
+    "8.9.5": "Event Record",
     "8.10.1": "TransactionId",
     "8.11.1": "CI Public Key",
 }

@@ -20,6 +20,8 @@ STEPS = [
     "enable",
     "op-attach",
     "notifications",
+    "smds-order",
+    "smds-discovery",
 ]
 
 
@@ -62,6 +64,13 @@ def test_demo_json_every_step_checked_and_the_order_installed(cli) -> None:
     notes = " ".join(steps["notifications"]["lines"])
     assert "install" in notes and "delivered" in notes
 
+    # The SM-DS path: a second profile found by discovery at the root SM-DS, downloaded with no QR code.
+    assert report["smdsOrderState"] == "Installed"
+    assert report["smdsIccid"] != report["iccid"]
+    discovery = " ".join(steps["smds-discovery"]["lines"])
+    assert f"event {report['smdsEventId']} -> {report['smdpAddress']}" in discovery
+    assert "no event" in discovery
+
 
 def test_demo_text_trace_keeps_its_work_folder(cli, tmp_path: Path) -> None:
     keep = tmp_path / "demo"
@@ -69,6 +78,7 @@ def test_demo_text_trace_keeps_its_work_folder(cli, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "Summary" in out and "order Installed" in out
+    assert "SM-DS path" in out and "no QR code" in out
     assert "T=0 at 9600 bps" in out and "20 ms per APDU" in out
     assert "segment 1/" in out and "403" in out
     code = next(line.split()[-1] for line in out.splitlines() if line.strip().startswith("activation code"))

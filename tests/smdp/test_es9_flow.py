@@ -23,6 +23,9 @@ from es9_harness import (
 
 from openrsp.asn1 import rsp
 from openrsp.asn1.rsp_types import CancelSessionReason, ErrorReason, NotificationEvent, iccid_from_bytes
+from openrsp.smdp.es2plus import Es2Service
+from openrsp.smdp.outbox import Outbox
+from openrsp.smdp.smds_events import SmdsRegistrar
 
 # the ES9+ fixtures live with the harness
 clock = es9_harness.clock
@@ -87,12 +90,31 @@ def test_default_smdp_with_empty_or_omitted_matching_id(rig):
 
 
 def test_sm_ds_event_id_names_the_order(rig):
-    iccid, event_id = rig.released_profile(
-        eid=rig.euicc.eid, matchingId="EVENT-1", smdsAddress="smds.openrsp.test"
+    registered = []  # what the SM-DS was told (ES12 over HTTPS: tests/smds)
+    es2 = Es2Service(
+        rig.context.repo, operator=rig.operator, address=rig.address, clock=rig.clock,
+        smds=SmdsRegistrar(lambda kind, target, payload: registered.append((kind, target, payload))),
+    )  # fmt: skip
+    iccid = rig.add_profile()
+    es2.download_order({"iccid": iccid, "eid": rig.euicc.eid})
+    answer = es2.confirm_order(
+        {"iccid": iccid, "matchingId": "EVENT-1", "smdsAddress": "smds.openrsp.test", "releaseFlag": True}
     )
+    event_id = answer["matchingId"]
+    assert [(kind, target, payload["eventId"]) for kind, target, payload in registered] == [
+        ("smds.registerEvent", "smds.openrsp.test", event_id)
+    ]
     run = download(rig.call, rig.euicc, rig.address, event_id)
     ok(run.bpp)
     assert rig.state(iccid) == "Downloaded"
+    # The install result ends the order: the deletion of its event is queued in the same transaction.
+    result = rig.euicc.install_result(iccid, rig.address, rig.oid)
+    ok(rig.call("handleNotification", {"pendingNotification": b64(result)}))
+    assert rig.state(iccid) == "Installed"
+    rows = Outbox(rig.context.repo.engine, lambda *_: None, rig.clock).items("smds.deleteEvent")
+    assert [(r["target"], r["payload"], r["state"]) for r in rows] == [
+        ("smds.openrsp.test", {"eid": rig.euicc.eid, "eventId": event_id}, "pending")
+    ]
 
 
 def test_confirmation_code_is_asked_for_and_checked(rig):

@@ -10,6 +10,7 @@ _GROUPS: list[tuple[str, str, str | None]] = [
     ("aka", "aka", "aka"),
     ("euicc", "app", "euicc"),
     ("smdp", "app", "smdp"),
+    ("smds", "app", "smds"),
     ("operator", "app", "operator"),
     ("lpa", "app", "lpa"),
     ("network", "app", "network"),

@@ -239,11 +239,39 @@ def profile_download(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Install without asking (no consent screen).")
     ] = False,
+    discover: Annotated[
+        bool,
+        typer.Option(
+            "--discover", help="Ask the SM-DS for an event first and download it (else the default SM-DP+)."
+        ),
+    ] = False,
+    smds: Annotated[
+        str | None, typer.Option("--smds", help="With --discover: this SM-DS instead of the eUICC's root.")
+    ] = None,
 ) -> None:
-    """Download a profile: from an activation code, a QR image, an SM-DP+ address, or the default SM-DP+."""
+    """Download a profile: from an activation code, a QR image, an SM-DP+ address (with -m an eventId from
+    `profile discovery`), an SM-DS event (--discover), or the default SM-DP+."""
     actions = _actions()
-    options = actions.DownloadOptions(activation_code, qr, smdp, matching_id, confirmation_code, imei, yes)
+    if smds is not None and not discover:
+        from openrsp.lpa.errors import LpaInputError
+
+        raise typer.Exit(actions.fail(LpaInputError("--smds goes with --discover"), ctx.obj.as_json))
+    options = actions.DownloadOptions(
+        activation_code, qr, smdp, matching_id, confirmation_code, imei, yes, discover, smds
+    )
     _run(ctx, lambda s: actions.profile_download(s, options, quiet=ctx.obj.as_json))
+
+
+@profile_app.command("discovery")
+def profile_discovery(
+    ctx: typer.Context,
+    smds: Annotated[
+        str | None, typer.Option("--smds", "-s", help="SM-DS address (default: the eUICC's root SM-DS).")
+    ] = None,
+    imei: Annotated[str | None, typer.Option("--imei", "-i", help="IMEI to announce to the SM-DS.")] = None,
+) -> None:
+    """Ask an SM-DS which events (RSP server, eventId) wait for this eUICC (ES11)."""
+    _run(ctx, lambda s: _actions().profile_discovery(s, smds, imei))
 
 
 # --- notification -------------------------------------------------------------------------------------------

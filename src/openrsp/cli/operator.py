@@ -99,6 +99,13 @@ def register_order_commands(app: typer.Typer) -> None:
             typer.Option(help="Downloads of the package allowed for this order (retries included)."),
         ] = None,
         qr: Annotated[Path | None, typer.Option(help="Also write the activation code as a QR PNG.")] = None,
+        smds_address: Annotated[
+            str | None,
+            typer.Option(
+                "--smds-address",
+                help="Register the order as an event at this SM-DS (needs --eid): no QR code.",
+            ),
+        ] = None,
     ) -> None:
         """ES2+ ConfirmOrder: print the activation code LPA:1$address$matchingId."""
         target: OrderTarget = ctx.obj
@@ -111,6 +118,7 @@ def register_order_commands(app: typer.Typer) -> None:
             "expiresAt": expires,
             "maxConfirmationCodeAttempts": max_attempts,
             "maxDownloadAttempts": max_download_attempts,
+            "smdsAddress": smds_address,
         }
         result = _run(target, "confirmOrder", fields)
         address = result.get("smdpAddress") or ""
@@ -123,6 +131,8 @@ def register_order_commands(app: typer.Typer) -> None:
         data = {"activation_code": code, "matching_id": mid, "smdp_address": address}
         if result.get("eid"):
             data["eid"] = result["eid"]
+        if smds_address:
+            data["smds_address"] = smds_address
         _emit(target, data, code)
 
     @app.command()

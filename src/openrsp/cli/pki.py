@@ -11,7 +11,8 @@ from openrsp.errors import InputError
 from openrsp.pki.certio import load_certificates
 from openrsp.pki.curves import parse_curves
 from openrsp.pki.eid import DEFAULT_EID
-from openrsp.pki.issue import DEFAULT_SMDP_HOST
+from openrsp.pki.issue import DEFAULT_SMDP_HOST, DEFAULT_SMDS_HOST
+from openrsp.pki.oids import DEFAULT_SMDS_OID
 from openrsp.pki.roles import ROLES, check_role, role_of
 from openrsp.pki.testpki import init_pki
 from openrsp.pki.verify import ChainError, describe_certificate, verify_chain
@@ -19,6 +20,34 @@ from openrsp.pki.verify import ChainError, describe_certificate, verify_chain
 app = typer.Typer(
     help="Test PKI: issue SGP.22 certificates, verify chains.", no_args_is_help=True, add_completion=False
 )
+
+
+issue_app = typer.Typer(help="Issue certificates under a CI whose key you hold.", no_args_is_help=True)
+app.add_typer(issue_app, name="issue")
+
+
+@issue_app.command("smds")
+def issue_smds(
+    out: Annotated[
+        Path, typer.Argument(help="Folder to write the SM-DS credentials into.", show_default=False)
+    ],
+    ci_cert: Annotated[Path, typer.Option("--ci-cert", help="The CI certificate (PEM or DER).")],
+    ci_key: Annotated[Path, typer.Option("--ci-key", help="The CI's private key (PEM or DER).")],
+    host: Annotated[str, typer.Option("--host", help="The SM-DS host name (TLS certificate).")] = (
+        DEFAULT_SMDS_HOST
+    ),
+    oid: Annotated[str, typer.Option("--oid", help="The SM-DS OID (subjectAltName registeredID).")] = (
+        DEFAULT_SMDS_OID
+    ),
+) -> None:
+    """CERT.DSauth and CERT.DS.TLS for an SM-DS, signed by the CI (for `openrsp smds serve --credentials`)."""
+    from openrsp.pki.smds_issue import issue_smds_credentials
+
+    issued = issue_smds_credentials(ci_cert, ci_key, host, out, smds_oid=oid)
+    typer.echo(f"SM-DS credentials written to {issued.directory}")
+    typer.echo(f"  host       {issued.host} (OID {issued.oid})")
+    typer.echo(f"  DSauth     {out / 'dsauth.cert.pem'}")
+    typer.echo(f"  DS TLS     {out / 'dstls.chain.pem'}")
 
 
 @app.command()
@@ -29,14 +58,19 @@ def init(
     smdp_host: Annotated[
         str, typer.Option(help="SM-DP+ host name for the TLS certificate.")
     ] = DEFAULT_SMDP_HOST,
+    smds_host: Annotated[
+        str, typer.Option(help="SM-DS host name for its TLS certificate.")
+    ] = DEFAULT_SMDS_HOST,
     force: Annotated[bool, typer.Option(help="Replace a PKI already in the folder.")] = False,
 ) -> None:
-    """Create CI, EUM, eUICC, DPauth, DPpb per curve, the SM-DP+ TLS and the LPA/operator TLS credentials."""
-    index = init_pki(directory, parse_curves(curve), eid, smdp_host, force=force)
+    """Create CI, EUM, eUICC, DPauth, DPpb, DSauth per curve, the SM-DP+ and SM-DS TLS and the LPA/operator
+    TLS credentials."""
+    index = init_pki(directory, parse_curves(curve), eid, smdp_host, smds_host=smds_host, force=force)
     certs = index.data["certificates"]
     typer.echo(f"PKI written to {directory} (curves: {', '.join(index.curves)})")
     typer.echo(f"  EID        {index.eid}")
     typer.echo(f"  SM-DP+     {index.smdp_host} (OID {index.smdp_oid})")
+    typer.echo(f"  SM-DS      {index.smds_host} (OID {index.data['smds_oid']})")
     for name in index.curves:
         typer.echo(f"  CI {name:<7} PKID {certs[name]['ci']['pkid']}")
     typer.echo(f"  TLS        {index.data['certificates']['tls']['dptls']['chain_pem']} ({index.tls_curve})")

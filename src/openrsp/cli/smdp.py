@@ -391,16 +391,20 @@ def _admin(
     """Order commands run directly on the SM-DP+'s data (no ES2+ round trip)."""
 
     def connect():
-        from openrsp.smdp.context import open_repository
+        from openrsp.smdp.context import open_repository, smds_outbox
         from openrsp.smdp.es2plus import Es2Service, OrderDefaults
+        from openrsp.smdp.smds_events import SmdsRegistrar
         from openrsp.smdp.tlsfiles import load_credentials, resolve_address
 
         cfg = _config(config, data, db, credentials_dir=credentials, address=address)
         repo = open_repository(cfg)
-        smdp_address = resolve_address(cfg, load_credentials(cfg.credentials_dir))
+        loaded = load_credentials(cfg.credentials_dir)
+        smdp_address = resolve_address(cfg, loaded)
+        outbox = smds_outbox(repo, loaded)  # a registration the SM-DS misses waits for the server
         service = Es2Service(
-            repo, operator=operator, address=smdp_address, defaults=OrderDefaults.from_config(cfg)
-        )
+            repo, operator=operator, address=smdp_address, defaults=OrderDefaults.from_config(cfg),
+            smds=SmdsRegistrar(outbox.deliver) if outbox is not None else None,
+        )  # fmt: skip
         return service.call, repo.engine.dispose
 
     ctx.obj = OrderTarget(connect, json_output=json_output)

@@ -8,6 +8,8 @@
                the MAPS, then loads it into the eUICC segment by segment
     device     enables the operational profile, re-attaches with AKA, gets its contract's services
     LPA        delivers the notifications; the SM-DP+ shows the order Installed
+    SM-DS      the operator confirms a second profile with the SM-DS address; the device checks for
+               eSIMs at its root SM-DS, downloads the event without a QR code (demo/smds_steps.py)
 
 Each step checks what it exists to show (trace.check); the first failure ends the run.
 """
@@ -24,6 +26,7 @@ from typing import Any
 import httpx
 import segno
 
+from openrsp.demo.smds_steps import SmdsSteps
 from openrsp.demo.trace import StepFailed, StepRecord, Trace, check
 from openrsp.demo.world import OP_CONTRACT, OP_IMSI, SMDP_APN, DemoOptions, DemoWorld
 from openrsp.lpa.activation_code import activation_code_from_qr
@@ -67,7 +70,7 @@ class DemoResult:
         }
 
 
-class Figure7(DemoWorld):
+class Figure7(SmdsSteps, DemoWorld):
     """One run of the demo. `run()` never raises for a failed step: the trace says what failed."""
 
     # --- running ---------------------------------------------------------------------------------
@@ -105,6 +108,8 @@ class Figure7(DemoWorld):
                 self.enable,
                 self.op_attach,
                 self.notifications,
+                self.smds_order,
+                self.smds_discovery,
             ):
                 step()
         except StepFailed:

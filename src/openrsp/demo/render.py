@@ -43,6 +43,11 @@ def summary(result: DemoResult) -> list[str]:
         lines.append(
             f"  ICCID            {facts['iccid']} (order {facts.get('orderState', 'not installed')})"
         )
+    if "smdsIccid" in facts:
+        lines.append(
+            f"  SM-DS path       {facts['smdsIccid']} via event {facts.get('smdsEventId')} at "
+            f"{facts.get('smdsAddress')} (order {facts.get('smdsOrderState', 'not installed')}), no QR code"
+        )
     link = facts.get("cardLink")
     if link:
         lines.append(

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from openrsp.demo.cardlink import CardLinkModel, MeteredTransport
-from openrsp.demo.smdp_process import OPENRSP_COMMAND, SmdpProcess, start_smdp
+from openrsp.demo.smdp_process import OPENRSP_COMMAND, SmdpProcess, free_port, start_smdp
 from openrsp.demo.trace import StepRecord, Trace, check
 from openrsp.errors import InputError
 from openrsp.euicc.store import open_card, read_state
@@ -44,6 +44,7 @@ PP_IMSI = "001019900000001"
 PP_IMSI_RANGE = "0010199*"  # what the operator set aside for provisioning profiles
 OP_CONTRACT = Contract(("internet",), voice=True, sms=True)
 SMDP_APN = "rsp.provisioning"
+SMDS_HOST = "127.0.0.1"  # the demo's SM-DS is reached by address: no name to resolve for the SM-DP+
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class DemoWorld:
         self.events = EventLog()
         self.work: Path | None = None
         self.smdp: SmdpProcess | None = None
+        self.smds: SmdpProcess | None = None  # started by the SM-DS steps (figure7)
+        self.smds_port = free_port()  # known from the start: the eUICC is made with it as root SM-DS
         self.network: MobileNetwork | None = None
         self.hss: Hss | None = None
 
@@ -91,8 +94,12 @@ class DemoWorld:
                 if self.smdp is not None:
                     self.smdp.stop()
             finally:
-                if self.hss is not None:
-                    self.hss.close()
+                try:
+                    if self.smds is not None:
+                        self.smds.stop()
+                finally:
+                    if self.hss is not None:
+                        self.hss.close()
 
     def _say(self, record: StepRecord, text: str) -> None:
         self.trace.line(record, text)
@@ -105,7 +112,7 @@ class DemoWorld:
         with self.trace.step("pki", "Fresh test PKI (CI, EUM, eUICC, SM-DP+, TLS)") as step:
             assert self.work is not None
             self.pki_dir = self.work / "pki"
-            index = init_pki(self.pki_dir)
+            index = init_pki(self.pki_dir, smds_host=SMDS_HOST)
             self.index = index
             self.eid = index.eid
             self.smdp_host = index.smdp_host
@@ -199,6 +206,8 @@ class DemoWorld:
                 str(self.pp_package),
                 "--default-smdp",
                 self.smdp.address,
+                "--root-smds",
+                self.smds_address,
             ]
             done = subprocess.run(command, capture_output=True, text=True, timeout=60)
             check(done.returncode == 0, f"openrsp euicc create failed: {done.stderr.strip()}")
@@ -211,6 +220,10 @@ class DemoWorld:
             self.modem = Modem(self.card_transport, profile_class=self._enabled_profile_class)
             step.detail = f"EID {self.eid}; PP {self.pp.iccid} enabled (openrsp euicc create --with-pp)"
             self.facts["eid"] = self.eid
+
+    @property
+    def smds_address(self) -> str:
+        return f"{SMDS_HOST}:{self.smds_port}"
 
     def _enabled_profile_class(self) -> str | None:
         """What the device tells the network about the enabled profile (ES10c GetProfilesInfo)."""

@@ -6,6 +6,8 @@
     POST /api/profiles/{iccid}/enable|disable|delete, /nickname {"nickname"}
     POST /api/qr                                a picture (raw body) -> {"activationCode"}
     POST /api/downloads                         {"activationCode", "confirmationCode"?, "consented"?}
+    POST /api/discovery                         "Check for eSIMs": events at the root SM-DS; the first
+                                                one starts downloading -> {"events", "download"}
     POST /api/downloads/{id}/consent            {"accept": true|false}
     POST /api/downloads/{id}/confirmation-code  {"code"}
     POST /api/downloads/{id}/cancel
@@ -154,6 +156,11 @@ def create_app(phone: Phone, *, allowed_hosts: list[str] | None = None) -> Starl
         )
         return JSONResponse(job.to_json(), status_code=202)
 
+    async def check_for_esims(request: Request) -> Response:
+        await _json_body(request)
+        found = await run_in_threadpool(phone.check_for_esims)
+        return JSONResponse(found, status_code=202 if found["download"] else 200)
+
     async def consent(request: Request) -> Response:
         body = await _json_body(request)
         job = phone.current_job(request.path_params["job"])
@@ -186,6 +193,7 @@ def create_app(phone: Phone, *, allowed_hosts: list[str] | None = None) -> Starl
         Route("/api/profiles/{iccid}/nickname", _guarded(nickname), methods=["POST"]),
         Route("/api/qr", _guarded(qr), methods=["POST"]),
         Route("/api/downloads", _guarded(start_download), methods=["POST"]),
+        Route("/api/discovery", _guarded(check_for_esims), methods=["POST"]),
         Route("/api/downloads/{job:int}", _guarded(current_download)),
         Route("/api/downloads/{job:int}/consent", _guarded(consent), methods=["POST"]),
         Route("/api/downloads/{job:int}/confirmation-code", _guarded(confirmation_code), methods=["POST"]),

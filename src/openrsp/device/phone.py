@@ -29,6 +29,7 @@ from openrsp.errors import OpenRSPError
 from openrsp.lpa import lpac_json
 from openrsp.lpa.activation_code import parse_activation_code, read_qr_text
 from openrsp.lpa.device import DeviceInfo
+from openrsp.lpa.discovery import discover
 from openrsp.lpa.errors import LpaInputError
 from openrsp.lpa.es10 import Es10
 from openrsp.lpa.https import HttpsSettings
@@ -182,6 +183,25 @@ class Phone:
             except LpaInputError as exc:
                 raise LpaInputError(str(exc).replace(str(path), "the picture"), step=exc.step) from None
         return str(parse_activation_code(text))
+
+    def check_for_esims(self) -> dict[str, Any]:
+        """ "Check for eSIMs": ask the eUICC's root SM-DS for events (ES11) and start downloading the
+        first one, as phones do without a QR code (the page then asks for consent as usual)."""
+        with self.gate.hold("checking for eSIMs", wait=SHORT_WAIT):
+            session = self._session()
+            try:
+                root = session.es10.get_configured_addresses().root_ds_address or ""
+                if not root:
+                    raise LpaInputError("this eUICC has no root SM-DS address to ask", step="discovery")
+                found = discover(session.es10, session.connect_smds, root, self.device)
+            finally:
+                session.close()
+        events = [lpac_json.event(e) for e in found.events]
+        if not found.events:
+            return {"smdsAddress": found.smds_address, "events": events, "download": None}
+        first = found.events[0]
+        job = self.start_download(f"LPA:1${first.rsp_server_address}${first.event_id}")
+        return {"smdsAddress": found.smds_address, "events": events, "download": job.to_json()}
 
     def start_download(
         self, activation_code: str, *, confirmation_code: str | None = None, consented: bool = False

@@ -12,6 +12,7 @@ from openrsp.crypto.ecdsa import PublicKey, curve_of
 from openrsp.crypto.errors import KeyFormatError
 from openrsp.errors import OpenRSPError
 from openrsp.euicc.state import TrustedCi
+from openrsp.pki.roles import role_of
 from openrsp.pki.verify import ChainError, verify_chain
 
 
@@ -65,10 +66,17 @@ def public_key(cert: x509.Certificate) -> PublicKey:
 
 
 def verify_server_certificate(
-    der: bytes, trusted: list[TrustedCi], role: str, at: datetime
+    der: bytes, trusted: list[TrustedCi], role: str | tuple[str, ...], at: datetime
 ) -> tuple[x509.Certificate, TrustedCi]:
-    """The certificate and the CI it chains to, or ServerCertificateError saying why not."""
+    """The certificate and the CI it chains to, or ServerCertificateError saying why not.
+
+    `role` may name several roles (AuthenticateServer takes CERT.DPauth or CERT.DSauth): the
+    certificate's own policy picks one of them, and the chain rules are those of that role.
+    """
     cert = load_der(der)
+    if isinstance(role, tuple):
+        named = role_of(cert)
+        role = named if named in role else role[0]
     public_key(cert)
     aki = authority_key_id(cert)
     ci = next((c for c in trusted if c.pkid == aki), None)

@@ -16,6 +16,7 @@ from openrsp.euicc.certs import ServerCertificateError, public_key, smdp_oid, ve
 from openrsp.euicc.core import Euicc
 from openrsp.euicc.info import euicc_info1, euicc_info2
 from openrsp.euicc.session import Es10bCall
+from openrsp.pki.roles import SERVER_AUTH_ROLES, role_of
 
 TAG_SIGNATURE = 0x5F37
 
@@ -101,8 +102,9 @@ def _authenticate(euicc: Euicc, request: bytes, value: dict[str, Any]) -> bytes:
     items = list(iter_tlvs(read_tlv(request).value))
     signed1_raw, certificate_raw = items[0].raw, items[3].raw
     try:
+        # An SM-DS authenticates exactly like an SM-DP+, with CERT.DSauth (SGP.22 §5.7.13, ES11).
         dpauth, _ci = verify_server_certificate(
-            certificate_raw, euicc.state.trusted_cis, "dpauth", euicc.clock()
+            certificate_raw, euicc.state.trusted_cis, SERVER_AUTH_ROLES, euicc.clock()
         )
     except ServerCertificateError as exc:
         raise _AuthError(_AUTH_CODE_OF_CERT_ERROR[exc.kind]) from None
@@ -166,6 +168,8 @@ def _prepare(euicc: Euicc, request: bytes, value: dict[str, Any]) -> bytes:
     items = list(iter_tlvs(read_tlv(request).value))
     smdp_signed2_raw, smdp_signature2_raw = items[0].raw, items[1].raw
     smdp_signed2 = value["smdpSigned2"]
+    if role_of(ctx.dpauth) != "dpauth":  # a session with an SM-DS (ES11) downloads nothing
+        raise _AuthError(DL_INVALID_CERTIFICATE)
     try:
         dppb, ci = verify_server_certificate(items[-1].raw, euicc.state.trusted_cis, "dppb", euicc.clock())
     except ServerCertificateError as exc:

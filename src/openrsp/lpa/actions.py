@@ -19,6 +19,7 @@ from openrsp.errors import OpenRSPError
 from openrsp.lpa import lpac_json, lui
 from openrsp.lpa.activation_code import activation_code_from_qr, check_smdp_address, parse_activation_code
 from openrsp.lpa.device import DeviceInfo
+from openrsp.lpa.discovery import Discovery, discover
 from openrsp.lpa.errors import Es9Failure, LpaInputError
 from openrsp.lpa.lpd import CONFIRMATION_CODE_SUBJECT, Download, DownloadRequest, DownloadResult
 from openrsp.lpa.notifications import NotificationOutcome, NotificationsKept
@@ -126,15 +127,59 @@ class DownloadOptions:
     confirmation_code: str | None = None
     imei: str | None = None
     yes: bool = False
+    discover: bool = False  # ask the root SM-DS for an event first (SGP.22 §3.6.3)
+    smds: str | None = None  # with discover: another SM-DS than the eUICC's root
+
+
+def profile_discovery(session: LpaSession, smds: str | None, imei: str | None) -> Result:
+    """The events an SM-DS holds for this eUICC (lpac: `profile discovery [-s SMDS] [-i IMEI]`)."""
+    found = _discover(session, smds, DeviceInfo.for_imei(imei))
+    data = [lpac_json.event(e) for e in found.events]
+    return Result(data, lambda: lui.print_events(found.smds_address, found.events))
+
+
+def _discover(session: LpaSession, smds: str | None, device: DeviceInfo) -> Discovery:
+    if smds is not None:
+        address = check_smdp_address(smds, what="SM-DS address")
+    else:
+        address = session.es10.get_configured_addresses().root_ds_address or ""
+        if not address:
+            raise LpaInputError(
+                "no SM-DS to ask: give -s, or create the eUICC with a root SM-DS address",
+                step="es10a_get_euicc_configured_addresses",
+            )
+    return discover(session.es10, session.connect_smds, address, device)
 
 
 def profile_download(session: LpaSession, options: DownloadOptions, *, quiet: bool = False) -> Result:
-    request = download_request(session, options)
+    request = (
+        _discovered_request(session, options) if options.discover else download_request(session, options)
+    )
     result = _download(session, request, yes=options.yes, quiet=quiet)
     outcomes = [result.notification] if result.notification else []
     outcomes += session.after_operation()
     data = lpac_json.download(result) | _outcomes_data(outcomes)
     return Result(data, lambda: lui.print_download(result), outcomes)
+
+
+def _discovered_request(session: LpaSession, options: DownloadOptions) -> DownloadRequest:
+    """--discover: the first event the SM-DS lists (eventId as matchingId), else the default SM-DP+."""
+    if options.activation_code is not None or options.qr is not None or options.matching_id is not None:
+        raise LpaInputError("--discover finds the server and eventId itself: leave out -a, --qr and -m")
+    device = DeviceInfo.for_imei(options.imei)
+    found = _discover(session, options.smds, device)
+    if found.events:
+        event = found.events[0]
+        return DownloadRequest(
+            event.rsp_server_address, event.event_id, options.confirmation_code, None, device
+        )
+    default_dp = session.es10.get_configured_addresses().default_dp_address
+    if not default_dp:
+        raise LpaInputError(
+            f"no event for this eUICC at {found.smds_address}, and no default SM-DP+ is set",
+            step="es11_authenticate_client",
+        )
+    return DownloadRequest(default_dp, None, options.confirmation_code, None, device)
 
 
 def download_request(session: LpaSession, options: DownloadOptions) -> DownloadRequest:

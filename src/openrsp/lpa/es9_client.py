@@ -52,6 +52,8 @@ def b64(data: bytes) -> str:
 class Es9Client:
     """The five ES9+ functions against one SM-DP+ address (host or host:port)."""
 
+    path = PATH  # where the functions live (ES11 has its own: lpa.es11_client)
+
     def __init__(self, address: str, settings: HttpsSettings, *, http: httpx.Client | None = None) -> None:
         self.address = address
         self.settings = settings
@@ -163,7 +165,7 @@ class Es9Client:
         client = self._client()
         request = client.build_request(
             "POST",
-            f"https://{authority}{PATH}{function}",
+            f"https://{authority}{self.path}{function}",
             json=payload,
             headers=headers,
             extensions=extensions,

@@ -18,6 +18,7 @@ from openrsp.hexutil import to_hex
 from openrsp.lpa.errors import LpaError
 from openrsp.lpa.es10 import ConfiguredAddresses, NotificationMetadata, ProfileInfo, ProfileMetadata
 from openrsp.lpa.es10_client import Es10TransportError
+from openrsp.lpa.es11_client import EventEntry
 from openrsp.lpa.lpd import DownloadResult
 from openrsp.lpa.notifications import NotificationOutcome
 from openrsp.lpa.transport import TransportError
@@ -183,3 +184,8 @@ def download(result: DownloadResult) -> dict[str, Any]:
         "profile": metadata(result.metadata),
         "notification": outcome(result.notification) if result.notification else None,
     }
+
+
+def event(entry: EventEntry) -> dict[str, Any]:
+    """One event of `profile discovery`, with the field names of SGP.22's eventEntries (as lpac prints them)."""
+    return {"eventId": entry.event_id, "rspServerAddress": entry.rsp_server_address}

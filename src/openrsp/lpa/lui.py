@@ -19,6 +19,7 @@ from rich.table import Table
 
 from openrsp.hexutil import to_hex
 from openrsp.lpa.es10 import ConfiguredAddresses, NotificationMetadata, ProfileInfo, ProfileMetadata
+from openrsp.lpa.es11_client import EventEntry
 from openrsp.lpa.lpac_json import euicc_info2
 from openrsp.lpa.lpd import DownloadResult, LoadProgress, Step
 from openrsp.lpa.notifications import NotificationOutcome
@@ -207,6 +208,19 @@ def print_outcomes(outcomes: list[NotificationOutcome], *, to_err: bool = False)
             console.print(f"[yellow]{what}: kept on the eUICC, not delivered: {o.error}[/yellow]")
     if any(not o.delivered for o in outcomes):
         console.print("[yellow]send them later with `openrsp lpa notification process`[/yellow]")
+
+
+def print_events(smds_address: str, events: list[EventEntry]) -> None:
+    if not events:
+        out.print(f"No events for this eUICC at {smds_address}.")
+        return
+    out.print(f"Events for this eUICC at {smds_address}:")
+    for event in events:
+        out.print(f"  {event.rsp_server_address}  eventId {event.event_id}")
+    first = events[0]
+    out.print(
+        f"  download with `openrsp lpa profile download -s {first.rsp_server_address} -m {first.event_id}`"
+    )
 
 
 def print_download(result: DownloadResult) -> None:

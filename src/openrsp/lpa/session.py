@@ -12,6 +12,7 @@ from collections.abc import Callable
 from openrsp.lpa.es9_client import Es9Client
 from openrsp.lpa.es10 import Es10
 from openrsp.lpa.es10_client import Es10Client
+from openrsp.lpa.es11_client import Es11Client
 from openrsp.lpa.https import HttpsSettings
 from openrsp.lpa.notifications import NotificationOutcome, NotificationSender
 from openrsp.lpa.transport import ApduTransport
@@ -52,6 +53,12 @@ class LpaSession:
         settings = self.https
         settings.ssl_context()  # fail early and plainly when no CI certificate is configured
         return Es9Client(address, settings)
+
+    def connect_smds(self, address: str) -> Es11Client:
+        """An ES11 client for an SM-DS address (same TLS trust as for SM-DP+s: the CIs)."""
+        settings = self.https
+        settings.ssl_context()
+        return Es11Client(address, settings)
 
     def notification_sender(self) -> NotificationSender:
         return NotificationSender(self.es10, self.connect)

@@ -34,6 +34,7 @@ LEAF_LIFETIME = timedelta(days=10 * 365)
 EUICC_NOT_AFTER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 DEFAULT_CRL_URL = "http://ci.openrsp.test/ci.crl"
 DEFAULT_SMDP_HOST = "smdp.openrsp.test"
+DEFAULT_SMDS_HOST = "smds.openrsp.test"
 
 EidConstraint = Literal["permitted-eins", "name-constraints"]
 
@@ -49,6 +50,7 @@ CI_SUBJECT = _name(
 )
 EUM_SUBJECT = _name((NameOID.ORGANIZATION_NAME, "openrsp Test EUM"), (NameOID.COMMON_NAME, "openrsp EUM"))
 SMDP_SUBJECT = _name((NameOID.ORGANIZATION_NAME, "openrsp"), (NameOID.COMMON_NAME, "openrsp SM-DP+"))
+SMDS_SUBJECT = _name((NameOID.ORGANIZATION_NAME, "openrsp"), (NameOID.COMMON_NAME, "openrsp SM-DS"))
 
 
 def _now() -> datetime:
@@ -312,6 +314,25 @@ def issue_dppb_certificate(
     )
 
 
+def issue_dsauth_certificate(
+    ci_cert: x509.Certificate,
+    ci_key: ec.EllipticCurvePrivateKey,
+    public_key: ec.EllipticCurvePublicKey,
+    *,
+    smds_oid: str = oids.DEFAULT_SMDS_OID,
+    subject: x509.Name = SMDS_SUBJECT,
+    crl_url: str | None = DEFAULT_CRL_URL,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+    serial: int | None = None,
+) -> x509.Certificate:
+    """CERT.DSauth.ECDSA: the SM-DS signs serverSigned1 of ES11 with it (the eUICC checks it as a DPauth)."""
+    window = _window(not_before, not_after, LEAF_LIFETIME)
+    return _smdp_certificate(
+        oids.POLICY_DSAUTH, ci_cert, ci_key, public_key, subject, smds_oid, crl_url, window, serial
+    )
+
+
 def host_name(host: str) -> x509.GeneralName:
     """A TLS server name as subjectAltName: IP address or DNS name (no port, no scheme)."""
     host = host.strip()
@@ -340,19 +361,56 @@ def issue_dptls_certificate(
     serial: int | None = None,
 ) -> x509.Certificate:
     """CERT.DP.TLS: the ES9+ HTTPS server certificate, issued by the CI, naming host and OID."""
+    window = _window(not_before, not_after, LEAF_LIFETIME)
+    return _tls_certificate(
+        oids.POLICY_DPTLS, ci_cert, ci_key, public_key, host, smdp_oid, organization, crl_url, window, serial
+    )
+
+
+def issue_dstls_certificate(
+    ci_cert: x509.Certificate,
+    ci_key: ec.EllipticCurvePrivateKey,
+    public_key: ec.EllipticCurvePublicKey,
+    host: str = DEFAULT_SMDS_HOST,
+    *,
+    smds_oid: str = oids.DEFAULT_SMDS_OID,
+    organization: str = "openrsp",
+    crl_url: str | None = DEFAULT_CRL_URL,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+    serial: int | None = None,
+) -> x509.Certificate:
+    """CERT.DS.TLS: the ES11/ES12/ES15 HTTPS certificate of an SM-DS (also its ES15 client certificate)."""
+    window = _window(not_before, not_after, LEAF_LIFETIME)
+    return _tls_certificate(
+        oids.POLICY_DSTLS, ci_cert, ci_key, public_key, host, smds_oid, organization, crl_url, window, serial
+    )
+
+
+def _tls_certificate(
+    policy: x509.ObjectIdentifier,
+    ci_cert: x509.Certificate,
+    ci_key: ec.EllipticCurvePrivateKey,
+    public_key: ec.EllipticCurvePublicKey,
+    host: str,
+    server_oid: str,
+    organization: str,
+    crl_url: str | None,
+    window: tuple[datetime, datetime],
+    serial: int | None,
+) -> x509.Certificate:
     _check_issuer_key(ci_cert, ci_key)
     name = host_name(host)
     subject = _name((NameOID.ORGANIZATION_NAME, organization), (NameOID.COMMON_NAME, host.strip().lower()))
     extensions = [
         (_key_usage(digital_signature=True), True),
         (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), True),
-        (_policy(oids.POLICY_DPTLS), False),  # SGP.26 marks only this policy non-critical
+        (_policy(policy), False),  # SGP.26 marks only the TLS policy non-critical
         (_ski(public_key), False),
         (_aki(ci_cert), False),
-        (x509.SubjectAlternativeName([name, x509.RegisteredID(x509.ObjectIdentifier(smdp_oid))]), False),
+        (x509.SubjectAlternativeName([name, x509.RegisteredID(x509.ObjectIdentifier(server_oid))]), False),
         *_crl(crl_url),
     ]
-    window = _window(not_before, not_after, LEAF_LIFETIME)
     return _sign(subject, public_key, ci_cert.subject, ci_key, extensions, window, serial)
 
 

@@ -1,8 +1,8 @@
 """The on-disk layout `openrsp pki init` writes, and its index.json (a contract other code reads).
 
     DIR/index.json
-    DIR/<curve>/{ci,eum,euicc,dpauth,dppb}.{cert.pem,cert.der,key.pem}     curve: nist, brp
-    DIR/tls/dptls.{cert.pem,cert.der,key.pem}, DIR/tls/dptls.chain.pem     (leaf + CI)
+    DIR/<curve>/{ci,eum,euicc,dpauth,dppb,dsauth}.{cert.pem,cert.der,key.pem}     curve: nist, brp
+    DIR/tls/{dptls,dstls}.{cert.pem,cert.der,key.pem}, DIR/tls/{dptls,dstls}.chain.pem     (leaf + CI)
     DIR/lpa-tls/{ca,client}.*      DIR/operator-tls/{ca,client}.*
 
 index.json maps group ("nist", "brp", "tls", "lpa-tls", "operator-tls") and role to an entry
@@ -19,16 +19,17 @@ from openrsp.pki.certio import write_file
 
 INDEX_FILE = "index.json"
 FORMAT = "openrsp-pki/1"
-GSMA_ROLES = ("ci", "eum", "euicc", "dpauth", "dppb")
+GSMA_ROLES = ("ci", "eum", "euicc", "dpauth", "dppb", "dsauth")
 TLS_GROUP, LPA_GROUP, OPERATOR_GROUP = "tls", "lpa-tls", "operator-tls"
 GROUP_ROLES: dict[str, tuple[str, ...]] = {
     "nist": GSMA_ROLES,
     "brp": GSMA_ROLES,
-    TLS_GROUP: ("dptls",),
+    TLS_GROUP: ("dptls", "dstls"),
     LPA_GROUP: ("ca", "client"),
     OPERATOR_GROUP: ("ca", "client"),
 }
 TLS_CHAIN = f"{TLS_GROUP}/dptls.chain.pem"
+DS_TLS_CHAIN = f"{TLS_GROUP}/dstls.chain.pem"
 FILE_SUFFIXES = (".cert.pem", ".cert.der", ".key.pem")
 
 
@@ -42,7 +43,7 @@ def all_layout_files() -> list[str]:
     files = [
         base(g, r) + suffix for g, roles in GROUP_ROLES.items() for r in roles for suffix in FILE_SUFFIXES
     ]
-    return [*files, TLS_CHAIN, INDEX_FILE]
+    return [*files, TLS_CHAIN, DS_TLS_CHAIN, INDEX_FILE]
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,10 @@ class PkiIndex:
     @property
     def smdp_host(self) -> str:
         return self.data["smdp_host"]
+
+    @property
+    def smds_host(self) -> str | None:
+        return self.data.get("smds_host")  # absent in folders written before the SM-DS existed
 
     @property
     def smdp_oid(self) -> str:

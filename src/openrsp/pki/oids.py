@@ -9,6 +9,8 @@ POLICY_EUM = ObjectIdentifier("2.23.146.1.2.1.2")
 POLICY_DPTLS = ObjectIdentifier("2.23.146.1.2.1.3")
 POLICY_DPAUTH = ObjectIdentifier("2.23.146.1.2.1.4")
 POLICY_DPPB = ObjectIdentifier("2.23.146.1.2.1.5")
+POLICY_DSTLS = ObjectIdentifier("2.23.146.1.2.1.6")  # id-rspRole-ds-tls
+POLICY_DSAUTH = ObjectIdentifier("2.23.146.1.2.1.7")  # id-rspRole-ds-auth
 
 # EUM extension listing the EID prefixes (EINs) it may issue: SEQUENCE OF PrintableString.
 PERMITTED_EINS = ObjectIdentifier("2.23.146.1.2.2.0")
@@ -17,3 +19,4 @@ PERMITTED_EINS = ObjectIdentifier("2.23.146.1.2.2.0")
 DEFAULT_CI_OID = "2.999.1"
 DEFAULT_EUM_OID = "2.999.5"
 DEFAULT_SMDP_OID = "2.999.10"
+DEFAULT_SMDS_OID = "2.999.15"

@@ -16,7 +16,7 @@ class RoleProfile:
     policy: x509.ObjectIdentifier
     issuer_role: str  # the role that signs it ("ci" signs itself)
     is_ca: bool
-    needs_registered_id: bool = False  # SM-DP+ certificates name the SM-DP+ OID in subjectAltName
+    needs_registered_id: bool = False  # SM-DP+/SM-DS certificates name their OID in subjectAltName
     needs_dns_name: bool = False
     server_auth: bool = False  # TLS server certificate: extendedKeyUsage serverAuth
 
@@ -41,8 +41,21 @@ PROFILES: dict[str, RoleProfile] = {
             needs_dns_name=True,
             server_auth=True,
         ),
+        RoleProfile("dsauth", "SM-DS auth", oids.POLICY_DSAUTH, "ci", False, needs_registered_id=True),
+        RoleProfile(
+            "dstls",
+            "SM-DS TLS",
+            oids.POLICY_DSTLS,
+            "ci",
+            False,
+            needs_registered_id=True,
+            needs_dns_name=True,
+            server_auth=True,
+        ),
     )
 }
+# The roles whose certificate may sign serverSigned1 (SGP.22 §5.7.13: the eUICC accepts both).
+SERVER_AUTH_ROLES = ("dpauth", "dsauth")
 ROLES = tuple(PROFILES)
 SERVER_AUTH = ExtendedKeyUsageOID.SERVER_AUTH
 CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH

@@ -97,6 +97,8 @@ def _gsma_set(
         ci, ci_key, dpauth_key.public_key(), smdp_oid=smdp_oid, not_before=now
     )
     dppb = issue.issue_dppb_certificate(ci, ci_key, dppb_key.public_key(), smdp_oid=smdp_oid, not_before=now)
+    dsauth_key = new_key(curve)
+    dsauth = issue.issue_dsauth_certificate(ci, ci_key, dsauth_key.public_key(), not_before=now)
     entries = {
         "ci": _save(directory, curve, "ci", curve, ci, ci_key) | {"pkid": _ski_hex(ci)},
         "eum": _save(directory, curve, "eum", curve, eum, eum_key)
@@ -105,6 +107,7 @@ def _gsma_set(
         | {"eid": eid_from_certificate(euicc)},
         "dpauth": _save(directory, curve, "dpauth", curve, dpauth, dpauth_key),
         "dppb": _save(directory, curve, "dppb", curve, dppb, dppb_key),
+        "dsauth": _save(directory, curve, "dsauth", curve, dsauth, dsauth_key),
     }
     return entries, ci, ci_key
 
@@ -142,20 +145,24 @@ def init_pki(
     eid: str = DEFAULT_EID,
     smdp_host: str = issue.DEFAULT_SMDP_HOST,
     *,
+    smds_host: str = issue.DEFAULT_SMDS_HOST,
     force: bool = False,
     now: datetime | None = None,
     smdp_oid: str = oids.DEFAULT_SMDP_OID,
     new_key: KeyFactory = generate_key,
 ) -> PkiIndex:
-    """Issue CI, EUM, eUICC, DPauth, DPpb per curve, the SM-DP+ TLS certificate (NIST unless only
-    brainpool is asked for), and LPA / operator TLS client credentials; write them and index.json."""
+    """Issue CI, EUM, eUICC, DPauth, DPpb, DSauth per curve, the SM-DP+ and SM-DS TLS certificates
+    (NIST unless only brainpool is asked for), and LPA / operator TLS client credentials; write them
+    and index.json."""
     directory = Path(directory)
     curves = list(dict.fromkeys(check_curve(c) for c in curves))
     if not curves:
         raise InputError("at least one curve is needed")
     eid = validate_eid(eid)
     smdp_host = smdp_host.strip().lower()
+    smds_host = smds_host.strip().lower()
     issue.host_name(smdp_host)  # reject a bad host before any file is written
+    issue.host_name(smds_host)
     _check_oid(smdp_oid)
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     _check_target(directory, force)
@@ -175,7 +182,14 @@ def init_pki(
     )
     tls_entry = _save(directory, layout.TLS_GROUP, "dptls", tls_curve, tls, tls_key)
     write_file(directory / layout.TLS_CHAIN, certificate_pem(tls) + certificate_pem(ci))
-    certificates[layout.TLS_GROUP] = {"dptls": tls_entry | {"chain_pem": layout.TLS_CHAIN}}
+    ds_tls_key = new_key(tls_curve)
+    ds_tls = issue.issue_dstls_certificate(ci, ci_key, ds_tls_key.public_key(), smds_host, not_before=now)
+    ds_tls_entry = _save(directory, layout.TLS_GROUP, "dstls", tls_curve, ds_tls, ds_tls_key)
+    write_file(directory / layout.DS_TLS_CHAIN, certificate_pem(ds_tls) + certificate_pem(ci))
+    certificates[layout.TLS_GROUP] = {
+        "dptls": tls_entry | {"chain_pem": layout.TLS_CHAIN},
+        "dstls": ds_tls_entry | {"chain_pem": layout.DS_TLS_CHAIN},
+    }
     certificates[layout.LPA_GROUP] = _client_tls(
         directory, layout.LPA_GROUP, tls_curve, "openrsp LPA TLS CA", "openrsp LPA", now, new_key
     )
@@ -197,6 +211,8 @@ def init_pki(
             "eid": eid,
             "smdp_host": smdp_host,
             "smdp_oid": smdp_oid,
+            "smds_host": smds_host,
+            "smds_oid": oids.DEFAULT_SMDS_OID,
             "curves": curves,
             "tls_curve": tls_curve,
             "certificates": certificates,

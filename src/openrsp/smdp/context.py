@@ -22,10 +22,14 @@ from openrsp.smdp.db.models import Profile
 from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.es2plus import OrderDefaults
 from openrsp.smdp.ids import utcnow
+from openrsp.smdp.outbox import Outbox
 from openrsp.smdp.progress import ProgressNotifier
 from openrsp.smdp.repository import Repository
 from openrsp.smdp.sealing import Sealer
+from openrsp.smdp.smds_events import SmdsDeliverer, SmdsRegistrar
 from openrsp.smdp.tlsfiles import load_credentials, resolve_address
+
+SMDS_TIMEOUT = 5.0  # seconds an ES12 call may take (ConfirmOrder waits for it)
 
 
 @dataclass
@@ -38,6 +42,12 @@ class SmdpContext:
     notifier: ProgressNotifier
     clock: Callable[[], datetime] = utcnow
     rng: Callable[[int], bytes] = os.urandom
+    outbox: Outbox | None = None  # calls to SM-DSs that must not be lost (None: no TLS credentials)
+
+    @property
+    def smds(self) -> SmdsRegistrar | None:
+        """ConfirmOrder's way to an SM-DS: queue the event and try it at once."""
+        return SmdsRegistrar(self.outbox.deliver) if self.outbox is not None else None
 
     @property
     def session_ttl(self) -> timedelta:
@@ -96,6 +106,14 @@ def _refuse_a_new_kek_for_sealed_data(config: SmdpConfig, engine: Any) -> None:
             )
 
 
+def smds_outbox(
+    repo: Repository, credentials: Any | None, clock: Callable[[], datetime] = utcnow
+) -> Outbox | None:
+    """The outbox with its ES12 deliverer (the SM-DP+'s TLS certificate is its client certificate)."""
+    deliverer = SmdsDeliverer.from_credentials(credentials, timeout=SMDS_TIMEOUT) if credentials else None
+    return Outbox(repo.engine, deliverer, clock) if deliverer is not None else None
+
+
 def build_context(
     config: SmdpConfig,
     *,
@@ -108,6 +126,7 @@ def build_context(
     credentials = load_credentials(config.credentials_dir, config.keys_uri)
     address = resolve_address(config, credentials)
     return SmdpContext(
+        outbox=smds_outbox(repo, credentials, clock),
         config=config,
         repo=repo,
         sealer=repo.sealer,

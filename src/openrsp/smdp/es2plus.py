@@ -34,6 +34,8 @@ from openrsp.smdp.ids import (
 )
 from openrsp.smdp.jsonapi import optional_string, require_string
 from openrsp.smdp.repository import Repository
+from openrsp.smdp.smds_events import SmdsRegistrar, check_smds_address
+from openrsp.smdp.smds_events import pending_error as smds_pending_error
 from openrsp.smdp.states import ORDER_STATES, Event, State
 from openrsp.status_codes import PROTOCOL_FORMAT
 
@@ -76,7 +78,9 @@ class Es2Service:
         defaults: OrderDefaults = OrderDefaults(),
         clock: Callable[[], datetime] = utcnow,
         rng: Callable[[int], bytes] = os.urandom,
+        smds: SmdsRegistrar | None = None,
     ) -> None:
+        self.smds = smds  # registers events at SM-DSs (confirmOrder with smdsAddress)
         self.repo = repo
         self.operator = operator
         self.address = address
@@ -137,6 +141,8 @@ class Es2Service:
         matching_id = optional_string(body, "matchingId", Es2Error, MATCHING_ID)
         code = optional_string(body, "confirmationCode", Es2Error, CONFIRMATION_CODE)
         smds_address = optional_string(body, "smdsAddress", Es2Error, "8.9")
+        if smds_address is not None:
+            smds_address = check_smds_address(smds_address)
         release = body.get("releaseFlag")
         if release is None:
             raise Es2Error(FUNCTION, "2.2", "releaseFlag is missing")
@@ -163,10 +169,12 @@ class Es2Service:
             bound_eid = order.eid or eid
             if (smds_address or matching_id == "") and not bound_eid:
                 raise Es2Error(EID, "2.2", "an EID is needed with an SM-DS address or an empty matchingId")
+            if smds_address and self.smds is None:
+                raise Es2Error("8.9", "4.2", "this SM-DP+ has no TLS credentials to call an SM-DS with")
             if matching_id:
                 if self.repo.matching_id_in_use(session, matching_id):
                     raise Es2Error(MATCHING_ID, "3.3", f"matchingId {matching_id} is already in use")
-            elif matching_id is None:
+            elif matching_id is None or smds_address:  # an SM-DS event needs an eventId: the matchingId
                 matching_id = self._fresh_matching_id(session)
             order.eid = bound_eid
             order.matching_id = matching_id or None
@@ -190,7 +198,14 @@ class Es2Service:
             response: dict[str, Any] = {"matchingId": matching_id, "smdpAddress": self.address}
             if bound_eid:
                 response["eid"] = bound_eid
-            return response
+            pending = None
+            if smds_address and self.smds is not None and bound_eid and matching_id:  # checked above
+                pending = self.smds.register_now(
+                    session, smds_address, bound_eid, matching_id, self.address, self.clock()
+                )
+        if pending is not None:  # committed: the outbox keeps trying
+            raise smds_pending_error(pending)
+        return response
 
     def cancel_order(self, body: dict[str, Any]) -> dict[str, Any]:
         iccid = self._required_iccid(body)

@@ -22,8 +22,9 @@ from typing import Any, Literal
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 
 from openrsp.hexutil import to_hex
+from openrsp.smdp import smds_events
 from openrsp.smdp.db import direct
-from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, Profile, RspSession
+from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, OutboxItem, Profile, RspSession
 from openrsp.smdp.errors import StateConflict
 from openrsp.smdp.prepared_package import PreparedPackage
 from openrsp.smdp.repository import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord, Repository
@@ -145,6 +146,7 @@ _MOVE_PROFILE = (
 _UPDATE_ORDER = update(_orders).where(_orders.c.id == bindparam("order_id"))
 _INSERT_EVENT = insert(_events)
 _INSERT_NOTIFICATION = insert(_notifications)
+_INSERT_OUTBOX = insert(OutboxItem.__table__)
 
 
 def _profile_from(data: dict[str, Any]) -> ProfileView:
@@ -241,6 +243,9 @@ class Es9Tx:
         point = DEFAULT_PROGRESS.get(Event(event_)) if progress is None else progress
         if point:
             self._schedule_progress(profile, Event(event_).value, current.value, new.value, point)
+        deletion = smds_events.deletion_values(profile.order, now) if new in smds_events.END_STATES else None
+        if deletion is not None:  # the order ended: so does its event at the SM-DS (outbox, same transaction)
+            self.cursor.execute(_INSERT_OUTBOX, deletion, column_keys=tuple(deletion))
         return new
 
     def report_progress(self, profile: ProfileView, point: ProgressPoint, *, event_: str) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from openrsp.hexutil import to_hex
-from openrsp.smdp import prepared_package
+from openrsp.smdp import prepared_package, smds_events
 from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, Profile, RspSession
 from openrsp.smdp.errors import InventoryError, StateConflict
 from openrsp.smdp.ids import utcnow
@@ -364,6 +364,8 @@ class Repository:
         point = DEFAULT_PROGRESS.get(Event(event_)) if progress is None else progress
         if point:
             self._schedule_progress(session, profile, Event(event_).value, current.value, new.value, point)
+        if new in smds_events.END_STATES and profile.order is not None:
+            smds_events.queue_deletion(session, profile.order, now)  # the order ended: so does its event
         return new
 
     def report_progress(

@@ -171,7 +171,7 @@ function notificationWords(outcomes) {
 }
 
 function setBusy(busy) {
-  for (const b of document.querySelectorAll(".profile-actions button, #add-esim")) b.disabled = busy;
+  for (const b of document.querySelectorAll(".profile-actions button, #add-esim, #check-esims")) b.disabled = busy;
 }
 
 // --- messages ----------------------------------------------------------------------------------
@@ -304,6 +304,29 @@ async function startDownload(activationCode, extra) {
   } catch (error) {
     if ($("add-dialog").open) addError(error);
     else showProblem(error);
+  }
+}
+
+// "Check for eSIMs": the root SM-DS is asked for events; the first one starts downloading (no QR code).
+async function checkForEsims() {
+  const b = $("check-esims");
+  b.disabled = true;
+  try {
+    const found = await call("/api/discovery", {});
+    if (!found.download) {
+      toast("No eSIM is waiting for this device.");
+      return;
+    }
+    state.lastActivationCode = found.download.activationCode;
+    if (state.watchedJob !== found.download.id) {
+      state.watchedJob = found.download.id;
+      state.jobVersion = -1;
+    }
+    showJob(found.download);
+  } catch (error) {
+    showProblem(error);
+  } finally {
+    b.disabled = false;
   }
 }
 
@@ -503,6 +526,7 @@ function tick() {
 
 function wire() {
   $("add-esim").addEventListener("click", openAdd);
+  $("check-esims").addEventListener("click", checkForEsims);
   $("add-cancel").addEventListener("click", () => close("add-dialog"));
   $("add-form").addEventListener("submit", submitCode);
   $("qr-file").addEventListener("change", pickedQr);

@@ -160,3 +160,26 @@ class EventLog(Base):
     to_state: Mapped[str | None] = mapped_column(String(16))
     detail: Mapped[dict[str, Any]] = mapped_column(JsonDict, default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OutboxItem(Base):
+    """A call to another server that must happen even if this process dies first (openrsp.smdp.outbox).
+
+    Written in the same transaction as the change that needs it; delivered, with retries, by any
+    live SM-DP+ process.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # e.g. smds.registerEvent
+    target: Mapped[str] = mapped_column(String(1024))  # whom to call (an SM-DS address, a URL)
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDict, default=dict)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -37,6 +37,7 @@ from openrsp.smdp.errors import Es2Error, Es9Error, RspStatusError
 from openrsp.smdp.es2plus import EXTENSION_FUNCTIONS, Es2Service
 from openrsp.smdp.es2plus import FUNCTIONS as ES2_FUNCTIONS
 from openrsp.smdp.jsonapi import ADMIN_PROTOCOL, ADMIN_PROTOCOL_PREFIX, failure, success
+from openrsp.smdp.outbox import OutboxWorker
 from openrsp.smdp.tlsfiles import load_ca_certificates
 from openrsp.status_codes import (
     FUNCTION,
@@ -161,7 +162,8 @@ class SmdpApp:
             body = await _parse_body(request, Es2Error)
             _check_request_header(body)
             fields = {k: v for k, v in body.items() if k != "header"}
-            if self.inline_calls:
+            # An SM-DS registration waits on the network: never in the event loop's thread.
+            if self.inline_calls and not fields.get("smdsAddress"):
                 result = self._call_es2(cert, function, fields)
             else:
                 result = await run_in_threadpool(self._call_es2, cert, function, fields)
@@ -202,6 +204,7 @@ class SmdpApp:
             defaults=context.order_defaults,
             clock=context.clock,
             rng=context.rng,
+            smds=context.smds,
         )
         return service.call(function, fields)
 
@@ -316,7 +319,11 @@ def create_app(context: SmdpContext, *, close_context: bool = True) -> ASGIApp:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # Every worker delivers due outbox calls (SM-DS registrations and deletions).
+        worker = OutboxWorker(context.outbox).start() if context.outbox is not None else None
         yield
+        if worker is not None:
+            worker.stop()
         if close_context:
             context.close()
 
