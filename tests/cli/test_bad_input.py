@@ -95,6 +95,14 @@ CASES: dict[str, list[list[str]]] = {
         ["--db", "{junk}", "--imsi", "001010000000001", "--ki", "zz", "--opc", "00" * 16],
     ],
     "network hss list": [["--db", "{missing}"], ["--db", "{junk}"]],
+    "lpa profile discovery": [["@missing"], ["@dir", "-s", "bad host!"]],
+    "pki issue smds": [
+        ["--ci-cert", "{missing}", "--ci-key", "{missing}", "--host", "x", "{dir}/o"],
+        ["--ci-cert", "{junk}", "--ci-key", "{junk}", "--host", "x", "{dir}/p"],
+    ],
+    "smds events list": [["--db", "nosuch://x"], ["--config", "{junk}"]],
+    "smds events remove": [["--data", "{dir}/d", "no-such-event"], ["--config", "{missing}", "x"]],
+    "smds serve": [["--config", "{missing}"], ["--data", "{dir}/d", "--credentials", "{missing}"]],
     "lab list": [["--cases", "no-such-case"]],
     "lab run": [
         ["--dut", "nonsense"],

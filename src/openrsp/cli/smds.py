@@ -15,7 +15,9 @@ events_app = typer.Typer(help="The event records: list, remove.", no_args_is_hel
 app.add_typer(events_app, name="events")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="SM-DS configuration (TOML).")]
-DataOpt = Annotated[Path | None, typer.Option("--data", help="Data folder (default ./smds-data).")]
+DataOpt = Annotated[
+    Path | None, typer.Option("--data", help="Data folder (default $XDG_DATA_HOME/openrsp/smds).")
+]
 DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default sqlite in the data folder).")]
 
 

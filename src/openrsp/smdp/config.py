@@ -146,17 +146,19 @@ def load_config(config_file: Path | None = None, **overrides: Any) -> SmdpConfig
     return _with_credential_defaults(config)
 
 
-def default_data_dir() -> Path:
-    """Where a user's SM-DP+ keeps its data when neither TOML nor --data names a folder: the XDG
-    data directory ($XDG_DATA_HOME/openrsp/smdp, else ~/.local/share/openrsp/smdp), never the cwd."""
+def default_data_dir(role: str = "smdp") -> Path:
+    """Where a user's server (SM-DP+, SM-DS) keeps its data when neither TOML nor --data names a
+    folder: the XDG data directory ($XDG_DATA_HOME/openrsp/ROLE, else ~/.local/share/openrsp/ROLE),
+    never the working folder."""
     base = os.environ.get("XDG_DATA_HOME", "")
     root = Path(base) if os.path.isabs(base) else Path.home() / ".local" / "share"
-    return root / "openrsp" / "smdp"
+    return root / "openrsp" / role
 
 
-def _read_toml(path: Path) -> tuple[dict[str, Any], list[OperatorConfig]]:
+def read_toml_file(path: Path) -> dict[str, Any]:
+    """A server's TOML configuration file as a dict, or one ConfigError line saying what is wrong."""
     try:
-        data = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"configuration file not found: {path}") from None
     except tomllib.TOMLDecodeError as exc:
@@ -165,6 +167,10 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], list[OperatorConfig]]:
         raise ConfigError(f"{path}: not valid TOML: not UTF-8 text") from None
     except OSError as exc:
         raise ConfigError(f"cannot read configuration file {path}: {exc.strerror or exc}") from None
+
+
+def _read_toml(path: Path) -> tuple[dict[str, Any], list[OperatorConfig]]:
+    data = read_toml_file(path)
     base = path.resolve().parent
     operators = []
     for name, table in (data.pop("operators", None) or {}).items():

@@ -2,7 +2,7 @@
 
 TOML keys (all optional; relative paths are relative to the TOML file):
 
-    data_dir = "./smds-data"          # SQLite file, the transactionId key
+    data_dir = "smds"                 # SQLite file, the transactionId key (default $XDG_DATA_HOME/openrsp/smds)
     db_url = "sqlite:///…"            # or postgresql://user@host/db
     credentials = "pki"               # `openrsp pki init` folder, or an `openrsp pki issue smds` folder
     address = "smds.example.com"      # the SM-DS address (default: the DS TLS certificate's DNS name)
@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from openrsp.smdp.config import default_data_dir, read_toml_file
 from openrsp.smdp.db.engine import normalize_url, sqlite_url
 from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.sealing import load_or_create_kek
@@ -100,7 +100,7 @@ def load_config(config_file: Path | None = None, **overrides: Any) -> SmdsConfig
     root = values.get("root")
     if root is not None and not str(root).startswith("https://"):
         raise ConfigError(f"root: the root SM-DS URL must start with https:// (got {root!r})")
-    data_dir = values.pop("data_dir", None) or Path("smds-data").resolve()
+    data_dir = values.pop("data_dir", None) or default_data_dir("smds")
     db_url = values.pop("db_url", None) or sqlite_url(data_dir / "smds.sqlite")
     config = SmdsConfig(data_dir=data_dir, db_url=normalize_url(db_url), **values)
     if config.credentials_dir is None:
@@ -111,12 +111,7 @@ def load_config(config_file: Path | None = None, **overrides: Any) -> SmdsConfig
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"configuration file not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml_file(path)
     base = path.resolve().parent
     values = {("credentials_dir" if k == "credentials" else k): v for k, v in data.items()}
     for key in ("data_dir", "credentials_dir"):

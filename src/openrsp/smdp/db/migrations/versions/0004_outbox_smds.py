@@ -2,7 +2,7 @@
 progress callbacks) written in the transaction that makes them necessary, delivered with retries.
 
 Revision ID: outbox_smds
-Revises: 0002
+Revises: 0003_order_retry_binding
 """
 
 import sqlalchemy as sa
