@@ -24,6 +24,15 @@ TOML keys (all optional; relative paths are relative to the TOML file):
     [operators.NAME]
     cert_cn = "CN of the operator's client certificate"
     callback_url = "https://…/gsma/rsp2/es2plus/handleDownloadProgressInfo"
+
+    [limits]                          # what one client may cost: see openrsp.smdp.limits
+    header_timeout_seconds = 10
+    body_timeout_seconds = 30
+    keep_alive_timeout_seconds = 5
+    max_header_bytes = 65536
+    max_body_bytes = 1048576
+    max_connections = 1000            # per worker
+    shutdown_timeout_seconds = 10
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ from typing import Any
 
 from openrsp.smdp.db.engine import normalize_url, sqlite_url
 from openrsp.smdp.errors import ConfigError
+from openrsp.smdp.limits import Limits
 from openrsp.smdp.sealing import load_or_create_kek, parse_kek
 
 ENV_CONFIG = "OPENRSP_SMDP_CONFIG_JSON"  # how `serve` hands the resolved config to its workers
@@ -70,6 +80,7 @@ class SmdpConfig:
     callback_ca: Path | None = None
     log_level: str = "info"
     operators: tuple[OperatorConfig, ...] = field(default_factory=tuple)
+    limits: Limits = field(default_factory=Limits)
 
     def kek(self) -> bytes:
         """The key-encryption key: kek_hex, else kek_file, else <data_dir>/kek.key (created when missing)."""
@@ -93,6 +104,7 @@ class SmdpConfig:
     def from_json(cls, text: str) -> SmdpConfig:
         data = json.loads(text)
         data["operators"] = tuple(OperatorConfig(**op) for op in data.get("operators", []))
+        data["limits"] = Limits(**data.get("limits", {}))
         for name in _PATH_KEYS:
             if data.get(name) is not None:
                 data[name] = Path(data[name])
@@ -150,6 +162,8 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], list[OperatorConfig]]:
         operators.append(
             OperatorConfig(name=name, cert_cn=table.get("cert_cn"), callback_url=table.get("callback_url"))
         )
+    if "limits" in data:
+        data["limits"] = Limits.from_table(data["limits"], f"{path}: [limits]")
     values = {_TOML_ALIASES.get(k, k): v for k, v in data.items()}
     for key in _PATH_KEYS:
         if isinstance(values.get(key), str):

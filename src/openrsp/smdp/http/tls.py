@@ -67,7 +67,7 @@ def _no_delay(transport: asyncio.BaseTransport) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def _with_client_certificate(protocol: Any, transport: asyncio.BaseTransport) -> None:
+def with_client_certificate(protocol: Any, transport: asyncio.BaseTransport) -> None:
     """After connection_made: TCP_NODELAY, and the peer certificate in every request's scope."""
     _no_delay(transport)
     tls = tls_extension(transport)
@@ -87,7 +87,7 @@ class ClientCertH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        _with_client_certificate(self, transport)
+        with_client_certificate(self, transport)
 
 
 try:  # the C parser, when installed
@@ -102,7 +102,7 @@ if HttpToolsProtocol is not None:
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            _with_client_certificate(self, transport)
+            with_client_certificate(self, transport)
 
 
 def http_protocol() -> type:
