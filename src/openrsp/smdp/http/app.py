@@ -12,6 +12,7 @@ never an HTTP 500, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -364,6 +365,15 @@ def create_app(context: SmdpContext, *, close_context: bool = True) -> ASGIApp:
     framework = Starlette(routes=routes, lifespan=lifespan)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await dispatch(scope, receive, send)
+        except asyncio.CancelledError:
+            # Only the server cancels a request: at shutdown, once shutdown_timeout_seconds is over.
+            _log.warning(
+                "%s %s abandoned: the server is shutting down", scope.get("method"), scope.get("path")
+            )
+
+    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
         # ES9+ POSTs (four per download) skip the framework; everything else goes through it.
         if scope["type"] == "http" and scope["method"] == "POST":
             path = scope["path"]

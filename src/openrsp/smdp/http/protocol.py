@@ -124,9 +124,10 @@ if HttpToolsProtocol is not None:
         def shutdown(self) -> None:
             cycle = self.cycle
             if cycle is not None and cycle.more_body and not cycle.response_started:
-                # The client is still sending its request: closing loses nothing, waiting could
-                # hold the shutdown for as long as the client likes.
-                self.transport.close()
+                # The client is still sending its request: dropping it loses nothing, waiting could
+                # hold the shutdown for as long as the client likes. abort(), not close(): a TLS
+                # close waits for the peer's close_notify before the request task hears of it.
+                self.transport.abort()
                 return
             super().shutdown()
 
@@ -183,7 +184,7 @@ if HttpToolsProtocol is not None:
                 _peer(self.client),
                 self.limits.body_timeout_seconds,
             )
-            self.transport.close()
+            self.transport.abort()  # at once: the request task waiting for the body ends now
 
         def _answer_and_close(self, status: int, message: str) -> None:
             """A plain-text answer, when no other answer is on its way, then close."""
