@@ -130,7 +130,7 @@ class SmdpApp:
             _log.info("ES9+ %s: %s went away before its request was complete", function, _peer(scope))
             return 0, None, True
         except Es9Error as exc:
-            _log.warning("ES9+ %s from %s refused: %s", function, _peer(scope), exc)
+            _log.warning("ES9+ %s from %s refused: %s", function, _peer(scope), _brief(exc))
             return 200, failure(exc), False
         except Exception:
             _log.exception("ES9+ %s: unexpected error", function)
@@ -174,7 +174,7 @@ class SmdpApp:
             _log.info("ES2+ %s: %s went away before its request was complete", function, _peer(request.scope))
             return Response(status_code=400, headers={"connection": "close"})
         except Es2Error as exc:
-            _log.warning("ES2+ %s from %s refused: %s", function, _peer(request.scope), exc)
+            _log.warning("ES2+ %s from %s refused: %s", function, _peer(request.scope), _brief(exc))
             return _json(failure(exc))
         except Exception:
             _log.exception("ES2+ %s: unexpected error", function)
@@ -311,6 +311,12 @@ def _json(content: dict[str, Any], status_code: int = 200, *, close: bool = Fals
     if close:  # the rest of the request is not read: the connection cannot carry another one
         headers["Connection"] = "close"
     return JSONResponse(content, status_code=status_code, headers=headers)
+
+
+def _brief(error: Exception) -> str:
+    """The error for the log: one line, bounded (messages may quote what the client sent)."""
+    text = " ".join(str(error).split())
+    return text if len(text) <= 300 else text[:300] + "…"
 
 
 def _peer(scope: Scope) -> str:
