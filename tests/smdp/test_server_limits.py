@@ -169,11 +169,24 @@ def test_a_body_within_the_limit_is_served_as_before(limited, operator_cert):
     assert codes_of(response) == ("8.2.1", "3.9")
 
 
-def test_refusals_are_one_warning_line_each_in_the_log(limited):
-    log = limited.log.read_text()
-    assert "Traceback" not in log
-    assert "431: request head" in log
-    assert "1.3.1/2.1: request body over 65536 bytes" in log
+def test_each_refusal_is_one_warning_line_in_the_log_and_no_traceback(limited, operator_cert):
+    since = len(limited.log.read_text())
+    with connect(limited) as sock:
+        sock.sendall(head("/openrsp/health", "X-Big: " + "a" * 20000 + "\r\n", method="GET"))
+        assert parse_response(read_until_closed(sock, within=10))[0] == 431
+    with connect(limited, operator_cert) as sock:
+        sock.sendall(head(ES2_PATH, f"Content-Length: {100 << 20}\r\n"))
+        assert parse_response(read_until_closed(sock, within=10))[0] == 200
+    lines = limited.log.read_text()[since:].splitlines()
+    assert "Traceback" not in "\n".join(lines)
+    assert [line for line in lines if line.startswith("WARNING")] == [
+        next(line for line in lines if "431: request head from" in line and "(max_header_bytes)" in line),
+        next(
+            line
+            for line in lines
+            if "ES2+ downloadOrder" in line and "refused: 1.3.1/2.1: request body over 65536" in line
+        ),
+    ]
 
 
 # -- the connection cap and the shutdown ------------------------------------------------------------
