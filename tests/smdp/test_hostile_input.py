@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import es9_harness
 import pytest
-from es9_harness import ES9_HEADERS, authenticate, b64, codes, initiate, ok
+from es9_harness import ES9_HEADERS, SoftEuicc, authenticate, b64, codes, initiate, ok
 from smdp_support import ES_HEADERS, SMDP_HOST, Served, codes_of, es2_body, status_of
 
 from openrsp.asn1.rsp_types import NotificationEvent
@@ -128,7 +128,7 @@ def test_hostile_es2_fields_get_their_code_and_no_traceback(served: Served, oper
 
 
 @pytest_served
-def test_hostile_es9_bodies_get_1_3_1_and_no_traceback(served: Served, lpa_cert):
+def test_hostile_es9_bodies_get_their_code_and_no_traceback(served: Served, lpa_cert, pki_dir):
     server = served.server
     since = len(server.log.read_text())
     headers = {**ES9_HEADERS, "Content-Type": "application/json"}
@@ -149,9 +149,21 @@ def test_hostile_es9_bodies_get_1_3_1_and_no_traceback(served: Served, lpa_cert)
             )
             assert response.status_code == 200
             assert codes_of(response) == ("1.3.1", "2.1"), body[:80]
+        # Well-formed up to an SM-DP+ address that is no text: refused as another SM-DP+'s, and the
+        # answer (which names the address) is still valid JSON.
+        euicc = SoftEuicc.load(pki_dir, "nist")
+        fields = f'"euiccChallenge": "{b64(euicc.get_challenge())}", "euiccInfo1": "{b64(euicc.info1())}"'
+        response = http.post(
+            "/gsma/rsp2/es9plus/initiateAuthentication",
+            content=("{" + fields + ', "smdpAddress": "smdp\\ud800"}').encode(),
+            headers=headers,
+            extensions={"sni_hostname": SMDP_HOST},
+        )
+        assert codes_of(response) == ("8.8.1", "3.8")
     log = _new_log(served, since)
     assert "Traceback" not in log
     assert sum("refused: 1.3.1/2.1" in line for line in log.splitlines()) == len(bodies)
+    assert sum("refused: 8.8.1/3.8" in line for line in log.splitlines()) == 1
 
 
 # -- malformed certificates in the eUICC's chain ---------------------------------------------------------

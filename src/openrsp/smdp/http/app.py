@@ -306,11 +306,20 @@ def _common_name(cert: x509.Certificate) -> str | None:
     return str(names[0].value) if names else None
 
 
-def _json(content: dict[str, Any], status_code: int = 200, *, close: bool = False) -> JSONResponse:
+def _json(content: dict[str, Any], status_code: int = 200, *, close: bool = False) -> Response:
     headers = {"X-Admin-Protocol": ADMIN_PROTOCOL}
     if close:  # the rest of the request is not read: the connection cannot carry another one
         headers["Connection"] = "close"
-    return JSONResponse(content, status_code=status_code, headers=headers)
+    return Response(_encode(content), status_code=status_code, headers=headers, media_type="application/json")
+
+
+def _encode(content: dict[str, Any]) -> bytes:
+    """The JSON answer as JSONResponse encodes it; a message quoting a client's lone surrogate
+    (a \\uD800 escape it sent) comes out escaped instead of failing the answer."""
+    try:
+        return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
 
 
 def _brief(error: Exception) -> str:
@@ -334,7 +343,7 @@ async def _send_json(send: Send, status: int, content: dict[str, Any] | None, *,
         await send({"type": "http.response.start", "status": status, "headers": [_PROTOCOL_HEADER, *extra]})
         await send({"type": "http.response.body", "body": b""})
         return
-    body = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    body = _encode(content)
     headers = [
         (b"content-length", str(len(body)).encode()),
         (b"content-type", b"application/json"),
