@@ -61,17 +61,25 @@ class _RefusalLog:
 _refusals = _RefusalLog()
 
 
-async def _busy(_scope: Any, _receive: Any, send: Any) -> None:
-    """The answer to every request of a connection over `max_connections`."""
-    body = b"the SM-DP+ is at its connection limit; try again shortly"
+def _refusal(status: int, text: str, *extra: tuple[bytes, bytes]) -> Any:
+    """An ASGI app that answers every request with this status and closes the connection."""
+    body = text.encode()
     headers = [
         (b"content-type", b"text/plain; charset=utf-8"),
         (b"content-length", str(len(body)).encode()),
-        (b"retry-after", b"5"),
+        *extra,
         (b"connection", b"close"),
     ]
-    await send({"type": "http.response.start", "status": 503, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+
+    async def app(_scope: Any, _receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+_busy = _refusal(503, "the SM-DP+ is at its connection limit; try again shortly", (b"retry-after", b"5"))
+_head_too_large = _refusal(431, "request header fields too large")
 
 
 if HttpToolsProtocol is not None:
@@ -85,6 +93,7 @@ if HttpToolsProtocol is not None:
             self.head_bytes = 0  # bytes received while a request head is incomplete
             self.reading_head = True  # between requests, or inside a request head
             self.deadline: asyncio.TimerHandle | None = None
+            self.head_size = 0  # request line + headers of the request being parsed, exactly
             self.body_bytes = 0
 
         # -- connection -----------------------------------------------------------------------------
@@ -114,11 +123,8 @@ if HttpToolsProtocol is not None:
                 self.head_bytes += len(data)
             super().data_received(data)
             if self.reading_head and self.head_bytes > self.limits.max_header_bytes:
-                _log.warning(
-                    "431: request head from %s over %d bytes (max_header_bytes)",
-                    _peer(self.client),
-                    self.limits.max_header_bytes,
-                )
+                # Still incomplete and already too large: stop before the parser buffers more.
+                self._log_head_too_large()
                 self._answer_and_close(431, "request header fields too large")
 
         def shutdown(self) -> None:
@@ -133,11 +139,27 @@ if HttpToolsProtocol is not None:
 
         # -- httptools callbacks ------------------------------------------------------------------------
 
+        def on_message_begin(self) -> None:
+            self.head_size = 0
+            super().on_message_begin()
+
+        def on_url(self, url: bytes) -> None:
+            self.head_size += len(url)
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self.head_size += len(name) + len(value) + 4  # ": " and CRLF
+            super().on_header(name, value)
+
         def on_headers_complete(self) -> None:
             self.reading_head = False
             self.head_bytes = 0
             self.body_bytes = 0
             self._arm(self.limits.body_timeout_seconds, self._body_too_slow)
+            if self.head_size > self.limits.max_header_bytes:
+                # Complete, but too large (it came in one read): answered 431 as a request.
+                self._log_head_too_large()
+                self.app = _head_too_large
             super().on_headers_complete()
 
         def on_body(self, body: bytes) -> None:
@@ -163,6 +185,13 @@ if HttpToolsProtocol is not None:
             if self.deadline is not None:
                 self.deadline.cancel()
                 self.deadline = None
+
+        def _log_head_too_large(self) -> None:
+            _log.warning(
+                "431: request head from %s over %d bytes (max_header_bytes)",
+                _peer(self.client),
+                self.limits.max_header_bytes,
+            )
 
         def _head_too_slow(self) -> None:
             self.deadline = None
