@@ -75,12 +75,12 @@ def test_hostile_es2_fields_get_their_code_and_no_traceback(served: Served, oper
         (
             "confirmOrder",
             _raw_es2(iccid=iccid, releaseFlag=True, maxConfirmationCodeAttempts=2**63),
-            ("1.6", "2.1"),
+            ("1.3.1", "2.1"),
         ),
         (
             "confirmOrder",
             _raw_es2(iccid=iccid, releaseFlag=True, maxConfirmationCodeAttempts=2**31),
-            ("1.6", "2.1"),
+            ("1.3.1", "2.1"),
         ),
         (
             "confirmOrder",

@@ -35,6 +35,7 @@ from openrsp.smdp.ids import (
 from openrsp.smdp.jsonapi import optional_string, require_string
 from openrsp.smdp.repository import Repository
 from openrsp.smdp.states import ORDER_STATES, Event, State
+from openrsp.status_codes import PROTOCOL_FORMAT
 
 FUNCTIONS = ("downloadOrder", "confirmOrder", "cancelOrder", "releaseProfile")
 EXTENSION_FUNCTIONS = ("profileStatus",)
@@ -47,7 +48,9 @@ MATCHING_ID = "8.2.6"
 CONFIRMATION_CODE = "8.2.7"
 FUNCTION = "1.6"
 
-MAX_COUNT = (1 << 31) - 1  # attempt counters are 32-bit integer columns
+# Attempt limits are stored in 32-bit integer columns; anything outside 1..MAX_ATTEMPTS is refused
+# as a malformed request (1.3.1 / 2.1) before it reaches the database.
+MAX_ATTEMPTS = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -323,8 +326,8 @@ class Es2Service:
         value = body.get(name)
         if value is None:
             return None
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_COUNT:
-            raise Es2Error(FUNCTION, "2.1", f"{name} must be a whole number from 1 to {MAX_COUNT}")
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ATTEMPTS:
+            raise Es2Error(PROTOCOL_FORMAT, "2.1", f"{name} must be a whole number from 1 to {MAX_ATTEMPTS}")
         return value
 
 
