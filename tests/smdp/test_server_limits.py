@@ -231,7 +231,11 @@ def test_sigterm_ends_the_server_within_its_bound_while_clients_hold_partial_req
         half_head.sendall(head(ES9_PATH)[:40])
         half_body = connect(server)
         half_body.sendall(head(ES9_PATH, "Content-Length: 1000\r\n") + b'{"euiccChallenge"')
-        time.sleep(0.5)  # both requests are in the server's hands
+        idle = connect(server)  # a kept-alive connection between two requests
+        idle.sendall(head("/openrsp/health", method="GET"))
+        idle.settimeout(10)
+        assert idle.recv(65536).startswith(b"HTTP/1.1 200")
+        time.sleep(0.5)  # the requests are in the server's hands
         started = time.monotonic()
         server.process.send_signal(signal.SIGTERM)
         try:
@@ -244,8 +248,9 @@ def test_sigterm_ends_the_server_within_its_bound_while_clients_hold_partial_req
         assert read_until_closed(half_body, within=5) == b""
         log = server.log.read_text()
         assert "Finished server process" in log
+        assert "graceful shutdown exceeded" not in log  # nothing had to be cancelled
         assert "Traceback" not in log
-        half_head.close()
-        half_body.close()
+        for sock in (half_head, half_body, idle):
+            sock.close()
     finally:
         server.stop()

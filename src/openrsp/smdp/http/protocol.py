@@ -14,8 +14,9 @@ subclass adds, through the protocol's own callbacks only:
 - beyond `max_connections` open connections, a new connection's request gets 503 and the
   connection is closed: the connections already open keep working. (uvicorn's
   `limit_concurrency` would refuse the requests of every connection, old ones too.)
-- at shutdown, a connection whose request has not fully arrived is closed at once: nothing is
-  lost, and it cannot hold the shutdown until `shutdown_timeout_seconds`.
+- at shutdown, a connection with nothing in flight, or whose request has not fully arrived, is
+  dropped at once: nothing is lost, and it cannot hold the shutdown until
+  `shutdown_timeout_seconds`; requests being answered get that long.
 
 TCP connections that never complete the TLS handshake are closed by asyncio after 60 s; they do
 not reach this protocol (and do not count towards `max_connections`).
@@ -129,10 +130,12 @@ if HttpToolsProtocol is not None:
 
         def shutdown(self) -> None:
             cycle = self.cycle
-            if cycle is not None and cycle.more_body and not cycle.response_started:
-                # The client is still sending its request: dropping it loses nothing, waiting could
-                # hold the shutdown for as long as the client likes. abort(), not close(): a TLS
-                # close waits for the peer's close_notify before the request task hears of it.
+            partial = cycle is not None and cycle.more_body and not cycle.response_started
+            idle = (cycle is None or cycle.response_complete) and not self.transport.get_write_buffer_size()
+            if partial or idle:
+                # Nothing in flight (or a request the client is still sending): dropping the
+                # connection loses nothing, waiting could hold the shutdown for as long as the client
+                # likes. abort(), not close(): a TLS close waits for the peer's close_notify first.
                 self.transport.abort()
                 return
             super().shutdown()
