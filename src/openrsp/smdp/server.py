@@ -52,7 +52,8 @@ def serve(config: SmdpConfig) -> None:
     config, ssl_factory = prepare(config)
     os.environ[ENV_CONFIG] = config.to_json()
     limits = config.limits
-    _allow_open_files(limits.max_connections + 256)
+    # room for max_connections, as many TCP connections still in their TLS handshake, and files
+    _allow_open_files(2 * limits.max_connections + 256)
     uvicorn.run(
         "openrsp.smdp.http.app:create_app_from_env",
         factory=True,
