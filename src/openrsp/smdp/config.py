@@ -132,6 +132,8 @@ def load_config(config_file: Path | None = None, **overrides: Any) -> SmdpConfig
     for key in _PATH_KEYS:
         if values.get(key) is not None:
             values[key] = Path(values[key]).expanduser().resolve()
+    if "limits" in values and not isinstance(values["limits"], Limits):  # the [limits] table
+        values["limits"] = Limits.from_table(values["limits"], f"{config_file}: [limits]")
     for key in _INT_KEYS:
         if key in values:
             try:
@@ -162,8 +164,6 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], list[OperatorConfig]]:
         operators.append(
             OperatorConfig(name=name, cert_cn=table.get("cert_cn"), callback_url=table.get("callback_url"))
         )
-    if "limits" in data:
-        data["limits"] = Limits.from_table(data["limits"], f"{path}: [limits]")
     values = {_TOML_ALIASES.get(k, k): v for k, v in data.items()}
     for key in _PATH_KEYS:
         if isinstance(values.get(key), str):
