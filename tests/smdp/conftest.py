@@ -100,7 +100,7 @@ def _serve(backend: str, pki_dir: Path, tmp_path_factory, ts48_dir: Path) -> Ite
     args = ["--lpa-ca", str(pki_dir / "lpa-tls" / "ca.cert.pem"), *(["--db", db_url] if db_url else [])]
     server = start_server(pki_dir, base / "data", *args)
     try:
-        yield Served(server, mine, theirs, op_b)
+        yield Served(server, mine, theirs, op_b, load_config(data_dir=base / "data", db_url=db_url).db_url)
     finally:
         server.stop()
         if db_url:

@@ -235,3 +235,4 @@ class Served:
     mine: list[str]  # ICCIDs of the default operator (the `pki init` operator certificate)
     theirs: list[str]  # ICCIDs of operator "opB"
     op_b: tuple[Path, Path]  # opB's client certificate and key
+    db_url: str = ""  # the server's database, to look at what it stored

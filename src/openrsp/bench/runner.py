@@ -102,14 +102,12 @@ def shared_dir() -> Path:
 
 
 def machine() -> dict[str, Any]:
-    from openrsp.smdp.http.tls import http_protocol
-
     return {
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "openssl": ssl.OPENSSL_VERSION,
         "platform": platform.platform(),
-        "http_parser": "httptools" if "HttpTools" in http_protocol().__name__ else "h11",
+        "http_parser": "httptools",  # what `smdp serve` always runs (openrsp.smdp.http.protocol)
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 

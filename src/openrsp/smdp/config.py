@@ -27,6 +27,15 @@ TOML keys (all optional; relative paths are relative to the TOML file):
     [operators.NAME]
     cert_cn = "CN of the operator's client certificate"
     callback_url = "https://…/gsma/rsp2/es2plus/handleDownloadProgressInfo"
+
+    [limits]                          # what one client may cost: see openrsp.smdp.limits
+    header_timeout_seconds = 10
+    body_timeout_seconds = 30
+    keep_alive_timeout_seconds = 5
+    max_header_bytes = 65536
+    max_body_bytes = 1048576
+    max_connections = 1000            # per worker
+    shutdown_timeout_seconds = 10
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from typing import Any
 
 from openrsp.smdp.db.engine import normalize_url, sqlite_url
 from openrsp.smdp.errors import ConfigError
+from openrsp.smdp.limits import Limits
 from openrsp.smdp.sealing import load_or_create_kek, parse_kek, read_kek_file
 
 ENV_CONFIG = "OPENRSP_SMDP_CONFIG_JSON"  # how `serve` hands the resolved config to its workers
@@ -74,6 +84,7 @@ class SmdpConfig:
     log_level: str = "info"
     keys_uri: str | None = None  # PKCS#11 URI of the token holding DPauth/DPpb and the sealing key
     operators: tuple[OperatorConfig, ...] = field(default_factory=tuple)
+    limits: Limits = field(default_factory=Limits)
 
     def kek(self) -> bytes:
         """The key-encryption key: kek_hex, else kek_file, else <data_dir>/kek.key (created when missing)."""
@@ -104,6 +115,7 @@ class SmdpConfig:
     def from_json(cls, text: str) -> SmdpConfig:
         data = json.loads(text)
         data["operators"] = tuple(OperatorConfig(**op) for op in data.get("operators", []))
+        data["limits"] = Limits(**data.get("limits", {}))
         for name in _PATH_KEYS:
             if data.get(name) is not None:
                 data[name] = Path(data[name])
@@ -131,6 +143,8 @@ def load_config(config_file: Path | None = None, **overrides: Any) -> SmdpConfig
     for key in _PATH_KEYS:
         if values.get(key) is not None:
             values[key] = Path(values[key]).expanduser().resolve()
+    if "limits" in values and not isinstance(values["limits"], Limits):  # the [limits] table
+        values["limits"] = Limits.from_table(values["limits"], f"{config_file}: [limits]")
     for key in _INT_KEYS:
         if key in values:
             try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -107,7 +107,7 @@ class Es2Service:
     def download_order(self, body: dict[str, Any]) -> dict[str, Any]:
         eid = self._optional_eid(body)
         iccid = self._optional_iccid(body)
-        profile_type = optional_string(body, "profileType", Es2Error, PROFILE_TYPE)
+        profile_type = optional_string(body, "profileType", Es2Error, PROFILE_TYPE, max_length=128)
         if iccid is None and not profile_type:
             raise Es2Error(ICCID, "2.3", "give an iccid or a profileType")
         event = Event.DOWNLOAD_ORDER_FOR_EID if eid else Event.DOWNLOAD_ORDER
@@ -139,8 +139,8 @@ class Es2Service:
         iccid = self._required_iccid(body)
         eid = self._optional_eid(body)
         matching_id = optional_string(body, "matchingId", Es2Error, MATCHING_ID)
-        code = optional_string(body, "confirmationCode", Es2Error, CONFIRMATION_CODE)
-        smds_address = optional_string(body, "smdsAddress", Es2Error, "8.9")
+        code = optional_string(body, "confirmationCode", Es2Error, CONFIRMATION_CODE, max_length=255)
+        smds_address = optional_string(body, "smdsAddress", Es2Error, "8.9", max_length=255)
         if smds_address is not None:
             smds_address = check_smds_address(smds_address)
         release = body.get("releaseFlag")
@@ -349,7 +349,10 @@ class Es2Service:
             raise Es2Error("8.8.5", "2.1", f"expiresAt is not an ISO 8601 time: {text!r}") from None
         if when.tzinfo is None:
             raise Es2Error("8.8.5", "2.1", "expiresAt needs a time zone (e.g. Z)")
-        return when
+        try:
+            return when.astimezone(UTC)  # stored in UTC: 9999-12-31T23:59-14:00 is past year 9999
+        except OverflowError:
+            raise Es2Error("8.8.5", "2.1", f"expiresAt is out of range: {text!r}") from None
 
     @staticmethod
     def _optional_count(body: dict[str, Any], name: str) -> int | None:

@@ -147,6 +147,9 @@ _UPDATE_ORDER = update(_orders).where(_orders.c.id == bindparam("order_id"))
 _INSERT_EVENT = insert(_events)
 _INSERT_NOTIFICATION = insert(_notifications)
 _INSERT_OUTBOX = insert(OutboxItem.__table__)
+_NOTIFICATION_SEEN = select(_notifications.c.id).where(
+    _notifications.c.eid == bindparam("eid"), _notifications.c.seq == bindparam("seq")
+)
 
 
 def _profile_from(data: dict[str, Any]) -> ProfileView:
@@ -292,10 +295,21 @@ class Es9Tx:
         eid: str | None = None,
         iccid: str | None = None,
         result: str | None = None,
-    ) -> None:
+    ) -> bool:
+        """Store a notification; False, and nothing stored, when this eUICC's notification with
+        this sequence number is stored already (a replay). A replay racing its original in another
+        transaction meets the unique index instead: IntegrityConflict."""
+        seen = (
+            eid is not None
+            and seq is not None
+            and self.cursor.first(_NOTIFICATION_SEEN, {"eid": eid, "seq": seq})
+        )
+        if seen:
+            return False
         values = {"seq": seq, "eid": eid, "iccid": iccid, "event": event_, "raw": raw, "result": result}
         values["received_at"] = self.store.clock()
         self.cursor.execute(_INSERT_NOTIFICATION, values, column_keys=tuple(values))
+        return True
 
 
 @dataclass

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from openrsp.crypto.ecdsa import PublicKey, verify_plain
 from openrsp.crypto.keys import curve_of, public_key_from_point, public_key_to_point
@@ -33,10 +34,17 @@ def _parse(der: bytes) -> x509.Certificate:
 
 
 def load_certificate(der: bytes, invalid: StatusCode) -> x509.Certificate:
+    """The certificate, every part the chain checks read already parsed: cryptography parses
+    extensions and the key only when asked, and a malformed one must be this status code here,
+    not an exception deep inside the chain check."""
     try:
-        return _parse(der)
-    except ValueError:
-        raise invalid.error("not a DER X.509 certificate") from None
+        cert = _parse(der)
+        for part in ("subject", "issuer", "extensions", "signature_hash_algorithm"):
+            getattr(cert, part)  # each parsed on first access
+        cert.public_key()
+    except (ValueError, TypeError, x509.DuplicateExtension, UnsupportedAlgorithm):
+        raise invalid.error("not a well-formed DER X.509 certificate") from None
+    return cert
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -75,6 +76,7 @@ from openrsp.smdp.rsp_session import SessionEvent, SessionState, allows, next_st
 from openrsp.smdp.states import Event, State
 
 _T = TypeVar("_T")
+_log = logging.getLogger("openrsp.smdp.es9")
 
 TAG_SIGNATURE = 0x5F37
 SUPPORTED_SVN_MAJOR = (2, 3)  # v2.x eUICCs, and v3 eUICCs, which speak v2 to a v2 SM-DP+
@@ -461,14 +463,25 @@ class Es9Service:
     # -- handleNotification (SGP.22 §5.6.4) -------------------------------------------------------
 
     def handleNotification(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Acknowledged (204) whenever it is well-formed: SGP.22 gives this function no business
+        error, and the LPA needs the acknowledgement to remove the notification from the eUICC.
+        One that does not verify or does not match what this SM-DP+ knows (unknown or finished
+        transaction, another ICCID, a forged signature …) changes nothing and is logged; a replay
+        (same EID and seqNumber) is not stored again. Malformed input is still refused (1.3.1)."""
         der = base64_field(body, "pendingNotification")
         notification = parse_pending_notification(der)
         now = self.context.clock()
-        if isinstance(notification, OtherSignedNotification):
-            return self._other_notification(notification, der, now)
-        return self._run(
-            lambda tx: self._install_result(tx, notification, der, now), conflict=status.UNKNOWN_TRANSACTION
-        )
+        try:
+            if isinstance(notification, OtherSignedNotification):
+                self._other_notification(notification, der, now)
+            else:
+                self._run(
+                    lambda tx: self._install_result(tx, notification, der, now),
+                    conflict=status.UNKNOWN_TRANSACTION,
+                )
+        except Es9Error as exc:
+            _log.warning("handleNotification acknowledged, nothing recorded: %s", exc)
+        return {}
 
     def _install_result(self, tx: Es9Tx, result: SignedPart, der: bytes, now: datetime) -> dict[str, Any]:
         data = result.value
@@ -485,10 +498,10 @@ class Es9Service:
         kind, outcome = data["finalResult"]
         success = kind == "successResult"
         summary = "installed" if success else _install_error(outcome)
-        tx.record_notification(
+        tx.record_notification(  # the session decides what happens; a duplicate row is skipped
             event_="install",
             raw=der,
-            seq=metadata.get("seqNumber"),
+            seq=_sequence_number(metadata),
             eid=row.eid,
             iccid=row.iccid,
             result=summary,
@@ -519,9 +532,15 @@ class Es9Service:
         events = bits_set(metadata["profileManagementOperation"])
         name = ",".join(NotificationEvent(bit).name.lower() for bit in sorted(events) if bit < 4) or "other"
         iccid = iccid_from_bytes(metadata["iccid"]) if metadata.get("iccid") else None
-        with self.store.transaction() as tx:
-            tx.record_notification(
-                event_=name, raw=der, seq=metadata.get("seqNumber"), eid=euicc.eid, iccid=iccid
+        seq = _sequence_number(metadata)
+        try:
+            with self.store.transaction() as tx:
+                stored = tx.record_notification(event_=name, raw=der, seq=seq, eid=euicc.eid, iccid=iccid)
+        except IntegrityConflict:  # its twin, in another transaction, was stored first
+            stored = False
+        if not stored:
+            _log.warning(
+                "handleNotification: %s notification %s of eUICC %s already recorded", name, seq, euicc.eid
             )
         return {}
 
@@ -662,3 +681,11 @@ def _install_error(outcome: dict[str, Any]) -> str:
     command = code_name(BppCommandId, int(outcome["bppCommandId"]))
     reason = code_name(ErrorReason, int(outcome["errorReason"]))
     return f"error: {reason} in {command}"
+
+
+def _sequence_number(metadata: dict[str, Any]) -> int | None:
+    """The notification's seqNumber, within what the notifications table holds (32 bits)."""
+    seq = metadata.get("seqNumber")
+    if seq is not None and not 0 <= seq < 1 << 31:
+        raise status.INVALID_INPUT.error(f"seqNumber {seq} is out of range")
+    return seq

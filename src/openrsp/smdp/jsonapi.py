@@ -24,21 +24,44 @@ def failure(error: RspStatusError) -> dict[str, Any]:
 
 
 def require_string(
-    body: dict[str, Any], name: str, error: type[RspStatusError], subject: str = PROTOCOL_FORMAT
+    body: dict[str, Any],
+    name: str,
+    error: type[RspStatusError],
+    subject: str = PROTOCOL_FORMAT,
+    max_length: int | None = None,
 ) -> str:
     """A mandatory string field, or the error class with (subject, 2.2 missing / 2.1 invalid)."""
     value = body.get(name)
     if value is None:
         raise error(subject, "2.2", f"{name} is missing")
-    if not isinstance(value, str):
-        raise error(subject, "2.1", f"{name} must be a string")
-    return value
+    return _checked_string(value, name, error, subject, max_length)
 
 
 def optional_string(
-    body: dict[str, Any], name: str, error: type[RspStatusError], subject: str = PROTOCOL_FORMAT
+    body: dict[str, Any],
+    name: str,
+    error: type[RspStatusError],
+    subject: str = PROTOCOL_FORMAT,
+    max_length: int | None = None,
 ) -> str | None:
     value = body.get(name)
-    if value is not None and not isinstance(value, str):
+    if value is None:
+        return None
+    return _checked_string(value, name, error, subject, max_length)
+
+
+def _checked_string(
+    value: Any, name: str, error: type[RspStatusError], subject: str, max_length: int | None
+) -> str:
+    """A string that is text (JSON's \\uD800 escapes can make lone surrogates, which no
+    encoder, hash or database takes) and not longer than the field allows."""
+    if not isinstance(value, str):
         raise error(subject, "2.1", f"{name} must be a string")
+    if max_length is not None and len(value) > max_length:
+        raise error(subject, "2.1", f"{name} is longer than {max_length} characters")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise error(subject, "2.1", f"{name} is not valid Unicode text") from None
     return value

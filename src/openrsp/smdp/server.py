@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import resource
 from dataclasses import replace
 
 import uvicorn
@@ -17,7 +18,8 @@ import uvicorn
 from openrsp.smdp.config import ENV_CONFIG, SmdpConfig
 from openrsp.smdp.context import open_repository
 from openrsp.smdp.errors import ConfigError
-from openrsp.smdp.http.tls import http_protocol, make_ssl_context
+from openrsp.smdp.http.protocol import limited_protocol
+from openrsp.smdp.http.tls import make_ssl_context
 from openrsp.smdp.tlsfiles import load_credentials, resolve_address, tls_server_files
 
 
@@ -49,15 +51,31 @@ def prepare(config: SmdpConfig) -> tuple[SmdpConfig, functools.partial]:
 def serve(config: SmdpConfig) -> None:
     config, ssl_factory = prepare(config)
     os.environ[ENV_CONFIG] = config.to_json()
+    limits = config.limits
+    # room for max_connections, as many TCP connections still in their TLS handshake, and files
+    _allow_open_files(2 * limits.max_connections + 256)
     uvicorn.run(
         "openrsp.smdp.http.app:create_app_from_env",
         factory=True,
         host=config.host,
         port=config.port,
         workers=config.workers,
-        http=http_protocol(),
+        http=limited_protocol(limits),
+        timeout_keep_alive=limits.keep_alive_timeout_seconds,  # type: ignore[arg-type]
+        timeout_graceful_shutdown=limits.shutdown_timeout_seconds,  # type: ignore[arg-type]
         ssl_context_factory=ssl_factory,
         log_level=config.log_level,
         lifespan="on",
         server_header=False,
     )
+
+
+def _allow_open_files(wanted: int) -> None:
+    """Raise the soft limit on open files towards `wanted` (up to the hard limit): with the usual
+    1024, a few hundred idle TCP connections would leave a worker unable to accept another."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))

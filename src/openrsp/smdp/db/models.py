@@ -137,6 +137,8 @@ class Notification(Base):
     """A notification an LPA delivered with ES9+ handleNotification."""
 
     __tablename__ = "notifications"
+    # One row per notification: an eUICC numbers its notifications (seqNumber), a replay is not stored.
+    __table_args__ = (Index("ux_notifications_eid_seq", "eid", "seq", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int | None] = mapped_column(Integer)

@@ -12,6 +12,7 @@ never an HTTP 500, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -49,7 +50,6 @@ from openrsp.status_codes import (
 
 _log = logging.getLogger("openrsp.smdp")
 
-MAX_BODY = 1 << 20  # ES2+/ES9+ requests are a few kilobytes; refuse anything absurd
 
 # The mandatory request fields of each ES9+ function (SGP.22 §5.6).
 ES9_FIELDS: dict[str, tuple[str, ...]] = {
@@ -71,16 +71,20 @@ class SmdpApp:
         self.operator_cas = load_ca_certificates(context.config.operator_ca)
         self.lpa_cas = load_ca_certificates(context.config.lpa_ca)
         self.inline_calls = context.repo.engine.dialect.name == "sqlite"
+        self.max_body = context.config.limits.max_body_bytes
 
     # -- ES9+ -----------------------------------------------------------------------------------
 
     async def es9(self, request: Request) -> Response:
-        status, content = await self._es9(
-            request.path_params["function"], request.headers, request.body, request.scope
+        status, content, close = await self._es9(
+            request.path_params["function"],
+            request.headers,
+            lambda: read_body(request.receive, self.max_body),
+            request.scope,
         )
         if content is None:
             return Response(status_code=status, headers={"X-Admin-Protocol": ADMIN_PROTOCOL})
-        return _json(content, status)
+        return _json(content, status, close=close)
 
     async def es9_asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ES9+ straight on ASGI: the hot path, without the framework's objects per request."""
@@ -88,23 +92,11 @@ class SmdpApp:
             name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
         }
 
-        async def body() -> bytes:
-            chunks = []
-            size = 0
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise ConnectionError("the client went away")
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > MAX_BODY:  # stop reading: _check_body refuses it
-                    return b" " * size
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    return b"".join(chunks)
-
-        status, content = await self._es9(scope["path"][len(ES9_PREFIX) :], headers, body, scope)
-        await _send_json(send, status, content)
+        status, content, close = await self._es9(
+            scope["path"][len(ES9_PREFIX) :], headers, lambda: read_body(receive, self.max_body), scope
+        )
+        if status:
+            await _send_json(send, status, content, close=close)
 
     async def _es9(
         self,
@@ -112,14 +104,15 @@ class SmdpApp:
         headers: Mapping[str, str],
         read_body: Callable[[], Awaitable[bytes]],
         scope: Scope,
-    ) -> tuple[int, dict[str, Any] | None]:
-        """(HTTP status, JSON answer or None for an empty 204) of one ES9+ request."""
+    ) -> tuple[int, dict[str, Any] | None, bool]:
+        """(HTTP status, JSON answer or None for an empty 204, close the connection) of one ES9+
+        request; status 0: the client went away, nothing to answer."""
         if function not in ES9_FIELDS:
-            return 404, failure(Es9Error(FUNCTION, "3.9", f"unknown ES9+ function {function}"))
+            return 404, failure(Es9Error(FUNCTION, "3.9", f"unknown ES9+ function {function}")), False
         try:
             if self.lpa_cas and _client_certificate(scope, self.lpa_cas) is None:
                 raise Es9Error(FUNCTION_REQUESTER, "1.1", "a client certificate from the LPA CA is required")
-            _check_headers(headers, Es9Error)
+            _check_headers(headers, Es9Error, self.max_body)
             body = _decode_body(await read_body(), Es9Error)
             for name in ES9_FIELDS[function]:
                 if name not in body:
@@ -130,15 +123,22 @@ class SmdpApp:
                 result = self._call_es9(function, body)
             else:
                 result = await run_in_threadpool(self._call_es9, function, body)
+        except BodyTooLarge:
+            error = Es9Error(PROTOCOL_FORMAT, "2.1", f"request body over {self.max_body} bytes")
+            _log.warning("ES9+ %s from %s refused: %s", function, _peer(scope), error)
+            return 200, failure(error), True
+        except ClientGone:
+            _log.info("ES9+ %s: %s went away before its request was complete", function, _peer(scope))
+            return 0, None, True
         except Es9Error as exc:
-            _log.info("ES9+ %s failed: %s", function, exc)
-            return 200, failure(exc)
+            _log.warning("ES9+ %s from %s refused: %s", function, _peer(scope), _brief(exc))
+            return 200, failure(exc), False
         except Exception:
             _log.exception("ES9+ %s: unexpected error", function)
-            return 200, failure(Es9Error(FUNCTION_PROVIDER, "4.2", "internal error in the SM-DP+"))
+            return 200, failure(Es9Error(FUNCTION_PROVIDER, "4.2", "internal error in the SM-DP+")), False
         if function == "handleNotification":
-            return 204, None
-        return 200, success(result)
+            return 204, None, False
+        return 200, success(result), False
 
     def _call_es9(self, function: str, body: dict[str, Any]) -> dict[str, Any]:
         service = es9plus.Es9Service(self.context)
@@ -159,7 +159,8 @@ class SmdpApp:
     async def _es2_call(self, request: Request, function: str) -> Response:
         try:
             cert = self._operator_certificate(request)
-            body = await _parse_body(request, Es2Error)
+            _check_headers(request.headers, Es2Error, self.max_body)
+            body = _decode_body(await read_body(request.receive, self.max_body), Es2Error)
             _check_request_header(body)
             fields = {k: v for k, v in body.items() if k != "header"}
             # An SM-DS registration waits on the network: never in the event loop's thread.
@@ -167,8 +168,15 @@ class SmdpApp:
                 result = self._call_es2(cert, function, fields)
             else:
                 result = await run_in_threadpool(self._call_es2, cert, function, fields)
+        except BodyTooLarge:
+            error = Es2Error(PROTOCOL_FORMAT, "2.1", f"request body over {self.max_body} bytes")
+            _log.warning("ES2+ %s from %s refused: %s", function, _peer(request.scope), error)
+            return _json(failure(error), close=True)
+        except ClientGone:
+            _log.info("ES2+ %s: %s went away before its request was complete", function, _peer(request.scope))
+            return Response(status_code=400, headers={"connection": "close"})
         except Es2Error as exc:
-            _log.info("ES2+ %s failed: %s", function, exc)
+            _log.warning("ES2+ %s from %s refused: %s", function, _peer(request.scope), _brief(exc))
             return _json(failure(exc))
         except Exception:
             _log.exception("ES2+ %s: unexpected error", function)
@@ -212,12 +220,32 @@ class SmdpApp:
 # -- framing helpers ------------------------------------------------------------------------------
 
 
-async def _parse_body(request: Request, error: type[RspStatusError]) -> dict[str, Any]:
-    _check_headers(request.headers, error)
-    return _decode_body(await request.body(), error)
+class BodyTooLarge(Exception):
+    """The request body is over the limit (max_body_bytes): refused, the rest left unread."""
 
 
-def _check_headers(headers: Mapping[str, str], error: type[RspStatusError]) -> None:
+class ClientGone(Exception):
+    """The client closed the connection before its request was complete."""
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The request body, counted while it arrives: stops reading as soon as it is over `limit`."""
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _check_headers(headers: Mapping[str, str], error: type[RspStatusError], max_body: int) -> None:
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise error(PROTOCOL_FORMAT, "2.1", "Content-Type must be application/json")
@@ -226,17 +254,15 @@ def _check_headers(headers: Mapping[str, str], error: type[RspStatusError]) -> N
         raise error(PROTOCOL_VERSION, "2.2", "X-Admin-Protocol header is missing")
     if not protocol.startswith(ADMIN_PROTOCOL_PREFIX):
         raise error(PROTOCOL_VERSION, "3.1", f"unsupported X-Admin-Protocol {protocol!r} (gsma/rsp/v2.x.y)")
-    declared = headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        raise error(PROTOCOL_FORMAT, "2.1", "request body too large")
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and (len(declared) > 18 or int(declared) > max_body):
+        raise BodyTooLarge  # refused before reading a byte of it
 
 
 def _decode_body(raw: bytes, error: type[RspStatusError]) -> dict[str, Any]:
-    if len(raw) > MAX_BODY:
-        raise error(PROTOCOL_FORMAT, "2.1", "request body too large")
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw)  # C decoder: linear; too deep a nesting is a RecursionError
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise error(PROTOCOL_FORMAT, "2.1", "request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise error(PROTOCOL_FORMAT, "2.1", "request body must be a JSON object")
@@ -283,24 +309,49 @@ def _common_name(cert: x509.Certificate) -> str | None:
     return str(names[0].value) if names else None
 
 
-def _json(content: dict[str, Any], status_code: int = 200) -> JSONResponse:
-    return JSONResponse(content, status_code=status_code, headers={"X-Admin-Protocol": ADMIN_PROTOCOL})
+def _json(content: dict[str, Any], status_code: int = 200, *, close: bool = False) -> Response:
+    headers = {"X-Admin-Protocol": ADMIN_PROTOCOL}
+    if close:  # the rest of the request is not read: the connection cannot carry another one
+        headers["Connection"] = "close"
+    return Response(_encode(content), status_code=status_code, headers=headers, media_type="application/json")
+
+
+def _encode(content: dict[str, Any]) -> bytes:
+    """The JSON answer as JSONResponse encodes it; a message quoting a client's lone surrogate
+    (a \\uD800 escape it sent) comes out escaped instead of failing the answer."""
+    try:
+        return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _brief(error: Exception) -> str:
+    """The error for the log: one line, bounded (messages may quote what the client sent)."""
+    text = " ".join(str(error).split())
+    return text if len(text) <= 300 else text[:300] + "…"
+
+
+def _peer(scope: Scope) -> str:
+    client = scope.get("client")
+    return f"{client[0]}:{client[1]}" if client else "a client"
 
 
 _PROTOCOL_HEADER = (b"x-admin-protocol", ADMIN_PROTOCOL.encode())
 
 
-async def _send_json(send: Send, status: int, content: dict[str, Any] | None) -> None:
+async def _send_json(send: Send, status: int, content: dict[str, Any] | None, *, close: bool = False) -> None:
     """The answer as JSONResponse would send it (the same bytes), or an empty one (204)."""
+    extra = [(b"connection", b"close")] if close else []
     if content is None:
-        await send({"type": "http.response.start", "status": status, "headers": [_PROTOCOL_HEADER]})
+        await send({"type": "http.response.start", "status": status, "headers": [_PROTOCOL_HEADER, *extra]})
         await send({"type": "http.response.body", "body": b""})
         return
-    body = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    body = _encode(content)
     headers = [
         (b"content-length", str(len(body)).encode()),
         (b"content-type", b"application/json"),
         _PROTOCOL_HEADER,
+        *extra,
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -336,6 +387,15 @@ def create_app(context: SmdpContext, *, close_context: bool = True) -> ASGIApp:
     framework = Starlette(routes=routes, lifespan=lifespan)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await dispatch(scope, receive, send)
+        except asyncio.CancelledError:
+            # Only the server cancels a request: at shutdown, once shutdown_timeout_seconds is over.
+            _log.warning(
+                "%s %s abandoned: the server is shutting down", scope.get("method"), scope.get("path")
+            )
+
+    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
         # ES9+ POSTs (four per download) skip the framework; everything else goes through it.
         if scope["type"] == "http" and scope["method"] == "POST":
             path = scope["path"]

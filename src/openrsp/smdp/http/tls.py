@@ -1,9 +1,10 @@
 """TLS for the SM-DP+: the server SSL context, and the verified client certificate in the ASGI scope.
 
-uvicorn does not tell the application which certificate the client presented. A small subclass of
-uvicorn's HTTP protocol (httptools when installed, else h11: `http_protocol()`) reads it from the
-TLS connection once the handshake is done and puts it in every request's scope as the ASGI "tls"
-extension (`scope["extensions"]["tls"]["client_cert_chain"]`:
+uvicorn does not tell the application which certificate the client presented. The SM-DP+'s
+subclass of uvicorn's httptools protocol (`openrsp.smdp.http.protocol`) calls
+`with_client_certificate` once the handshake is done, which reads it from the TLS connection and
+puts it in every request's scope as the ASGI "tls" extension
+(`scope["extensions"]["tls"]["client_cert_chain"]`:
 PEM strings, leaf first). The certificate was verified by OpenSSL against the configured client CAs
 during the handshake; a certificate from any other CA never gets this far.
 """
@@ -18,7 +19,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from uvicorn.config import Config
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
 
 def make_ssl_context(
@@ -67,7 +67,7 @@ def _no_delay(transport: asyncio.BaseTransport) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def _with_client_certificate(protocol: Any, transport: asyncio.BaseTransport) -> None:
+def with_client_certificate(protocol: Any, transport: asyncio.BaseTransport) -> None:
     """After connection_made: TCP_NODELAY, and the peer certificate in every request's scope."""
     _no_delay(transport)
     tls = tls_extension(transport)
@@ -80,32 +80,3 @@ def _with_client_certificate(protocol: Any, transport: asyncio.BaseTransport) ->
         await inner(scope, receive, send)
 
     protocol.app = app_with_tls
-
-
-class ClientCertH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, with the peer certificate of each connection in the request scope."""
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        _with_client_certificate(self, transport)
-
-
-try:  # the C parser, when installed
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-except ImportError:
-    HttpToolsProtocol = None
-
-if HttpToolsProtocol is not None:
-
-    class ClientCertHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc, valid-type]
-        """uvicorn's httptools protocol, with the peer certificate in the request scope."""
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            _with_client_certificate(self, transport)
-
-
-def http_protocol() -> type:
-    """The HTTP/1.1 protocol class for uvicorn: httptools' C parser when it is installed (it costs
-    about a third of h11's CPU per request), else h11; both with the client certificate."""
-    return ClientCertH11Protocol if HttpToolsProtocol is None else ClientCertHttpToolsProtocol

@@ -1,0 +1,242 @@
+"""uvicorn's httptools protocol with the SM-DP+ limits (`openrsp.smdp.limits`) on every connection.
+
+uvicorn bounds the keep-alive idle time (`timeout_keep_alive`) and the graceful shutdown
+(`timeout_graceful_shutdown`); those two are passed straight to it. What it leaves open, this
+subclass adds, through the protocol's own callbacks only:
+
+- a connection that does not finish a request head within `header_timeout_seconds` (after the
+  TLS handshake, or after the first byte of a later request) gets 408 and is closed; a body that
+  does not arrive within `body_timeout_seconds` closes the connection (slowloris);
+- a request head larger than `max_header_bytes` gets 431 and the connection is closed, before
+  the parser has buffered more than one read beyond the limit;
+- a body larger than `max_body_bytes` is refused by the application while it reads (ES2+/ES9+
+  answer 1.3.1/2.1 and close the connection); bytes that still come after the answer close it;
+- beyond `max_connections` open connections, a new connection's request gets 503 and the
+  connection is closed: the connections already open keep working. (uvicorn's
+  `limit_concurrency` would refuse the requests of every connection, old ones too.)
+- at shutdown, a connection with nothing in flight, or whose request has not fully arrived, is
+  dropped at once: nothing is lost, and it cannot hold the shutdown until
+  `shutdown_timeout_seconds`; requests being answered get that long.
+
+TCP connections that never complete the TLS handshake are closed by asyncio after 60 s; they do
+not reach this protocol (and do not count towards `max_connections`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from functools import partial
+from typing import Any
+
+from openrsp.smdp.errors import ConfigError
+from openrsp.smdp.http.tls import with_client_certificate
+from openrsp.smdp.limits import Limits
+
+try:  # httptools is a dependency; its callbacks are what the limits hook into
+    from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+except ImportError:  # pragma: no cover - a broken installation
+    HttpToolsProtocol = None
+
+_log = logging.getLogger("openrsp.smdp.http")
+
+
+class _RefusalLog:
+    """One warning line per refused connection, but at most one per second under a flood."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+        self.quiet = 0
+
+    def warning(self, message: str, *args: Any) -> None:
+        now = time.monotonic()
+        if now - self.last < 1.0:
+            self.quiet += 1
+            return
+        suffix = f" ({self.quiet} more not logged)" if self.quiet else ""
+        self.last, self.quiet = now, 0
+        _log.warning(message + suffix, *args)
+
+
+_refusals = _RefusalLog()
+
+
+def _refusal(status: int, text: str, *extra: tuple[bytes, bytes]) -> Any:
+    """An ASGI app that answers every request with this status and closes the connection."""
+    body = text.encode()
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        *extra,
+        (b"connection", b"close"),
+    ]
+
+    async def app(_scope: Any, _receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+_busy = _refusal(503, "the SM-DP+ is at its connection limit; try again shortly", (b"retry-after", b"5"))
+_head_too_large = _refusal(431, "request header fields too large")
+
+
+if HttpToolsProtocol is not None:
+
+    class LimitedHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc, valid-type]
+        """uvicorn's httptools protocol: client certificate in the scope, and the limits."""
+
+        def __init__(self, *args: Any, limits: Limits, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.limits = limits
+            self.head_bytes = 0  # bytes received while a request head is incomplete
+            self.reading_head = True  # between requests, or inside a request head
+            self.deadline: asyncio.TimerHandle | None = None
+            self.head_size = 0  # request line + headers of the request being parsed, exactly
+            self.body_bytes = 0
+
+        # -- connection -----------------------------------------------------------------------------
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            with_client_certificate(self, transport)
+            if len(self.connections) > self.limits.max_connections:
+                _refusals.warning(
+                    "503: %d connections open (max_connections); refusing %s",
+                    len(self.connections) - 1,
+                    _peer(self.client),
+                )
+                self.app = _busy
+            self._arm(self.limits.header_timeout_seconds, self._head_too_slow)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            if self.transport.is_closing():
+                return
+            if self.reading_head:
+                if self.deadline is None:  # the first byte of a request on a kept-alive connection
+                    self._arm(self.limits.header_timeout_seconds, self._head_too_slow)
+                self.head_bytes += len(data)
+            super().data_received(data)
+            if self.reading_head and self.head_bytes > self.limits.max_header_bytes:
+                # Still incomplete and already too large: stop before the parser buffers more.
+                self._log_head_too_large()
+                self._answer_and_close(431, "request header fields too large")
+
+        def shutdown(self) -> None:
+            cycle = self.cycle
+            partial = cycle is not None and cycle.more_body and not cycle.response_started
+            idle = (cycle is None or cycle.response_complete) and not self.transport.get_write_buffer_size()
+            if partial or idle:
+                # Nothing in flight (or a request the client is still sending): dropping the
+                # connection loses nothing, waiting could hold the shutdown for as long as the client
+                # likes. abort(), not close(): a TLS close waits for the peer's close_notify first.
+                self.transport.abort()
+                return
+            super().shutdown()
+
+        # -- httptools callbacks ------------------------------------------------------------------------
+
+        def on_message_begin(self) -> None:
+            self.head_size = 0
+            super().on_message_begin()
+
+        def on_url(self, url: bytes) -> None:
+            self.head_size += len(url)
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self.head_size += len(name) + len(value) + 4  # ": " and CRLF
+            super().on_header(name, value)
+
+        def on_headers_complete(self) -> None:
+            self.reading_head = False
+            self.head_bytes = 0
+            self.body_bytes = 0
+            self._arm(self.limits.body_timeout_seconds, self._body_too_slow)
+            if self.head_size > self.limits.max_header_bytes:
+                # Complete, but too large (it came in one read): answered 431 as a request.
+                self._log_head_too_large()
+                self.app = _head_too_large
+            super().on_headers_complete()
+
+        def on_body(self, body: bytes) -> None:
+            self.body_bytes += len(body)
+            if self.body_bytes > self.limits.max_body_bytes and self.cycle.response_complete:
+                # Answered already (the application refused the body): do not read the rest.
+                self.transport.close()
+                return
+            super().on_body(body)
+
+        def on_message_complete(self) -> None:
+            self.reading_head = True
+            self._disarm()
+            super().on_message_complete()
+
+        # -- timers ---------------------------------------------------------------------------------
+
+        def _arm(self, seconds: float, callback: Any) -> None:
+            self._disarm()
+            self.deadline = self.loop.call_later(seconds, callback)
+
+        def _disarm(self) -> None:
+            if self.deadline is not None:
+                self.deadline.cancel()
+                self.deadline = None
+
+        def _log_head_too_large(self) -> None:
+            _log.warning(
+                "431: request head from %s over %d bytes (max_header_bytes)",
+                _peer(self.client),
+                self.limits.max_header_bytes,
+            )
+
+        def _head_too_slow(self) -> None:
+            self.deadline = None
+            if self.transport.is_closing():
+                return
+            _log.info(
+                "408: no complete request head from %s within %s s (header_timeout_seconds)",
+                _peer(self.client),
+                self.limits.header_timeout_seconds,
+            )
+            self._answer_and_close(408, "request head not received in time")
+
+        def _body_too_slow(self) -> None:
+            self.deadline = None
+            if self.transport.is_closing():
+                return
+            _log.warning(
+                "request body from %s not received within %s s (body_timeout_seconds): connection closed",
+                _peer(self.client),
+                self.limits.body_timeout_seconds,
+            )
+            self.transport.abort()  # at once: the request task waiting for the body ends now
+
+        def _answer_and_close(self, status: int, message: str) -> None:
+            """A plain-text answer, when no other answer is on its way, then close."""
+            self._disarm()
+            if self.cycle is None or self.cycle.response_complete:
+                body = message.encode()
+                head = (
+                    b"content-type: text/plain; charset=utf-8\r\n"
+                    b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body)
+                )
+                self.transport.write(STATUS_LINE[status] + head + body)
+            self.transport.close()
+
+
+def _peer(client: tuple[str, int] | None) -> str:
+    return f"{client[0]}:{client[1]}" if client else "a client"
+
+
+def limited_protocol(limits: Limits) -> partial:
+    """The protocol factory for uvicorn's `http=`: picklable, so worker processes get it too."""
+    if HttpToolsProtocol is None:
+        raise ConfigError("httptools is not installed: the SM-DP+ needs it (pip install httptools)")
+    return partial(LimitedHttpToolsProtocol, limits=limits)
