@@ -6,6 +6,7 @@ import functools
 from datetime import datetime
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from openrsp.crypto.ecdsa import PublicKey, curve_of
@@ -36,12 +37,19 @@ def load_der(der: bytes) -> x509.Certificate:
         raise ServerCertificateError("invalid", f"not a certificate: {exc}") from None
 
 
+# cryptography parses a certificate's parts lazily: a malformed extension, name or key only fails
+# when it is first read, as ValueError or UnsupportedAlgorithm.
+_LAZY_PARSE_ERRORS = (ValueError, UnsupportedAlgorithm)
+
+
 def smdp_oid(cert: x509.Certificate) -> str | None:
     """The SM-DP+ OID: the registeredID in the certificate's subjectAltName."""
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return None
+    except _LAZY_PARSE_ERRORS as exc:
+        raise ServerCertificateError("invalid", f"malformed certificate extensions: {exc}") from None
     oids = san.get_values_for_type(x509.RegisteredID)
     return oids[0].dotted_string if oids else None
 
@@ -51,10 +59,17 @@ def authority_key_id(cert: x509.Certificate) -> bytes | None:
         return cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
     except x509.ExtensionNotFound:
         return None
+    except _LAZY_PARSE_ERRORS as exc:
+        raise ServerCertificateError("invalid", f"malformed certificate extensions: {exc}") from None
 
 
 def public_key(cert: x509.Certificate) -> PublicKey:
-    key = cert.public_key()
+    try:
+        key = cert.public_key()
+    except UnsupportedAlgorithm as exc:
+        raise ServerCertificateError("curve", f"unsupported key: {exc}") from None
+    except ValueError as exc:
+        raise ServerCertificateError("invalid", f"malformed public key: {exc}") from None
     if not isinstance(key, ec.EllipticCurvePublicKey):
         raise ServerCertificateError("curve", "the certificate's key is not an EC key")
     try:
@@ -80,6 +95,8 @@ def verify_server_certificate(
         verify_chain(cert, [load_der(ci.certificate)], [], role=role, at=at)
     except ChainError as exc:
         raise ServerCertificateError("invalid", f"{role} certificate: {exc}") from None
+    except _LAZY_PARSE_ERRORS as exc:
+        raise ServerCertificateError("invalid", f"{role} certificate is malformed: {exc}") from None
     if smdp_oid(cert) is None:
         raise ServerCertificateError("oid", f"{role} certificate carries no SM-DP+ OID")
     return cert, ci
