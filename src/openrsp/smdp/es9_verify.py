@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from openrsp.crypto.ecdsa import PublicKey, verify_plain
 from openrsp.crypto.keys import curve_of, public_key_from_point, public_key_to_point
@@ -98,6 +99,16 @@ def verify_euicc_chain(
 
 
 def _verify(
+    euicc_der: bytes, eum_der: bytes, ci: x509.Certificate, ci_pkid: bytes, at: datetime
+) -> _Verified:
+    try:
+        return _verify_parsed(euicc_der, eum_der, ci, ci_pkid, at)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        # cryptography parses extensions, names and keys lazily: a malformed one fails only here
+        raise status.INVALID_EUICC_CERT.error(f"malformed certificate in the eUICC chain: {exc}") from None
+
+
+def _verify_parsed(
     euicc_der: bytes, eum_der: bytes, ci: x509.Certificate, ci_pkid: bytes, at: datetime
 ) -> _Verified:
     eum = load_certificate(eum_der, status.INVALID_EUM_CERT)

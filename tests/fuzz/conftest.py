@@ -1,0 +1,29 @@
+"""Fixtures for the fuzz targets: one test PKI per session, real cards, a real SM-DP+ service in process."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+_TESTS = Path(__file__).resolve().parent.parent
+# The fuzz targets drive the same harnesses as the eUICC and SM-DP+ tests.
+for folder in ("fuzz", "euicc", "smdp"):
+    if str(_TESTS / folder) not in sys.path:
+        sys.path.insert(0, str(_TESTS / folder))
+
+from openrsp.pki.credentials import SmdpCredentials  # noqa: E402
+from openrsp.pki.testpki import init_pki  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("fuzz-pki") / "pki"
+    init_pki(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def smdp_credentials(pki_dir: Path) -> SmdpCredentials:
+    return SmdpCredentials.load(pki_dir)
