@@ -10,6 +10,7 @@ deadline, without an ERROR in the log (the HTTP layer's 4.2 "internal error").
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from collections.abc import Iterator
@@ -117,11 +118,9 @@ def _es9(world: SmdpWorld, function: str, body: Any) -> None:
     what = f"ES9+ {function} {json.dumps(body)[:2000]}"
 
     def call() -> None:
-        with no_internal_errors(what):
-            try:
-                getattr(Es9Service(world.rig.context), function)(body)
-            except Es9Error:
-                pass  # a Failed answer with SGP.22 codes
+        # Es9Error is a Failed answer with SGP.22 codes; anything else is an internal error
+        with no_internal_errors(what), contextlib.suppress(Es9Error):
+            getattr(Es9Service(world.rig.context), function)(body)
 
     run_with_deadline(call, what)
 
@@ -130,11 +129,8 @@ def _es2(world: SmdpWorld, function: str, body: Any) -> None:
     what = f"ES2+ {function} {json.dumps(body)[:2000]}"
 
     def call() -> None:
-        with no_internal_errors(what):
-            try:
-                world.rig.es2.call(function, body)
-            except Es2Error:
-                pass
+        with no_internal_errors(what), contextlib.suppress(Es2Error):
+            world.rig.es2.call(function, body)
 
     run_with_deadline(call, what)
 
