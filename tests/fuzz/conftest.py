@@ -27,3 +27,19 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def smdp_credentials(pki_dir: Path) -> SmdpCredentials:
     return SmdpCredentials.load(pki_dir)
+
+
+@pytest.fixture(scope="session")
+def card_world(tmp_path_factory: pytest.TempPathFactory, pki_dir: Path, smdp_credentials, ts48_dir: Path):
+    from worlds import build_card_world
+
+    return build_card_world(
+        tmp_path_factory.mktemp("fuzz-card") / "euicc", pki_dir, smdp_credentials, ts48_dir
+    )
+
+
+@pytest.fixture(scope="session")
+def smdp_world(tmp_path_factory: pytest.TempPathFactory, pki_dir: Path, smdp_credentials, ts48_dir: Path):
+    from worlds import build_smdp_world
+
+    yield from build_smdp_world(tmp_path_factory.mktemp("fuzz-smdp"), pki_dir, smdp_credentials, ts48_dir)

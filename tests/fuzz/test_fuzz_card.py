@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import random
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from fuzz_support import (
@@ -28,133 +26,12 @@ from fuzz_support import (
 )
 from hypothesis import given
 from hypothesis import strategies as st
-from rsp_harness import Download, HarnessSmdp, Rig, final_result, store_metadata
+from rsp_harness import Download, store_metadata
+from worlds import CardWorld, WatchedTransport
 
 from openrsp.asn1 import rsp
 from openrsp.asn1.bpp_segments import segments_for_lpa
-from openrsp.asn1.rsp_types import bit_string, iccid_to_bytes
-from openrsp.euicc.apdu import SW_UNKNOWN, ResponseApdu
-from openrsp.euicc.store import create_euicc
 from openrsp.lpa.es10_client import Es10Client, Es10TransportError
-from openrsp.profile.package import ProfilePackage
-
-PACKAGE = "TS48V1-A-UNIQUE.der"
-NOTIFY_ALL = [((0, 1, 2, 3), "notify.openrsp.test")]
-
-
-class WatchedTransport:
-    """The in-process card, recording every APDU and answer (to find a 6F00 among them)."""
-
-    def __init__(self, card) -> None:
-        self.card = card
-        self.exchanges: list[tuple[bytes, bytes]] = []
-
-    def transmit(self, apdu: bytes) -> bytes:
-        answer = self.card.process(apdu)
-        self.exchanges.append((apdu, answer))
-        return answer
-
-    def reset(self) -> None:
-        self.card.reset()
-
-    def close(self) -> None:
-        pass
-
-    def internal_errors(self) -> list[bytes]:
-        return [apdu for apdu, answer in self.exchanges if ResponseApdu.parse(answer).sw == SW_UNKNOWN]
-
-
-@dataclass
-class CardWorld:
-    rig: Rig
-    iccid: str
-    seeds: dict[str, list[bytes]]  # ES10 function name -> real requests
-    exchange: list[bytes]  # the APDUs of one real ES10 exchange (channel, select, STORE DATA, GET RESPONSE)
-    package: bytes
-
-
-def _request(type_name: str, value) -> bytes:
-    return rsp().encode(type_name, value)
-
-
-@pytest.fixture(scope="module")
-def card_world(tmp_path_factory, pki_dir: Path, smdp_credentials, ts48_dir: Path) -> CardWorld:
-    directory = tmp_path_factory.mktemp("fuzz-card") / "euicc"
-    create_euicc(directory, pki=pki_dir, default_smdp="smdp.openrsp.test")
-    rig = Rig(directory, HarnessSmdp(smdp_credentials.sets[0]), smdp_credentials)
-    package = (ts48_dir / PACKAGE).read_bytes()
-    iccid = ProfilePackage.from_der(package).iccid
-    # A real download, recorded: AuthenticateServer, PrepareDownload and the BPP segments as sent.
-    recorded: list[bytes] = []
-    call = rig.lpa.call
-
-    def recording(request: bytes) -> bytes:
-        recorded.append(request)
-        return call(request)
-
-    rig.lpa.call = recording
-    download = rig.lpa.download(
-        package, store_metadata(iccid, notifications=NOTIFY_ALL, owner=b"\x00\xf1\x10")
-    )
-    assert final_result(download.result)[0] == "successResult"
-    rig.lpa.call = call
-    by_tag = {}
-    for request in recorded:
-        by_tag.setdefault(request[:2], []).append(request)
-    by_iccid = ("iccid", iccid_to_bytes(iccid))
-    seeds = {
-        "GetEuiccChallenge": [bytes.fromhex("BF2E00")],
-        "GetEuiccInfo1": [bytes.fromhex("BF2000")],
-        "GetEuiccInfo2": [bytes.fromhex("BF2200")],
-        "GetEuiccConfiguredAddresses": [bytes.fromhex("BF3C00")],
-        "SetDefaultDpAddress": [
-            _request("SetDefaultDpAddressRequest", {"defaultDpAddress": "smdp.openrsp.test"})
-        ],
-        "GetEID": [bytes.fromhex("BF3E035C015A")],
-        "GetProfilesInfo": [
-            bytes.fromhex("BF2D00"),
-            bytes.fromhex("BF2D065C045A9F7092"),
-            _request("ProfileInfoListRequest", {"searchCriteria": by_iccid}),
-            _request("ProfileInfoListRequest", {"searchCriteria": ("profileClass", 2)}),
-        ],
-        "EnableProfile": [
-            _request("EnableProfileRequest", {"profileIdentifier": by_iccid, "refreshFlag": False})
-        ],
-        "DisableProfile": [
-            _request("DisableProfileRequest", {"profileIdentifier": by_iccid, "refreshFlag": False})
-        ],
-        "DeleteProfile": [
-            _request("DeleteProfileRequest", ("iccid", iccid_to_bytes("89000000000000000000")))
-        ],
-        "EuiccMemoryReset": [_request("EuiccMemoryResetRequest", {"resetOptions": bit_string(1)})],
-        "SetNickname": [
-            _request("SetNicknameRequest", {"iccid": iccid_to_bytes(iccid), "profileNickname": "n"})
-        ],
-        "ListNotification": [
-            bytes.fromhex("BF2800"),
-            _request("ListNotificationRequest", {"profileManagementOperation": bit_string(0, 1)}),
-        ],
-        "RetrieveNotificationsList": [
-            bytes.fromhex("BF2B00"),
-            _request("RetrieveNotificationsListRequest", {"searchCriteria": ("seqNumber", 1)}),
-            _request(
-                "RetrieveNotificationsListRequest",
-                {"searchCriteria": ("profileManagementOperation", bit_string(0))},
-            ),
-        ],
-        "RemoveNotificationFromList": [_request("NotificationSentRequest", {"seqNumber": 99})],
-        "GetRAT": [bytes.fromhex("BF4300")],
-        "AuthenticateServer": by_tag[b"\xbf\x38"],
-        "PrepareDownload": by_tag[b"\xbf\x21"],
-        "CancelSession": [_request("CancelSessionRequest", {"transactionId": b"\x01" * 16, "reason": 0})],
-    }
-    # One real exchange at APDU level, for the APDU target.
-    transport = WatchedTransport(rig.card)
-    client = Es10Client(transport, block_size=7)
-    client.call(seeds["GetProfilesInfo"][0])
-    client.close()
-    exchange = [apdu for apdu, _ in transport.exchanges]
-    return CardWorld(rig, iccid, seeds, exchange, package)
 
 
 def _check_card(transport: WatchedTransport, client: Es10Client, what: str) -> None:
