@@ -286,9 +286,13 @@ class Es10:
 
     def _decode(self, response_type: str, der: bytes, step: str) -> Any:
         try:
-            return self.codec.decode(response_type, der)
+            value = self.codec.decode(response_type, der)
         except Asn1Error as exc:
             raise Es10FormatError(f"{step}: {exc}") from None
+        if isinstance(value, tuple) and value[0] is None:
+            # asn1tools' answer for an alternative of an extensible CHOICE that the schema lacks
+            raise Es10FormatError(f"{step}: an answer of a kind this LPA does not know")
+        return value
 
     # --- ES10b: authentication and download --------------------------------------------------
     def get_euicc_info1(self) -> bytes:
