@@ -13,6 +13,7 @@ from openrsp.crypto.ecdsa import PublicKey, curve_of
 from openrsp.crypto.errors import KeyFormatError
 from openrsp.errors import OpenRSPError
 from openrsp.euicc.state import TrustedCi
+from openrsp.pki.untrusted import PARSE_ERRORS, CertificateFormatError, parse_certificate
 from openrsp.pki.verify import ChainError, verify_chain
 
 
@@ -32,14 +33,13 @@ class ServerCertificateError(OpenRSPError):
 def load_der(der: bytes) -> x509.Certificate:
     """Parse a DER certificate once per process (the same SM-DP+ certificates come again and again)."""
     try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError as exc:
-        raise ServerCertificateError("invalid", f"not a certificate: {exc}") from None
+        return parse_certificate(der)
+    except CertificateFormatError as exc:
+        raise ServerCertificateError("invalid", str(exc)) from None
 
 
-# cryptography parses a certificate's parts lazily: a malformed extension, name or key only fails
-# when it is first read, as ValueError or UnsupportedAlgorithm.
-_LAZY_PARSE_ERRORS = (ValueError, UnsupportedAlgorithm)
+# cryptography parses names and keys lazily: a malformed one only fails when it is first read.
+_LAZY_PARSE_ERRORS = PARSE_ERRORS
 
 
 def smdp_oid(cert: x509.Certificate) -> str | None:

@@ -10,24 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from openrsp.asn1 import Asn1Error, rsp
+from openrsp.asn1.choices import unknown_alternative_in
 
 
 def decode_request(type_name: str, request: bytes) -> Any:
     """The decoded request; Asn1Error (answered 6A80 by the ISD-R) when any part is not understood."""
     value = rsp().decode(type_name, request)
-    _refuse_unknown_alternatives(value, type_name)
+    if unknown_alternative_in(value):
+        raise Asn1Error(f"malformed {type_name}: an alternative this card does not know")
     return value
-
-
-def _refuse_unknown_alternatives(value: Any, where: str) -> None:
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-        elif isinstance(item, tuple) and len(item) == 2 and (item[0] is None or isinstance(item[0], str)):
-            if item[0] is None:
-                raise Asn1Error(f"malformed {where}: an alternative this card does not know")
-            pending.append(item[1])

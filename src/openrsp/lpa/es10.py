@@ -14,6 +14,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from openrsp.asn1.choices import unknown_alternative_in
 from openrsp.asn1.codec import Asn1Error, rsp
 from openrsp.asn1.rsp_types import (
     AuthenticateErrorCode,
@@ -210,6 +211,8 @@ def decode_profile_metadata(der: bytes) -> ProfileMetadata:
         value = rsp().decode("StoreMetadataRequest", der)
     except Asn1Error as exc:
         raise Es10FormatError(f"profile metadata: {exc}") from None
+    if unknown_alternative_in(value):
+        raise Es10FormatError("profile metadata holds an alternative this LPA does not know")
     return ProfileMetadata(**_metadata_fields(value))
 
 
@@ -229,6 +232,8 @@ def decode_install_result(der: bytes) -> InstallResult:
         value = rsp().decode("ProfileInstallationResult", der)
     except Asn1Error as exc:
         raise Es10FormatError(f"profile installation result: {exc}") from None
+    if unknown_alternative_in(value):
+        raise Es10FormatError("profile installation result holds an alternative this LPA does not know")
     data = value["profileInstallationResultData"]
     meta = _notification_metadata(data["notificationMetadata"])
     kind, outcome = data["finalResult"]
@@ -289,9 +294,8 @@ class Es10:
             value = self.codec.decode(response_type, der)
         except Asn1Error as exc:
             raise Es10FormatError(f"{step}: {exc}") from None
-        if isinstance(value, tuple) and value[0] is None:
-            # asn1tools' answer for an alternative of an extensible CHOICE that the schema lacks
-            raise Es10FormatError(f"{step}: an answer of a kind this LPA does not know")
+        if unknown_alternative_in(value):
+            raise Es10FormatError(f"{step}: an answer holding an alternative this LPA does not know")
         return value
 
     # --- ES10b: authentication and download --------------------------------------------------
