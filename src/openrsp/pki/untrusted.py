@@ -2,7 +2,7 @@
 
 cryptography parses a certificate's extensions, names and key lazily, so a malformed part would
 only fail later, wherever it is first read, and as one of several exception types (ValueError,
-InvalidVersion, UnsupportedAlgorithm). Here the extensions are read up front and every failure
+InvalidVersion, DuplicateExtension, UnsupportedAlgorithm, ...). Here the extensions are read up front and every failure
 becomes CertificateFormatError.
 """
 
@@ -13,7 +13,13 @@ from cryptography.exceptions import UnsupportedAlgorithm
 
 from openrsp.errors import OpenRSPError
 
-PARSE_ERRORS = (ValueError, x509.InvalidVersion, UnsupportedAlgorithm)
+PARSE_ERRORS = (
+    ValueError,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+    UnsupportedAlgorithm,
+)
 
 
 class CertificateFormatError(OpenRSPError):
