@@ -14,7 +14,7 @@ test:
 	@scripts/bootstrap.sh test
 	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
-# The fuzz targets of tests/fuzz with a larger budget (make test runs them with 100 inputs each).
+# The fuzz targets of tests/fuzz with a larger budget (make test runs them with 300 inputs each).
 FUZZ_EXAMPLES ?= 2000
 FUZZ_STATS ?= $(or $(TMPDIR),/tmp)/openrsp-fuzz-stats.jsonl
 fuzz: bootstrap

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 CORPUS = Path(__file__).parent / "corpus"
-EXAMPLES = int(os.environ.get("OPENRSP_FUZZ_EXAMPLES", "100"))
+EXAMPLES = int(os.environ.get("OPENRSP_FUZZ_EXAMPLES", "300"))
 DEADLINE = float(os.environ.get("OPENRSP_FUZZ_DEADLINE", "10"))
 STATS = os.environ.get("OPENRSP_FUZZ_STATS")  # a file to append "target inputs hangs errors" lines to
 
