@@ -69,7 +69,8 @@ _SWAPS: dict[type, type] = {
 def guard_spec(spec: Any) -> Any:
     """Guard every SEQUENCE OF, SET OF and OBJECT IDENTIFIER decoder of a compiled DER spec; returns it."""
     seen: set[int] = set()
-    pending: list[Any] = [compiled._type for compiled in spec.types.values()]
+    # spec.types flattens the modules by name; the modules themselves hold every compiled type
+    pending: list[Any] = [compiled._type for types in spec.modules.values() for compiled in types.values()]
     while pending:
         node = pending.pop()
         if id(node) in seen:
