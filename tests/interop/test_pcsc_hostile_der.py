@@ -26,8 +26,12 @@ CORPUS = Path(__file__).resolve().parents[1] / "fuzz" / "corpus" / "es10.txt"
 
 def _hung_requests() -> list[bytes]:
     """The corpus requests that once hung the card (AuthenticateServer BF38, PrepareDownload BF21)."""
-    lines = [line.strip() for line in CORPUS.read_text().splitlines() if line and not line.startswith("#")]
-    found = [bytes.fromhex(line) for line in lines if line[:4] in ("BF38", "BF21")]
+    found, note = [], ""
+    for line in CORPUS.read_text().splitlines():
+        if line.startswith("#"):
+            note = line
+        elif line.strip() and "hung" in note:
+            found.append(bytes.fromhex(line.strip()))
     assert {r[:2] for r in found} == {b"\xbf\x38", b"\xbf\x21"}
     return found
 
