@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 _TESTS = Path(__file__).resolve().parent.parent
 # The fuzz targets drive the same harnesses as the eUICC and SM-DP+ tests.
 for folder in ("fuzz", "euicc", "smdp"):
     if str(_TESTS / folder) not in sys.path:
         sys.path.insert(0, str(_TESTS / folder))
+
+# hypothesis keeps a cache of its own; it belongs in a temporary folder, not in the checkout.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "openrsp-hypothesis")
 
 from openrsp.pki.credentials import SmdpCredentials  # noqa: E402
 from openrsp.pki.testpki import init_pki  # noqa: E402
