@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: bootstrap demo test bench lint format readme clean
+.PHONY: bootstrap demo test fuzz bench lint format readme clean
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -13,6 +13,15 @@ demo: bootstrap
 test:
 	@scripts/bootstrap.sh test
 	@scripts/with-postgres.sh $(BIN)/python -m pytest -q -n auto --dist loadgroup
+
+# The fuzz targets of tests/fuzz with a larger budget (make test runs them with 300 inputs each).
+FUZZ_EXAMPLES ?= 2000
+FUZZ_STATS ?= $(or $(TMPDIR),/tmp)/openrsp-fuzz-stats.jsonl
+fuzz: bootstrap
+	rm -f $(FUZZ_STATS)
+	OPENRSP_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) OPENRSP_FUZZ_STATS=$(FUZZ_STATS) \
+		$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 tests/fuzz
+	$(BIN)/python tests/fuzz/summarize.py $(FUZZ_STATS)
 
 bench: bootstrap
 	$(BIN)/openrsp bench

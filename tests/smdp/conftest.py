@@ -92,8 +92,8 @@ def _serve(backend: str, pki_dir: Path, tmp_path_factory, ts48_dir: Path) -> Ite
     db_url = create_database() if backend == "postgresql" else None
     files = sorted(ts48_dir.glob("*-UNIQUE.der"))
     repo = open_repository(load_config(data_dir=base / "data", db_url=db_url))
-    mine = import_packages(repo, files[:12], operator="default")
-    theirs = import_packages(repo, files[12:14], operator="opB")
+    mine = import_packages(repo, files[:14], operator="default")
+    theirs = import_packages(repo, files[14:16], operator="opB")
     repo.engine.dispose()
     operator_ca = pki_dir / "operator-tls"
     op_b = issue_client_cert(operator_ca / "ca.cert.pem", operator_ca / "ca.key.pem", "opB", base / "certs")

@@ -22,6 +22,8 @@ from typing import Any
 import asn1tools
 import asn1tools.codecs.ber
 
+from openrsp.asn1.der_check import check_der, check_der_prefix
+from openrsp.asn1.der_guard import guard_spec
 from openrsp.errors import OpenRSPError
 
 _HERE = Path(__file__).resolve().parent
@@ -82,11 +84,15 @@ class Asn1Error(OpenRSPError):
 
 
 class Codec:
-    """DER encode/decode for the types of one compiled module (values as asn1tools gives them)."""
+    """DER encode/decode for the types of one compiled module (values as asn1tools gives them).
+
+    Every decode first passes the bytes through the DER structure check (der_check.py), and the
+    decoders of the spec are guarded against asn1tools' SEQUENCE OF loop (der_guard.py).
+    """
 
     def __init__(self, name: str, spec: Any) -> None:
         self.name = name
-        self.spec = spec
+        self.spec = guard_spec(spec)
 
     def encode(self, type_name: str, value: Any) -> bytes:
         try:
@@ -96,6 +102,7 @@ class Codec:
 
     def decode(self, type_name: str, data: bytes) -> Any:
         try:
+            check_der(data)
             return self.spec.decode(type_name, data)
         except Exception as exc:
             raise Asn1Error(f"malformed {type_name}: {exc}") from exc
@@ -103,7 +110,8 @@ class Codec:
     def decode_with_length(self, type_name: str, data: bytes) -> tuple[Any, int]:
         """Decode one value at the start of data; also return how many bytes it took."""
         try:
-            return self.spec.decode_with_length(type_name, data)
+            # Only the first value goes to asn1tools, which copies all it is given.
+            return self.spec.decode_with_length(type_name, data[: check_der_prefix(data)])
         except Exception as exc:
             raise Asn1Error(f"malformed {type_name}: {exc}") from exc
 

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from openrsp.errors import OpenRSPError
 
 _MAX_LENGTH_BYTES = 4
+# RSP and SAIP tags have at most three bytes; a bound keeps a run of continuation bytes from
+# growing one huge integer (quadratic time).
+_MAX_TAG_BYTES = 4
 
 
 class TlvError(OpenRSPError):
@@ -95,6 +98,8 @@ def read_tag(buf: bytes, offset: int = 0) -> tuple[int, int]:
             pos += 1
             if not byte & 0x80:
                 break
+            if pos - offset >= _MAX_TAG_BYTES:
+                raise TlvError(f"tag at offset {offset} is longer than {_MAX_TAG_BYTES} bytes")
     return tag, pos
 
 

@@ -6,6 +6,7 @@ import functools
 from datetime import datetime
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from openrsp.crypto.ecdsa import PublicKey, curve_of
@@ -13,6 +14,7 @@ from openrsp.crypto.errors import KeyFormatError
 from openrsp.errors import OpenRSPError
 from openrsp.euicc.state import TrustedCi
 from openrsp.pki.roles import role_of
+from openrsp.pki.untrusted import PARSE_ERRORS, CertificateFormatError, parse_certificate
 from openrsp.pki.verify import ChainError, verify_chain
 
 
@@ -32,9 +34,13 @@ class ServerCertificateError(OpenRSPError):
 def load_der(der: bytes) -> x509.Certificate:
     """Parse a DER certificate once per process (the same SM-DP+ certificates come again and again)."""
     try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError as exc:
-        raise ServerCertificateError("invalid", f"not a certificate: {exc}") from None
+        return parse_certificate(der)
+    except CertificateFormatError as exc:
+        raise ServerCertificateError("invalid", str(exc)) from None
+
+
+# cryptography parses names and keys lazily: a malformed one only fails when it is first read.
+_LAZY_PARSE_ERRORS = PARSE_ERRORS
 
 
 def smdp_oid(cert: x509.Certificate) -> str | None:
@@ -43,6 +49,8 @@ def smdp_oid(cert: x509.Certificate) -> str | None:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return None
+    except _LAZY_PARSE_ERRORS as exc:
+        raise ServerCertificateError("invalid", f"malformed certificate extensions: {exc}") from None
     oids = san.get_values_for_type(x509.RegisteredID)
     return oids[0].dotted_string if oids else None
 
@@ -52,10 +60,17 @@ def authority_key_id(cert: x509.Certificate) -> bytes | None:
         return cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
     except x509.ExtensionNotFound:
         return None
+    except _LAZY_PARSE_ERRORS as exc:
+        raise ServerCertificateError("invalid", f"malformed certificate extensions: {exc}") from None
 
 
 def public_key(cert: x509.Certificate) -> PublicKey:
-    key = cert.public_key()
+    try:
+        key = cert.public_key()
+    except UnsupportedAlgorithm as exc:
+        raise ServerCertificateError("curve", f"unsupported key: {exc}") from None
+    except ValueError as exc:
+        raise ServerCertificateError("invalid", f"malformed public key: {exc}") from None
     if not isinstance(key, ec.EllipticCurvePublicKey):
         raise ServerCertificateError("curve", "the certificate's key is not an EC key")
     try:
@@ -88,6 +103,8 @@ def verify_server_certificate(
         verify_chain(cert, [load_der(ci.certificate)], [], role=role, at=at)
     except ChainError as exc:
         raise ServerCertificateError("invalid", f"{role} certificate: {exc}") from None
+    except _LAZY_PARSE_ERRORS as exc:
+        raise ServerCertificateError("invalid", f"{role} certificate is malformed: {exc}") from None
     if smdp_oid(cert) is None:
         raise ServerCertificateError("oid", f"{role} certificate carries no SM-DP+ OID")
     return cert, ci

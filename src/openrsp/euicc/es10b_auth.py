@@ -15,6 +15,7 @@ from openrsp.crypto.ecdsa import curve_of, public_key_to_point, verify_plain
 from openrsp.euicc.certs import ServerCertificateError, public_key, smdp_oid, verify_server_certificate
 from openrsp.euicc.core import Euicc
 from openrsp.euicc.info import euicc_info1, euicc_info2
+from openrsp.euicc.requests import decode_request
 from openrsp.euicc.session import Es10bCall
 from openrsp.pki.roles import SERVER_AUTH_ROLES, role_of
 
@@ -44,7 +45,7 @@ _DL_CODE_OF_CERT_ERROR = {
 
 
 def get_euicc_challenge(euicc: Euicc, request: bytes) -> bytes:
-    rsp().decode("GetEuiccChallengeRequest", request)
+    decode_request("GetEuiccChallengeRequest", request)
     euicc.end_session()  # a new challenge abandons whatever session was open
     challenge = euicc.new_challenge()
     euicc.session.succeed(Es10bCall.GET_CHALLENGE)
@@ -53,12 +54,12 @@ def get_euicc_challenge(euicc: Euicc, request: bytes) -> bytes:
 
 
 def get_euicc_info1(euicc: Euicc, request: bytes) -> bytes:
-    rsp().decode("GetEuiccInfo1Request", request)
+    decode_request("GetEuiccInfo1Request", request)
     return rsp().encode("EUICCInfo1", euicc_info1(euicc.state))
 
 
 def get_euicc_info2(euicc: Euicc, request: bytes) -> bytes:
-    rsp().decode("GetEuiccInfo2Request", request)
+    decode_request("GetEuiccInfo2Request", request)
     return rsp().encode("EUICCInfo2", euicc_info2(euicc.state))
 
 
@@ -73,7 +74,7 @@ class _AuthError(Exception):
 
 
 def authenticate_server(euicc: Euicc, request: bytes) -> bytes:
-    value = rsp().decode("AuthenticateServerRequest", request)
+    value = decode_request("AuthenticateServerRequest", request)
     signed1 = value["serverSigned1"]
     transaction_id = signed1["transactionId"]
     if not euicc.session.allows(Es10bCall.AUTHENTICATE_SERVER):
@@ -141,7 +142,7 @@ def _authenticate(euicc: Euicc, request: bytes, value: dict[str, Any]) -> bytes:
 
 # --- PrepareDownload ---------------------------------------------------------------------------
 def prepare_download(euicc: Euicc, request: bytes) -> bytes:
-    value = rsp().decode("PrepareDownloadRequest", request)
+    value = decode_request("PrepareDownloadRequest", request)
     smdp_signed2 = value["smdpSigned2"]
     transaction_id = smdp_signed2["transactionId"]
     if not euicc.session.allows(Es10bCall.PREPARE_DOWNLOAD):
@@ -209,7 +210,7 @@ def _prepare(euicc: Euicc, request: bytes, value: dict[str, Any]) -> bytes:
 
 # --- CancelSession -----------------------------------------------------------------------------
 def cancel_session(euicc: Euicc, request: bytes) -> bytes:
-    value = rsp().decode("CancelSessionRequest", request)
+    value = decode_request("CancelSessionRequest", request)
     ctx = euicc.context
     if not euicc.session.allows(Es10bCall.CANCEL_SESSION) or value["transactionId"] != ctx.transaction_id:
         return rsp().encode(

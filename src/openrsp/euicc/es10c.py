@@ -16,6 +16,7 @@ from openrsp.euicc.bits import decode_bits, encode_bits
 from openrsp.euicc.core import Euicc
 from openrsp.euicc.notifications import build_other_notification, store_notification
 from openrsp.euicc.policy import may_delete, may_disable, may_replace_enabled
+from openrsp.euicc.requests import decode_request
 from openrsp.euicc.state import (
     CLASS_OPERATIONAL,
     CLASS_TEST,
@@ -93,7 +94,7 @@ def _parse_tag_list(data: bytes) -> list[int]:
 
 
 def get_profiles_info(euicc: Euicc, request: bytes) -> bytes:
-    value = rsp().decode("ProfileInfoListRequest", request)
+    value = decode_request("ProfileInfoListRequest", request)
     wanted: set[str] | None = None
     if "tagList" in value:
         try:
@@ -131,7 +132,7 @@ def _find(state: EuiccState, identifier: tuple[str, bytes]) -> Profile | None:
 
 
 def enable_profile(euicc: Euicc, request: bytes) -> bytes:
-    value = rsp().decode("EnableProfileRequest", request)
+    value = decode_request("EnableProfileRequest", request)
     result = _enable(euicc, value["profileIdentifier"])
     return rsp().encode("EnableProfileResponse", {"enableResult": result})
 
@@ -159,7 +160,7 @@ def _enable(euicc: Euicc, identifier: tuple[str, bytes]) -> int:
 
 
 def disable_profile(euicc: Euicc, request: bytes) -> bytes:
-    value = rsp().decode("DisableProfileRequest", request)
+    value = decode_request("DisableProfileRequest", request)
     target = _find(euicc.state, value["profileIdentifier"])
     if target is None:
         result = DisableResult.iccidOrAidNotFound
@@ -178,7 +179,7 @@ def disable_profile(euicc: Euicc, request: bytes) -> bytes:
 
 
 def delete_profile(euicc: Euicc, request: bytes) -> bytes:
-    value = rsp().decode("DeleteProfileRequest", request)
+    value = decode_request("DeleteProfileRequest", request)
     target = _find(euicc.state, value)
     if target is None:
         result = DeleteResult.iccidOrAidNotFound
@@ -198,7 +199,7 @@ def delete_profile(euicc: Euicc, request: bytes) -> bytes:
 
 # --- eUICCMemoryReset ----------------------------------------------------------------------------
 def euicc_memory_reset(euicc: Euicc, request: bytes) -> bytes:
-    value = rsp().decode("EuiccMemoryResetRequest", request)
+    value = decode_request("EuiccMemoryResetRequest", request)
     options = decode_bits(value["resetOptions"], RESET_OPTIONS)
     doomed_classes = set()
     if "deleteOperationalProfiles" in options:
@@ -220,12 +221,12 @@ def euicc_memory_reset(euicc: Euicc, request: bytes) -> bytes:
 
 # --- GetEID, SetNickname -------------------------------------------------------------------------
 def get_eid(euicc: Euicc, request: bytes) -> bytes:
-    rsp().decode("GetEuiccDataRequest", request)
+    decode_request("GetEuiccDataRequest", request)
     return rsp().encode("GetEuiccDataResponse", {"eidValue": bytes.fromhex(euicc.state.eid)})
 
 
 def set_nickname(euicc: Euicc, request: bytes) -> bytes:
-    value = rsp().decode("SetNicknameRequest", request)
+    value = decode_request("SetNicknameRequest", request)
     iccid = iccid_from_bytes(value["iccid"])
     if euicc.state.profile_by_iccid(iccid) is None:
         return rsp().encode("SetNicknameResponse", {"setNicknameResult": 1})
@@ -238,7 +239,7 @@ def set_nickname(euicc: Euicc, request: bytes) -> bytes:
 
 # --- ES10a ---------------------------------------------------------------------------------------
 def get_configured_addresses(euicc: Euicc, request: bytes) -> bytes:
-    rsp().decode("EuiccConfiguredAddressesRequest", request)
+    decode_request("EuiccConfiguredAddressesRequest", request)
     value: dict[str, Any] = {"rootDsAddress": euicc.state.root_smds}
     if euicc.state.default_smdp:
         value["defaultDpAddress"] = euicc.state.default_smdp
@@ -246,14 +247,14 @@ def get_configured_addresses(euicc: Euicc, request: bytes) -> bytes:
 
 
 def set_default_dp_address(euicc: Euicc, request: bytes) -> bytes:
-    value = rsp().decode("SetDefaultDpAddressRequest", request)
+    value = decode_request("SetDefaultDpAddressRequest", request)
     with euicc.transaction() as state:
         state.default_smdp = value["defaultDpAddress"] or None  # an empty address clears it
     return rsp().encode("SetDefaultDpAddressResponse", {"setDefaultDpAddressResult": 0})
 
 
 def get_rat(euicc: Euicc, request: bytes) -> bytes:
-    rsp().decode("GetRatRequest", request)
+    decode_request("GetRatRequest", request)
     rules = []
     for rule in euicc.state.rat:
         operators = []

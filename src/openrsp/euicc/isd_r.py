@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from openrsp.asn1 import Asn1Error
 from openrsp.asn1.tlv import TlvError, read_tag
+from openrsp.errors import InputError
 from openrsp.euicc import es10b_auth, es10c, notifications
 from openrsp.euicc.apdu import (
     SW_CONDITIONS_NOT_SATISFIED,
@@ -78,7 +79,8 @@ class IsdR:
             raise StatusWordError(SW_REFERENCED_DATA_NOT_FOUND, f"no ES10 function for tag {tag:X}")
         try:
             return handler(self.euicc, request)
-        except Asn1Error as exc:
+        except (Asn1Error, InputError) as exc:
+            # InputError: a field that decoded but cannot be what it claims (an ICCID of 9 bytes)
             log.debug("malformed ES10 request %X: %s", tag, exc)
             raise StatusWordError(SW_WRONG_DATA) from None
 

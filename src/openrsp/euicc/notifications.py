@@ -15,6 +15,7 @@ from openrsp.asn1.rsp_types import iccid_to_bytes
 from openrsp.asn1.tlv import encode_tlv
 from openrsp.euicc.bits import decode_bits, encode_bits
 from openrsp.euicc.core import Euicc, SessionContext
+from openrsp.euicc.requests import decode_request
 from openrsp.euicc.state import EVENTS, EuiccState, Notification, Profile
 
 TAG_SIGNATURE = 0x5F37
@@ -112,7 +113,7 @@ def _matches(notification: Notification, events: list[str] | None) -> bool:
 
 
 def list_notification(euicc: Euicc, request: bytes) -> bytes:
-    value = rsp().decode("ListNotificationRequest", request)
+    value = decode_request("ListNotificationRequest", request)
     events = (
         decode_bits(value["profileManagementOperation"], EVENTS)
         if "profileManagementOperation" in value
@@ -127,7 +128,7 @@ def list_notification(euicc: Euicc, request: bytes) -> bytes:
 
 
 def retrieve_notifications_list(euicc: Euicc, request: bytes) -> bytes:
-    value = rsp().decode("RetrieveNotificationsListRequest", request)
+    value = decode_request("RetrieveNotificationsListRequest", request)
     criteria = value.get("searchCriteria")
     found = euicc.state.notifications
     if criteria is not None:
@@ -144,7 +145,7 @@ def retrieve_notifications_list(euicc: Euicc, request: bytes) -> bytes:
 
 
 def remove_notification_from_list(euicc: Euicc, request: bytes) -> bytes:
-    value = rsp().decode("NotificationSentRequest", request)
+    value = decode_request("NotificationSentRequest", request)
     number = value["seqNumber"]
     if not any(n.seq_number == number for n in euicc.state.notifications):
         return rsp().encode("NotificationSentResponse", {"deleteNotificationStatus": 1})

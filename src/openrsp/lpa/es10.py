@@ -14,6 +14,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from openrsp.asn1.choices import unknown_alternative_in
 from openrsp.asn1.codec import Asn1Error, rsp
 from openrsp.asn1.rsp_types import (
     AuthenticateErrorCode,
@@ -214,6 +215,8 @@ def decode_profile_metadata(der: bytes) -> ProfileMetadata:
         value = rsp().decode("StoreMetadataRequest", der)
     except Asn1Error as exc:
         raise Es10FormatError(f"profile metadata: {exc}") from None
+    if unknown_alternative_in(value):
+        raise Es10FormatError("profile metadata holds an alternative this LPA does not know")
     return ProfileMetadata(**_metadata_fields(value))
 
 
@@ -233,6 +236,8 @@ def decode_install_result(der: bytes) -> InstallResult:
         value = rsp().decode("ProfileInstallationResult", der)
     except Asn1Error as exc:
         raise Es10FormatError(f"profile installation result: {exc}") from None
+    if unknown_alternative_in(value):
+        raise Es10FormatError("profile installation result holds an alternative this LPA does not know")
     data = value["profileInstallationResultData"]
     meta = _notification_metadata(data["notificationMetadata"])
     kind, outcome = data["finalResult"]
@@ -291,9 +296,12 @@ class Es10:
 
     def _decode(self, response_type: str, der: bytes, step: str) -> Any:
         try:
-            return self.codec.decode(response_type, der)
+            value = self.codec.decode(response_type, der)
         except Asn1Error as exc:
             raise Es10FormatError(f"{step}: {exc}") from None
+        if unknown_alternative_in(value):
+            raise Es10FormatError(f"{step}: an answer holding an alternative this LPA does not know")
+        return value
 
     # --- ES10b: authentication and download --------------------------------------------------
     def get_euicc_info1(self) -> bytes:

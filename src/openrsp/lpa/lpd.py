@@ -43,6 +43,7 @@ from openrsp.lpa.es9_client import AuthenticateClientResult, Es9Client, Initiate
 from openrsp.lpa.es10 import Es10, InstallResult, ProfileMetadata, decode_profile_metadata
 from openrsp.lpa.notifications import NotificationOutcome, NotificationSender
 from openrsp.lpa.ppr import CHECKED_PPRS, check_pprs, rat_from_response
+from openrsp.pki.untrusted import CertificateFormatError, parse_certificate
 
 
 class Step(enum.Enum):
@@ -370,10 +371,10 @@ def _cc_required(smdp_signed2: bytes) -> bool:
 def _check_smdp_oid(certificate_der: bytes, oid: str) -> None:
     """The activation code names the SM-DP+ OID: CERT.DPauth must carry it (subjectAltName registeredID)."""
     try:
-        certificate = x509.load_der_x509_certificate(certificate_der)
+        certificate = parse_certificate(certificate_der)
         names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         oids = [name.value.dotted_string for name in names if isinstance(name, x509.RegisteredID)]
-    except (ValueError, x509.ExtensionNotFound):
+    except (CertificateFormatError, x509.ExtensionNotFound):
         oids = []
     if oid not in oids:
         found = ", ".join(oids) or "none"

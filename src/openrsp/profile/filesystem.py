@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from openrsp.profile.errors import ProfileError
+
 # Fixed sizes (3GPP TS 31.102 / ETSI TS 102 221) of EFs that TS.48 packages create without an
 # efFileSize, relying on the template.
 TEMPLATE_FILE_SIZES = {
@@ -147,10 +149,16 @@ def member_file_name(member: str) -> str:
     return f"{prefix.upper()}.{rest.upper()}"
 
 
+# No UICC file comes near this (transparent EFs are addressed with 15-bit offsets); it keeps a
+# package that claims a 4 GiB file, or skips that far, from taking the memory to build it.
+MAX_FILE_SIZE = 1 << 20
+
+
 class _ContentWriter:
     """Applies a File's fill rules and fillFileOffset/fillFileContent items to one EF."""
 
     def __init__(self, path: str, fcp: dict[str, Any]) -> None:
+        self.path = path
         self.position = 0
         self.buffer = bytearray(_initial_content(path, fcp))
 
@@ -159,6 +167,8 @@ class _ContentWriter:
 
     def write(self, data: bytes) -> None:
         end = self.position + len(data)
+        if self.position < 0 or end > MAX_FILE_SIZE:
+            raise ProfileError(f"{self.path}: content at offset {self.position} is outside any file size")
         if end > len(self.buffer):
             self.buffer.extend(b"\xff" * (end - len(self.buffer)))
         self.buffer[self.position : end] = data
@@ -170,6 +180,8 @@ def _initial_content(path: str, fcp: dict[str, Any]) -> bytes:
         return b""
     size_bytes = fcp.get("efFileSize")
     size = int.from_bytes(size_bytes, "big") if size_bytes else TEMPLATE_FILE_SIZES.get(path)
+    if size is not None and size > MAX_FILE_SIZE:
+        raise ProfileError(f"{path}: file size {size} is larger than a UICC file can be")
     info = fcp.get("proprietaryEFInfo") or {}
     fill, repeat = info.get("fillPattern"), info.get("repeatPattern")
     if _structure(fcp, path) == "ber-tlv":

@@ -31,10 +31,11 @@ def decode_elements(der: bytes) -> list[tuple[Element, bytes]]:
     """Split a package into its PEs: each decoded value with the exact bytes it came from."""
     codec = saip()
     out: list[tuple[Element, bytes]] = []
+    view = memoryview(der)  # slicing a view copies nothing: linear in the package size
     offset = 0
     while offset < len(der):
         try:
-            value, used = codec.decode_with_length(PE_TYPE, der[offset:])
+            value, used = codec.decode_with_length(PE_TYPE, view[offset:])
         except Asn1Error as exc:
             raise ProfileError(f"not a profile package: PE {len(out) + 1} at byte {offset}: {exc}") from None
         if value[0] is None:

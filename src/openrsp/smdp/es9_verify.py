@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 
 from openrsp.crypto.ecdsa import PublicKey, verify_plain
 from openrsp.crypto.keys import curve_of, public_key_from_point, public_key_to_point
 from openrsp.errors import InputError
 from openrsp.pki.eid import eid_from_certificate
+from openrsp.pki.untrusted import PARSE_ERRORS, CertificateFormatError, parse_certificate
 from openrsp.pki.verify import ChainError, ChainVerifier, aki_of
 from openrsp.smdp import es9_status as status
 from openrsp.smdp.es9_status import StatusCode
@@ -30,7 +30,7 @@ _VERIFIER = ChainVerifier(cache_size=1024)
 
 @functools.lru_cache(maxsize=256)
 def _parse(der: bytes) -> x509.Certificate:
-    return x509.load_der_x509_certificate(der)
+    return parse_certificate(der)
 
 
 def load_certificate(der: bytes, invalid: StatusCode) -> x509.Certificate:
@@ -38,13 +38,9 @@ def load_certificate(der: bytes, invalid: StatusCode) -> x509.Certificate:
     extensions and the key only when asked, and a malformed one must be this status code here,
     not an exception deep inside the chain check."""
     try:
-        cert = _parse(der)
-        for part in ("subject", "issuer", "extensions", "signature_hash_algorithm"):
-            getattr(cert, part)  # each parsed on first access
-        cert.public_key()
-    except (ValueError, TypeError, x509.DuplicateExtension, UnsupportedAlgorithm):
-        raise invalid.error("not a well-formed DER X.509 certificate") from None
-    return cert
+        return _parse(der)
+    except CertificateFormatError:
+        raise invalid.error("not a DER X.509 certificate") from None
 
 
 @dataclass(frozen=True)
@@ -106,6 +102,16 @@ def verify_euicc_chain(
 
 
 def _verify(
+    euicc_der: bytes, eum_der: bytes, ci: x509.Certificate, ci_pkid: bytes, at: datetime
+) -> _Verified:
+    try:
+        return _verify_parsed(euicc_der, eum_der, ci, ci_pkid, at)
+    except PARSE_ERRORS as exc:
+        # cryptography parses names and keys lazily: a malformed one fails only here
+        raise status.INVALID_EUICC_CERT.error(f"malformed certificate in the eUICC chain: {exc}") from None
+
+
+def _verify_parsed(
     euicc_der: bytes, eum_der: bytes, ci: x509.Certificate, ci_pkid: bytes, at: datetime
 ) -> _Verified:
     eum = load_certificate(eum_der, status.INVALID_EUM_CERT)
