@@ -15,7 +15,7 @@ from typing import Any
 
 from openrsp.asn1.codec import rsp
 from openrsp.asn1.tlv import encode_tlv
-from openrsp.crypto.ecdsa import sign_plain
+from openrsp.crypto.signer import Signer
 
 TAG_SIGNATURE = 0x5F37
 
@@ -68,7 +68,7 @@ class CutOnce(Fault):
 
 @dataclass
 class DpAuthKey:
-    key: Any  # the private key that signs serverSigned1
+    key: Signer  # signs serverSigned1 (a key file's or a token's)
     certificate: bytes  # its CERT.DPauth DER
 
 
@@ -95,7 +95,7 @@ class ResignServerSigned1(Fault):
             signed1_der = rsp().encode("ServerSigned1", value)
             body["serverSigned1"] = base64.b64encode(signed1_der).decode()
         signing = self.signer(certificate)
-        signature = sign_plain(signing.key, signed1_der)
+        signature = signing.key.sign_plain(signed1_der)
         if self.flip_signature:
             signature = signature[:-1] + bytes([signature[-1] ^ 0x01])
         body["serverSignature1"] = base64.b64encode(encode_tlv(TAG_SIGNATURE, signature)).decode()

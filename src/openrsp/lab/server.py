@@ -21,6 +21,7 @@ from typing import Any
 
 import uvicorn
 
+from openrsp.crypto.signer import as_signer
 from openrsp.device.server import bind
 from openrsp.errors import InputError
 from openrsp.lab.exchange import Recorder
@@ -36,7 +37,8 @@ from openrsp.smdp.context import SmdpContext, build_context
 from openrsp.smdp.es2plus import Es2Service
 from openrsp.smdp.es9_credentials import signing_sets
 from openrsp.smdp.http.app import create_app
-from openrsp.smdp.http.tls import http_protocol, make_ssl_context
+from openrsp.smdp.http.protocol import limited_protocol
+from openrsp.smdp.http.tls import make_ssl_context
 from openrsp.smdp.inventory import generate_profiles, import_packages, subscriptions_from_rows
 from openrsp.smdp.server import prepare
 from openrsp.smdp.tlsfiles import load_credentials, resolve_address
@@ -125,7 +127,7 @@ class LabServer:
             server_config = uvicorn.Config(
                 layered,
                 ssl_context_factory=lambda _c, _d, context=contexts[name]: context,
-                http=http_protocol(),
+                http=limited_protocol(config.limits),
                 lifespan="off",
                 log_level="critical",  # refused handshakes are the point of two listeners
                 access_log=False,
@@ -199,7 +201,7 @@ class LabServer:
         """The SM-DP+'s own DPauth key for the certificate it chose."""
         for chosen in signing_sets(self.context.credentials if self.context else None):
             if chosen.dpauth_der == certificate:
-                return DpAuthKey(chosen.dpauth_key, chosen.dpauth_der)
+                return DpAuthKey(as_signer(chosen.dpauth_key), chosen.dpauth_der)
         raise InputError("the SM-DP+ answered with a DPauth certificate the lab does not hold")
 
     def other_ci_dpauth(self, certificate: bytes) -> DpAuthKey:
@@ -210,7 +212,7 @@ class LabServer:
         )  # fmt: skip
         folder = self._other_ci() / curve
         return DpAuthKey(
-            load_private_key(folder / "dpauth.key.pem"), (folder / "dpauth.cert.der").read_bytes()
+            as_signer(load_private_key(folder / "dpauth.key.pem")), (folder / "dpauth.cert.der").read_bytes()
         )
 
     # --- ES2+ and inventory --------------------------------------------------------------------

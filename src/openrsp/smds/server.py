@@ -13,7 +13,9 @@ from dataclasses import replace
 import uvicorn
 
 from openrsp.smdp.errors import ConfigError
-from openrsp.smdp.http.tls import http_protocol, make_ssl_context
+from openrsp.smdp.http.protocol import limited_protocol
+from openrsp.smdp.http.tls import make_ssl_context
+from openrsp.smdp.limits import Limits
 from openrsp.smds.config import ENV_CONFIG, SmdsConfig
 from openrsp.smds.credentials import SmdsCredentials
 from openrsp.smds.store import EventStore
@@ -52,6 +54,9 @@ def prepare(config: SmdsConfig) -> tuple[SmdsConfig, functools.partial]:
     return replace(config, address=address), factory
 
 
+_LIMITS = Limits()
+
+
 def serve(config: SmdsConfig) -> None:
     config, ssl_factory = prepare(config)
     os.environ[ENV_CONFIG] = config.to_json()
@@ -61,7 +66,10 @@ def serve(config: SmdsConfig) -> None:
         host=config.host,
         port=config.port,
         workers=config.workers,
-        http=http_protocol(),
+        # the SM-DP+'s default limits: slow, idle, oversized and surplus connections are refused alike
+        http=limited_protocol(_LIMITS),
+        timeout_keep_alive=_LIMITS.keep_alive_timeout_seconds,  # type: ignore[arg-type]
+        timeout_graceful_shutdown=_LIMITS.shutdown_timeout_seconds,  # type: ignore[arg-type]
         ssl_context_factory=ssl_factory,
         log_level=config.log_level,
         lifespan="on",
