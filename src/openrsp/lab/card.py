@@ -26,15 +26,17 @@ class LabCard:
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def create(cls, kind: str, folder: Path, credentials: Path, curve: str) -> LabCard:
+    def create(cls, kind: str, folder: Path, credentials: Path, curve: str, *,
+               root_smds: str | None = None) -> LabCard:  # fmt: skip
+        """A new card; `root_smds`: the SM-DS address its ES10a configuration names (the lab's)."""
         if kind == "none":
             return cls(kind)
         folder.mkdir(parents=True, exist_ok=True)
         directory = folder / "euicc"
         if (credentials / "index.json").is_file():
-            create_euicc(directory, pki=credentials, curve=curve)
+            create_euicc(directory, pki=credentials, curve=curve, root_smds=root_smds)
         else:
-            create_euicc(directory, sgp26=credentials, curve=curve)
+            create_euicc(directory, sgp26=credentials, curve=curve, root_smds=root_smds)
         card = cls(kind, directory)
         if kind == "pcsc":
             card._serve_over_vpcd()

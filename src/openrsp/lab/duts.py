@@ -2,8 +2,8 @@
 
 - `OpenrspDut`: the project's own LPA (`openrsp lpa`), run in this process on the lab's card.
 - `CommandDut`: any command-line LPA through a template. With `{command}` in it the lab fills in
-  lpac's verbs (`profile download -a CODE [-c CC]`, `profile enable ICCID`, ...), so downloads and
-  profile management both work; with only `{activation_code}` (and `{confirmation_code}`) it can
+  lpac's verbs (`profile download -a CODE [-c CC]`, `profile download --discover`, `profile enable
+  ICCID`, ...), so downloads, SM-DS discovery and profile management all work; with only `{activation_code}` (and `{confirmation_code}`) it can
   download and nothing else. The command's stdin gets "y": the user agrees to the download.
 """
 
@@ -18,10 +18,11 @@ from typing import Protocol
 from openrsp.errors import InputError
 from openrsp.lab.model import Action, Step, StepOutcome
 
-DOWNLOAD, MANAGE, DEFAULT = "download", "manage", "default"
+DOWNLOAD, MANAGE, DEFAULT, DISCOVER = "download", "manage", "default", "discover"
 _NEEDS = {
     Action.DOWNLOAD: DOWNLOAD,
     Action.DOWNLOAD_DEFAULT: DEFAULT,
+    Action.DISCOVER: DISCOVER,
     Action.ENABLE: MANAGE,
     Action.DISABLE: MANAGE,
     Action.DELETE: MANAGE,
@@ -62,6 +63,8 @@ def lpac_args(step: Step) -> list[str]:
         return args + (["-c", step.confirmation_code] if step.confirmation_code is not None else [])
     if step.action is Action.DOWNLOAD_DEFAULT:
         return ["profile", "download"]
+    if step.action is Action.DISCOVER:  # the root SM-DS's first event (eventId as matchingId)
+        return ["profile", "download", "--discover"]
     return ["profile", step.action.value, step.iccid or ""]
 
 
@@ -104,7 +107,7 @@ class OpenrspDut(_Sequential):
     """`openrsp lpa --euicc DIR` (or `--pcsc READER`) in this process, as a user would type it."""
 
     name = "openrsp"
-    capabilities = frozenset({DOWNLOAD, MANAGE, DEFAULT})
+    capabilities = frozenset({DOWNLOAD, MANAGE, DEFAULT, DISCOVER})
 
     def __init__(self, card_args: list[str], resolve: str, *, timeout: float = 30.0) -> None:
         self.card_args = card_args
@@ -118,7 +121,7 @@ class OpenrspDut(_Sequential):
 
         args = [*self.card_args, "--json", "--resolve", self.resolve, "--timeout", str(self.timeout)]
         args += lpac_args(step) + (
-            ["--yes"] if step.action in (Action.DOWNLOAD, Action.DOWNLOAD_DEFAULT) else []
+            ["--yes"] if step.action in (Action.DOWNLOAD, Action.DOWNLOAD_DEFAULT, Action.DISCOVER) else []
         )
         result = CliRunner().invoke(app, args, input="")
         return StepOutcome(step, result.exit_code == 0, _lpac_words(result.stdout, result.stderr))
@@ -133,7 +136,7 @@ class CommandDut(_Sequential):
         self.template = template
         self.values = dict(values)
         if "{command}" in template:
-            self.capabilities = frozenset({DOWNLOAD, MANAGE, DEFAULT})
+            self.capabilities = frozenset({DOWNLOAD, MANAGE, DEFAULT, DISCOVER})
         else:
             self.capabilities = frozenset({DOWNLOAD})
 

@@ -29,7 +29,7 @@ MAX_BODY = 1 << 20
 @dataclass
 class Exchange:
     seq: int
-    listener: str  # "main", "tls-untrusted", "tls-wrong-host"
+    listener: str  # "main", "tls-untrusted", "tls-wrong-host", "smds" (ES11 and ES12 at the SM-DS)
     function: str
     at: float  # seconds since the case began
     request: dict[str, Any] = field(default_factory=dict)  # decoded facts, see summarize_request
@@ -112,8 +112,8 @@ def summarize_request(function: str, raw: bytes) -> dict[str, Any]:
 
 def _decode(function: str, body: dict[str, Any]) -> dict[str, Any]:
     if function == "initiateAuthentication":
-        address = body.get("smdpAddress")
-        return {"smdpAddress": address[:255]} if isinstance(address, str) else {}
+        # smdpAddress on ES9+, smdsAddress on ES11 (at the lab's SM-DS)
+        return {k: body[k][:255] for k in ("smdpAddress", "smdsAddress") if isinstance(body.get(k), str)}
     if function == "authenticateClient":
         der = _b64(body, "authenticateServerResponse")
         if der is None:
@@ -149,6 +149,9 @@ def _decode(function: str, body: dict[str, Any]) -> dict[str, Any]:
         if isinstance(cancelled, messages.EuiccRefusal):
             return {"euicc": "refused", "code": cancelled.code}
         return {"reason": _name(CancelSessionReason, int(cancelled.value["reason"]))}
+    if function in ("registerEvent", "deleteEvent"):  # ES12, the SM-DP+ at the lab's SM-DS
+        event_id = body.get("eventId")
+        return {"eventId": event_id[:64]} if isinstance(event_id, str) else {}
     return {}
 
 

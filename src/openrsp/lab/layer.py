@@ -22,17 +22,20 @@ ES9_PREFIX = "/gsma/rsp2/es9plus/"
 
 
 class LabLayer:
-    def __init__(self, app: ASGIApp, recorder: Recorder, fault: Callable[[], Fault], listener: str) -> None:
+    def __init__(self, app: ASGIApp, recorder: Recorder, fault: Callable[[], Fault], listener: str,
+                 prefixes: tuple[str, ...] = (ES9_PREFIX,)) -> None:  # fmt: skip
         self.app = app
         self.recorder = recorder
         self.fault = fault
         self.listener = listener
+        self.prefixes = prefixes  # the paths recorded (the function is what follows the prefix)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(ES9_PREFIX):
+        prefix = next((p for p in self.prefixes if scope.get("path", "").startswith(p)), None)
+        if scope["type"] != "http" or prefix is None:
             await self.app(scope, receive, send)
             return
-        function = scope["path"][len(ES9_PREFIX) :][:64]
+        function = scope["path"][len(prefix) :][:64]
         raw = await _read_body(receive)
         row = self.recorder.add(self.listener, function, summarize_request(function, raw))
         fault = self.fault() or NO_FAULT

@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from openrsp.device.server import bind, url_of
-from openrsp.lab.duts import DEFAULT, DOWNLOAD, MANAGE
+from openrsp.lab.duts import DEFAULT, DISCOVER, DOWNLOAD, MANAGE
 from openrsp.lab.model import ADDED, ERROR_SHOWN, KEPT_TRYING, Action, Step, StepOutcome
 from openrsp.lab.setup import Lab
 
@@ -35,7 +35,7 @@ MAX_ANSWER = 4096  # an answer is one short string
 
 class ManualDut:
     name = "manual"
-    capabilities = frozenset({DOWNLOAD, MANAGE, DEFAULT})
+    capabilities = frozenset({DOWNLOAD, MANAGE, DEFAULT, DISCOVER})
 
     def __init__(self, lab: Lab, *, host: str = "127.0.0.1", port: int = 8090) -> None:
         self.lab = lab
@@ -166,6 +166,10 @@ def _instruction(step: Step) -> str:
         words = "Add an eSIM on the device with this activation code (scan the QR code or type the code)."
     elif step.action is Action.DOWNLOAD_DEFAULT:
         words = "Add an eSIM on the device without an activation code (the eUICC's default SM-DP+)."
+    elif step.action is Action.DISCOVER:
+        words = (
+            "On the device, check for eSIMs (no activation code: it asks its SM-DS) and add the one offered."
+        )
     else:
         words = f"{step.action.value.capitalize()} the eSIM {step.iccid} on the device."
     if step.confirmation_code is not None:

@@ -30,6 +30,7 @@ class Verdict(enum.StrEnum):
 class Action(enum.StrEnum):
     DOWNLOAD = "download"  # with an activation code (and maybe a confirmation code)
     DOWNLOAD_DEFAULT = "download-default"  # no activation code: the eUICC's default SM-DP+
+    DISCOVER = "discover"  # ask the SM-DS for events ("check for eSIMs"), download the first one
     ENABLE = "enable"
     DISABLE = "disable"
     DELETE = "delete"
@@ -48,6 +49,7 @@ class Step:
         words = {
             Action.DOWNLOAD: f"download with activation code {self.activation_code}",
             Action.DOWNLOAD_DEFAULT: "download from the default SM-DP+ (no activation code)",
+            Action.DISCOVER: "check for eSIMs: discovery at the root SM-DS, download the event found",
             Action.ENABLE: f"enable profile {self.iccid}",
             Action.DISABLE: f"disable profile {self.iccid}",
             Action.DELETE: f"delete profile {self.iccid}",
@@ -113,7 +115,7 @@ class Case:
     prepare: Callable[[CaseContext], Prepared] | None = None
     judge: Callable[[CaseContext, Prepared], list[Check]] | None = None
     question: Question | None = None
-    needs: frozenset[str] = frozenset()  # DUT capabilities: "manage" (enable/disable/delete), "card"
+    needs: frozenset[str] = frozenset()  # DUT capabilities: "manage" (enable/disable/delete), "discover"
     unavailable: str | None = None  # the platform lacks a feature: why (listed, never run)
     group: str = ""
 

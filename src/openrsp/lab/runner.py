@@ -79,11 +79,12 @@ def _run_prepared(case: Case, dut: Dut, ctx: CaseContext) -> CaseResult:
             server.fault = NO_FAULT
         ctx.exchange = server.recorder.rows()
         ctx.after = card.snapshot()
-        exchange = [e.as_dict() for e in ctx.exchange]
         if any(o.skipped for o in ctx.outcomes):
+            exchange = [e.as_dict() for e in ctx.exchange]
             return CaseResult(case, Verdict.INCONCLUSIVE, steps=ctx.outcomes, exchange=exchange,
                               reason="skipped by the tester")  # fmt: skip
         checks = case.judge(ctx, prepared)
+        exchange = [e.as_dict() for e in ctx.exchange]  # a judge that waited may have read more
     finally:
         if prepared.cleanup is not None:
             prepared.cleanup()

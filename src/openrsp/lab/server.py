@@ -6,12 +6,16 @@ Three HTTPS listeners share one event-loop thread and one SM-DP+ context:
   tls-wrong-host  behind a certificate from the right CI that names another host
 A conformant LPA talks only to the first. Orders are made through the SM-DP+'s own ES2+ service
 (the same code the HTTPS ES2+ runs), so every refusal a case needs is the real SM-DP+'s.
+The lab's SM-DS (openrsp.lab.smds), when its credentials allow one, is a fourth listener ("smds")
+on the same loop, recorded by the same layer; the SM-DP+ runs its outbox worker (its lifespan) so
+that events are registered and deleted at the SM-DS as in `openrsp smdp serve`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import ssl
 import threading
 from dataclasses import dataclass
@@ -27,6 +31,8 @@ from openrsp.errors import InputError
 from openrsp.lab.exchange import Recorder
 from openrsp.lab.faults import NO_FAULT, DpAuthKey, Fault
 from openrsp.lab.layer import LabLayer
+from openrsp.lab.smds import PREFIXES as SMDS_PREFIXES
+from openrsp.lab.smds import LabSmds
 from openrsp.pki import issue
 from openrsp.pki.certio import certificate_pem, load_private_key, write_file, write_private_key
 from openrsp.pki.credentials import detect_layout
@@ -39,11 +45,17 @@ from openrsp.smdp.es9_credentials import signing_sets
 from openrsp.smdp.http.app import create_app
 from openrsp.smdp.http.protocol import limited_protocol
 from openrsp.smdp.http.tls import make_ssl_context
-from openrsp.smdp.inventory import generate_profiles, import_packages, subscriptions_from_rows
+from openrsp.smdp.inventory import (
+    ProfileExtras,
+    generate_profiles,
+    import_packages,
+    subscriptions_from_rows,
+)
 from openrsp.smdp.server import prepare
 from openrsp.smdp.tlsfiles import load_credentials, resolve_address
 
 LISTENERS = ("main", "tls-untrusted", "tls-wrong-host")
+SMDS_LISTENER = "smds"
 
 
 def ci_pair(credentials: Path, curve: str | None = None) -> tuple[Path, Path]:
@@ -85,9 +97,12 @@ class LabServer:
         self.tls_host = ""
         self.context: SmdpContext | None = None
         self._servers: list[uvicorn.Server] = []
+        self._served_sockets: list[socket.socket] = []
         self._thread: threading.Thread | None = None
         self._serial = 0
         self._other_pki = workdir / "other-ci"
+        self.smds: LabSmds | None = None
+        self.smds_unavailable = "the lab's SM-DS is not started"
 
     # --- addresses -----------------------------------------------------------------------------
     def port(self, listener: str = "main") -> int:
@@ -122,19 +137,30 @@ class LabServer:
             "tls-untrusted": self._untrusted_tls(),
             "tls-wrong-host": self._wrong_host_tls(),
         }
-        for name in self._sockets:
-            layered = LabLayer(app, self.recorder, lambda: self.fault, name)
+        served: list[tuple[str, Any, socket.socket]] = [
+            (name, LabLayer(app, self.recorder, lambda: self.fault, name), sock)
+            for name, sock in self._sockets.items()
+        ]
+        self.smds, self.smds_unavailable = LabSmds.create(self.credentials, self.workdir / "smds-data")
+        if self.smds is not None:
+            contexts[SMDS_LISTENER] = self.smds.tls
+            layered = LabLayer(self.smds.app, self.recorder, lambda: NO_FAULT, SMDS_LISTENER, SMDS_PREFIXES)
+            served.append((SMDS_LISTENER, layered, self.smds.socket))
+        for name, layered, sock in served:
             server_config = uvicorn.Config(
                 layered,
                 ssl_context_factory=lambda _c, _d, context=contexts[name]: context,
                 http=limited_protocol(config.limits),
-                lifespan="off",
+                # the SM-DP+'s lifespan runs its outbox worker (once: on the main listener); the
+                # SM-DS's closes its database
+                lifespan="on" if name in ("main", SMDS_LISTENER) else "off",
                 log_level="critical",  # refused handshakes are the point of two listeners
                 access_log=False,
                 timeout_graceful_shutdown=2,
                 server_header=False,
             )
             self._servers.append(uvicorn.Server(server_config))
+            self._served_sockets.append(sock)
         self._thread = threading.Thread(target=self._run, name="lab-smdp", daemon=True)
         self._thread.start()
         while not all(s.started for s in self._servers):
@@ -144,11 +170,12 @@ class LabServer:
         return self
 
     def _run(self) -> None:
-        sockets = list(self._sockets.values())
-
         async def main() -> None:
             await asyncio.gather(
-                *(s.serve(sockets=[sock]) for s, sock in zip(self._servers, sockets, strict=True))
+                *(
+                    s.serve(sockets=[sock])
+                    for s, sock in zip(self._servers, self._served_sockets, strict=True)
+                )
             )
 
         asyncio.run(main())
@@ -160,8 +187,14 @@ class LabServer:
             self._thread.join(10)
         for sock in self._sockets.values():
             sock.close()
+        if self.smds is not None:
+            self.smds.close()
         if self.context is not None:
             self.context.close()
+
+    def smds_address(self) -> str | None:
+        """The lab's SM-DS (host:port), or None when it has none (see `smds_unavailable`)."""
+        return self.smds.address if self.smds is not None else None
 
     # --- TLS certificates that must be refused -------------------------------------------------
     def _other_ci(self) -> Path:
@@ -226,6 +259,7 @@ class LabServer:
             defaults=context.order_defaults,
             clock=context.clock,
             rng=context.rng,
+            smds=context.smds,  # confirmOrder with smdsAddress registers the event at the SM-DS
         )
         return service.call(function, {k: v for k, v in fields.items() if v is not None})
 
@@ -234,14 +268,16 @@ class LabServer:
             raise InputError("the lab's SM-DP+ is not started")
         return self.context
 
-    def new_profile(self, name: str = "openrsp lab") -> str:
-        """A freshly generated profile in the inventory; its ICCID."""
+    def new_profile(self, name: str = "openrsp lab", *, pprs: tuple[str, ...] = ()) -> str:
+        """A freshly generated profile in the inventory (carrying these PPRs: ppr1, ppr2); its ICCID."""
         self._serial += 1
         stamp = int(datetime.now(UTC).timestamp()) % 10**6
         iccid = f"8999{os.getpid() % 10**5:05d}{stamp:06d}{self._serial:04d}"
         imsi = f"00101{int(iccid[-10:]):010d}"
         rows = [{"iccid": iccid, "imsi": imsi, "spn": "openrsp lab", "profile_name": name}]
-        [sub] = generate_profiles(self._ctx().repo, subscriptions_from_rows(rows), operator="default")
+        [sub] = generate_profiles(
+            self._ctx().repo, subscriptions_from_rows(rows), operator="default", extras=ProfileExtras(pprs)
+        )
         return sub.iccid
 
     def import_profile(self, path: Path) -> str:
@@ -258,9 +294,11 @@ class LabServer:
         expires_in: timedelta | None = None,
         cc_attempts: int | None = None,
         matching_id: str | None = None,
+        smds_address: str | None = None,
         listener: str = "main",
     ) -> Order:
-        """downloadOrder + confirmOrder; the activation code (pointing at `listener`)."""
+        """downloadOrder + confirmOrder (with `smds_address`: the event registered there); the
+        activation code (pointing at `listener`)."""
         self.es2("downloadOrder", iccid=iccid, eid=eid)
         expires = (datetime.now(UTC) + expires_in).isoformat() if expires_in is not None else None
         confirmed = self.es2(
@@ -272,6 +310,7 @@ class LabServer:
             releaseFlag=release,
             expiresAt=expires,
             maxConfirmationCodeAttempts=cc_attempts,
+            smdsAddress=smds_address,
         )
         matching = confirmed.get("matchingId") or ""
         code = f"LPA:1${self.address(listener)}${matching}"

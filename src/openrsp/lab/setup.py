@@ -1,5 +1,6 @@
 """Everything a campaign needs, made from the command line's choices: credentials (a fresh test PKI,
-or the GSMA SGP.26 test certificates), the lab's SM-DP+, the card, and the DUT driver."""
+or the GSMA SGP.26 test certificates), the lab's SM-DP+ (and SM-DS), the card (its root SM-DS is
+the lab's), and the DUT driver."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from openrsp.errors import InputError
 from openrsp.lab.card import LabCard
 from openrsp.lab.duts import CommandDut, Dut, OpenrspDut
 from openrsp.lab.server import LabServer, ci_pair
+from openrsp.lab.smds import HOST as SMDS_HOST
 from openrsp.pki.testpki import init_pki
 
 
@@ -56,10 +58,10 @@ def open_lab(*, card: str = "virtual", curve: str = "nist", sgp26: Path | None =
             credentials = sgp26.resolve()
         else:
             credentials = workdir / "pki"
-            init_pki(credentials)
+            init_pki(credentials, smds_host=SMDS_HOST)  # the lab's SM-DS listens there
         server = LabServer(credentials, workdir / "server", host=host, port=port)
         server.start()
-        lab_card = LabCard.create(card, workdir / "card", credentials, curve)
+        lab_card = LabCard.create(card, workdir / "card", credentials, curve, root_smds=server.smds_address())
         yield Lab(server, lab_card, credentials, workdir)
     finally:
         if lab_card is not None:

@@ -12,6 +12,10 @@ SGP.22 notes behind the expectations:
   (before AuthenticateServer) or the eUICC does, no euiccSigned1 over that address reaches an SM-DP+.
 - After a transport failure during getBoundProfilePackage the session is cancelled (ES10b + ES9+
   CancelSession) or the same request retried; a new attempt then installs the profile.
+- A profile whose PPRs the eUICC's RAT does not allow is refused by the LPA before consent, with
+  ES10b + ES9+ CancelSession reason pprNotAllowed (§3.1.3.2); the SM-DP+ then ends the order.
+- Discovery: the LPA asks its root SM-DS (ES11 without a matchingId) and downloads with the eventId
+  as matchingId; the order's end makes the SM-DP+ delete the event (ES12).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import fnmatch
 
 from openrsp.lab.cases.auth import judge_euicc_refusal, judge_wrong_address, resign, tls
+from openrsp.lab.cases.discovery import judge_discovery, smds_discovery
 from openrsp.lab.cases.download import (
     default_smdp,
     judge_default,
@@ -33,6 +38,7 @@ from openrsp.lab.cases.download import (
 )
 from openrsp.lab.cases.lifecycle import judge_lifecycle, lifecycle
 from openrsp.lab.cases.network import judge_unreliable, unreliable
+from openrsp.lab.cases.policy import judge_ppr_not_allowed, ppr_not_allowed
 from openrsp.lab.cases.refusal import judge_refusal, refusal
 from openrsp.lab.model import ADDED, ERROR_SHOWN, SCREEN_CHOICES, Case, Question
 
@@ -99,12 +105,13 @@ CASES: tuple[Case, ...] = (
          "the TS.48 profile installs and enables; removed again, the device is left as it was",
          lifecycle(True), judge_lifecycle, None, needs=frozenset({"manage"}), group="ts48"),
     Case("discovery.smds", "Profile discovery through the SM-DS",
-         "the LPA finds the event on the SM-DS and downloads from the SM-DP+ it names",
-         unavailable="needs the SM-DS (ES11/ES12), not on main yet", group="discovery"),
+         "the LPA asks its root SM-DS (ES11), downloads the event from the SM-DP+ it names with the eventId "
+         "as matchingId; installed; the event deleted afterwards",
+         smds_discovery, judge_discovery, ADDED_Q, needs=frozenset({"discover"}), group="discovery"),
     Case("policy.ppr-not-allowed", "Profile with PPRs the device's RAT does not allow",
-         "the LPA refuses before installing (cancelSession reason pprNotAllowed)",
-         unavailable="needs profiles carrying PPRs and an LPA checking them against the RAT, not on main yet",
-         group="policy"),
+         "the SM-DP+ offers a PPR1 profile the RAT does not allow: the LPA refuses before consent, "
+         "cancelSession reason pprNotAllowed; nothing installed",
+         ppr_not_allowed, judge_ppr_not_allowed, REFUSED_Q, group="policy"),
 )  # fmt: skip
 
 

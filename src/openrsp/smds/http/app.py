@@ -31,7 +31,6 @@ from openrsp.pki.certio import load_certificates
 from openrsp.pki.roles import role_of
 from openrsp.smdp.errors import RspStatusError
 from openrsp.smdp.http.app import (
-    MAX_BODY,
     _check_headers,
     _decode_body,
     _issued_by_one_of,
@@ -39,6 +38,7 @@ from openrsp.smdp.http.app import (
 )
 from openrsp.smdp.ids import utcnow
 from openrsp.smdp.jsonapi import ADMIN_PROTOCOL, failure, success
+from openrsp.smdp.limits import Limits
 from openrsp.smds import status
 from openrsp.smds.client import SmdsClient, split_url, ssl_context
 from openrsp.smds.config import ENV_CONFIG, SmdsConfig
@@ -50,6 +50,7 @@ from openrsp.smds.store import EventStore
 from openrsp.status_codes import FUNCTION, FUNCTION_PROVIDER
 
 _log = logging.getLogger("openrsp.smds")
+MAX_BODY = Limits().max_body_bytes  # the SM-DP+'s default request limit
 
 ES11_FIELDS = {
     "initiateAuthentication": ("euiccChallenge", "euiccInfo1"),
@@ -148,7 +149,7 @@ class SmdsApp:
         self, request: Request, what: str, call: Callable[[dict[str, Any]], dict[str, Any]]
     ) -> Response:
         try:
-            _check_headers(request.headers, status.SmdsError)
+            _check_headers(request.headers, status.SmdsError, MAX_BODY)
             body = _decode_body(await _bounded_body(request), status.SmdsError)
             result = await run_in_threadpool(call, body)
         except RspStatusError as exc:
