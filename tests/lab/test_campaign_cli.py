@@ -37,25 +37,35 @@ def campaign(tmp_path_factory: pytest.TempPathFactory, ts48_dir: Path) -> Path:
 def test_every_available_case_passes(campaign: Path) -> None:
     document = json.loads((campaign / "report" / "campaign.json").read_text())
     verdicts = {case["id"]: case["verdict"] for case in document["cases"]}
-    not_run = {k for k, v in verdicts.items() if v == "not-run"}
-    assert not_run == {"discovery.smds", "policy.ppr-not-allowed"}
-    assert all(v == "pass" for k, v in verdicts.items() if k not in not_run), verdicts
-    assert document["summary"] == {"pass": len(verdicts) - 2, "fail": 0, "inconclusive": 0, "not-run": 2}
+    assert all(v == "pass" for v in verdicts.values()), verdicts
+    assert {"discovery.smds", "policy.ppr-not-allowed"} <= set(verdicts)
+    assert document["summary"] == {"pass": len(verdicts), "fail": 0, "inconclusive": 0, "not-run": 0}
     nominal = next(c for c in document["cases"] if c["id"] == "download.nominal")
     assert [re.search(r"s\s+(\w+)\(", line).group(1) for line in nominal["trace"]] == [
         "initiateAuthentication", "authenticateClient", "getBoundProfilePackage", "handleNotification",
     ]  # fmt: skip
     cut = next(c for c in document["cases"] if c["id"] == "network.cut-during-bpp")
     assert any("cancelSession(" in line and "reason=timeout" in line for line in cut["trace"])
+    ppr = next(c for c in document["cases"] if c["id"] == "policy.ppr-not-allowed")
+    assert any("cancelSession(" in line and "reason=pprNotAllowed" in line for line in ppr["trace"])
+    discovery = next(c for c in document["cases"] if c["id"] == "discovery.smds")
+    assert [(row["listener"], row["function"]) for row in discovery["exchange"]] == [
+        ("smds", "initiateAuthentication"), ("smds", "authenticateClient"),
+        ("main", "initiateAuthentication"), ("main", "authenticateClient"), ("main", "getBoundProfilePackage"),
+        ("main", "handleNotification"), ("smds", "deleteEvent"),
+    ]  # fmt: skip
 
 
 def test_junit_names_every_case(campaign: Path) -> None:
     suite = ET.parse(campaign / "junit.xml").getroot()
-    assert suite.get("failures") == "0" and suite.get("skipped") == "2"
+    assert suite.get("failures") == "0" and suite.get("skipped") == "0"
     names = {case.get("name") for case in suite.iter("testcase")}
-    assert "auth.wrong-server-address" in names and "tls.wrong-host" in names
-    skipped = [case.get("name") for case in suite.iter("testcase") if case.find("skipped") is not None]
-    assert sorted(skipped) == ["discovery.smds", "policy.ppr-not-allowed"]
+    assert {
+        "auth.wrong-server-address",
+        "tls.wrong-host",
+        "discovery.smds",
+        "policy.ppr-not-allowed",
+    } <= names
 
 
 def test_html_report_shows_the_verdicts_in_chromium(campaign: Path, tmp_path: Path) -> None:
@@ -66,7 +76,7 @@ def test_html_report_shows_the_verdicts_in_chromium(campaign: Path, tmp_path: Pa
             page = browser.new_page()
             page.goto(page_file.as_uri())
             expect(page.locator("#case-download\\.nominal .verdict")).to_have_text("pass")
-            expect(page.locator("#case-discovery\\.smds .verdict")).to_have_text("not-run")
+            expect(page.locator("#case-discovery\\.smds .verdict")).to_have_text("pass")
             expect(page.locator('[data-count="fail"]')).to_have_text("0")
             page.click("#case-tls\\.wrong-host summary")
             expect(page.locator("#case-tls\\.wrong-host pre")).to_contain_text(
@@ -76,11 +86,16 @@ def test_html_report_shows_the_verdicts_in_chromium(campaign: Path, tmp_path: Pa
             browser.close()
 
 
-def test_list_shows_available_and_missing_cases() -> None:
+def test_list_shows_every_case_available() -> None:
     listed = openrsp("lab", "list")
     assert listed.exit_code == 0
     assert "refusal.expired" in listed.output and "auth.dpauth-other-ci" in listed.output
-    assert "not yet available: needs the SM-DS" in listed.output
+    assert "not yet available" not in listed.output
+    smds = openrsp("lab", "list", "--cases", "discovery")
+    assert smds.output.splitlines()[0].split() == [
+        "discovery.smds", "Profile", "discovery", "through", "the", "SM-DS", "[needs:", "discover]",
+    ]  # fmt: skip
+    assert smds.output.splitlines()[2].strip() == "available"
 
 
 def test_a_failing_case_fails_the_command(tmp_path: Path) -> None:

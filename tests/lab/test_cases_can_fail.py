@@ -3,7 +3,8 @@
 The wrong LPAs are the project's own LPA with one behaviour broken in this process (monkeypatch):
 one that never sends notifications, one that retries refused downloads by itself, one that does not
 tell the SM-DP+ what the eUICC refused, one that accepts a serverSigned1 for another address, one that
-trusts any TLS certificate, one that never cancels a broken session.
+trusts any TLS certificate, one that never cancels a broken session, one that installs a profile
+without checking its PPRs against the eUICC's RAT, one that never asks the SM-DS.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from openrsp.lab.cases import CASES, select
-from openrsp.lab.model import Verdict
+from openrsp.lab.model import Case, Verdict
 from openrsp.lab.runner import run_case
 from openrsp.lab.setup import Lab, make_dut
-from openrsp.lpa import lpd
+from openrsp.lpa import actions, lpd
+from openrsp.lpa.discovery import Discovery
 from openrsp.lpa.errors import LpaError
 from openrsp.lpa.https import HttpsSettings
 from openrsp.lpa.notifications import NotificationSender
@@ -87,6 +89,15 @@ def never_cancels(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(lpd.Download, "_cancel_after", lambda self, error, reason: None)
 
 
+def skips_the_rat_check(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(lpd.Download, "_check_policy_rules", lambda self: None)
+
+
+def never_asks_the_smds(mp: pytest.MonkeyPatch) -> None:
+    # "check for eSIMs" finds nothing without asking: the LPA goes to its default SM-DP+ (none set)
+    mp.setattr(actions, "_discover", lambda session, smds, device: Discovery(smds or "", []))
+
+
 BROKEN = {
     "download.nominal": (silent_about_notifications, {}),
     "download.confirmation-code": (silent_about_notifications, {}),
@@ -106,6 +117,8 @@ BROKEN = {
     "network.slow-server": (never_cancels, {"timeout": SLOW / 3}),
     "notifications.lifecycle": (silent_about_notifications, {}),
     "ts48.install-enable-remove": (silent_about_notifications, {}),
+    "policy.ppr-not-allowed": (skips_the_rat_check, {}),
+    "discovery.smds": (never_asks_the_smds, {}),
 }
 AVAILABLE = [c.id for c in CASES if c.available]
 
@@ -129,9 +142,28 @@ def test_case_fails_with_a_wrong_lpa(lab: Lab, case_id: str, ts48_dir: Path, mon
     assert any(not c.ok for c in result.checks)
 
 
-def test_cases_the_platform_lacks_are_listed_not_run(lab: Lab, ts48_dir: Path) -> None:
-    missing = [c for c in CASES if not c.available]
-    assert {c.id for c in missing} == {"discovery.smds", "policy.ppr-not-allowed"}
-    for case in missing:
-        result = run_case(case, make_dut("openrsp", lab), lab.server, lab.card, ts48=ts48_dir)
-        assert result.verdict is Verdict.NOT_RUN and "not on main yet" in result.reason
+def test_every_case_is_available() -> None:
+    assert [c.id for c in CASES if not c.available] == []
+
+
+def test_a_case_the_platform_lacks_is_reported_not_run(lab: Lab, ts48_dir: Path) -> None:
+    missing = Case("future.feature", "A feature to come", "-", unavailable="needs the feature")
+    result = run_case(missing, make_dut("openrsp", lab), lab.server, lab.card, ts48=ts48_dir)
+    assert result.verdict is Verdict.NOT_RUN and result.reason == "not available: needs the feature"
+
+
+def test_the_labs_card_names_the_labs_smds_as_its_root(lab: Lab) -> None:
+    from openrsp.euicc.store import read_state
+
+    assert lab.server.smds_address() is not None
+    assert read_state(lab.card.directory).root_smds == lab.server.smds_address()
+
+
+def test_a_failed_discovery_leaves_no_event_for_the_next_case(lab: Lab, ts48_dir: Path, monkeypatch) -> None:
+    with monkeypatch.context() as mp:
+        never_asks_the_smds(mp)
+        assert _run(lab, "discovery.smds", ts48_dir).verdict is Verdict.FAIL
+    assert lab.server.smds is not None and len(lab.server.smds.events(lab.card.eid)) == 1  # left behind
+    result = _run(lab, "discovery.smds", ts48_dir)  # the next run downloads its own event, not that one
+    assert result.verdict is Verdict.PASS, result.happened
+    assert lab.server.smds.events(lab.card.eid) == []

@@ -17,7 +17,10 @@ from pcsc_fixture import Pcsc
 
 pytestmark = [pytest.mark.pcsc, pytest.mark.xdist_group("pcsc")]
 
-CASES = "download.nominal,download.confirmation-code-retry,refusal.expired,auth.bad-signature,tls.wrong-host,notifications.lifecycle"
+CASES = (
+    "download.nominal,download.confirmation-code-retry,refusal.expired,auth.bad-signature,tls.wrong-host,"
+    "notifications.lifecycle,policy.ppr-not-allowed,discovery.smds"
+)
 
 
 def test_external_lpa_over_pcsc(pcsc: Pcsc, tmp_path: Path) -> None:
@@ -35,6 +38,8 @@ def test_external_lpa_over_pcsc(pcsc: Pcsc, tmp_path: Path) -> None:
     assert {c["id"]: c["verdict"] for c in document["cases"]} == dict.fromkeys(CASES.split(","), "pass")
     lifecycle = next(c for c in document["cases"] if c["id"] == "notifications.lifecycle")
     assert [s["step"].split()[0] for s in lifecycle["steps"]] == ["download", "enable", "disable", "delete"]
+    discovery = next(c for c in document["cases"] if c["id"] == "discovery.smds")
+    assert discovery["steps"][0]["step"].startswith("check for eSIMs")  # `profile download --discover`
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])

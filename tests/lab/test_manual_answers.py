@@ -13,7 +13,7 @@ import pytest
 
 from openrsp.lab.cases import select
 from openrsp.lab.manual import ManualDut
-from openrsp.lab.model import ERROR_SHOWN, KEPT_TRYING, Action, Step, Verdict
+from openrsp.lab.model import ADDED, ERROR_SHOWN, KEPT_TRYING, Action, Step, Verdict
 from openrsp.lab.runner import run_case
 from openrsp.lab.setup import Lab, make_dut
 
@@ -76,3 +76,19 @@ def test_a_skipped_case_is_inconclusive(lab: Lab, manual) -> None:
         assert http.post("/api/answer", json={"choice": "skip"}).status_code == 200
     worker.join(30)
     assert results[0].verdict is Verdict.INCONCLUSIVE and results[0].reason == "skipped by the tester"
+
+
+def test_discovery_asks_the_tester_to_check_for_esims(lab: Lab, manual) -> None:
+    dut, url = manual
+    worker, results = _campaign_of_one(lab, dut, "discovery.smds")
+    with httpx.Client(base_url=url, timeout=10) as http:
+        state = _wait_for_step(http)
+        assert "check for eSIMs" in state["instruction"] and state["activation_code"] is None
+        assert http.get("/qr.svg").status_code == 404  # nothing to scan: the device finds the eSIM
+        assert make_dut("openrsp", lab).perform(Step(Action.DISCOVER)).ok  # the "phone" checks
+        trace = http.get("/api/state").json()["trace"]
+        assert any("initiateAuthentication(smdsAddress=" in line for line in trace)
+        assert http.post("/api/answer", json={"choice": ADDED}).status_code == 200
+    worker.join(30)
+    [result] = results
+    assert result.verdict is Verdict.PASS, result.happened

@@ -42,7 +42,8 @@ class Exchange:
 
     def line(self) -> str:
         facts = ", ".join(f"{k}={v}" for k, v in self.request.items())
-        text = f"+{self.at:6.2f}s  {self.function}({facts}) → {self.status}"
+        where = "SM-DS " if self.listener == "smds" else ""  # ES11/ES12 at the lab's SM-DS
+        text = f"+{self.at:6.2f}s  {where}{self.function}({facts}) → {self.status}"
         return text + (f"  [lab: {self.lab}]" if self.lab else "")
 
 

@@ -191,7 +191,7 @@ button{font:inherit;margin:.2em .4em .2em 0;padding:.4em .9em}.muted{color:#666}
 <p>Step <span id="step"></span> of <span id="steps"></span>: <b id="instruction"></b></p>
 <div id="code-box"><img id="qr" alt="activation code as a QR code"><p>Activation code: <span id="code"></span></p></div>
 <p id="device-status"></p>
-<h3>What the SM-DP+ saw</h3><pre id="trace"></pre>
+<h3>What the SM-DP+ (and SM-DS) saw</h3><pre id="trace"></pre>
 <h3 id="question"></h3><div id="choices"></div>
 <p><button id="skip" type="button">Skip this case</button></p>
 </section>
