@@ -48,15 +48,20 @@ class LabSmds:
             return None, f"the credentials have no SM-DS certificates ({exc})"
         if HOST not in names:
             return None, f"the DS TLS certificate names {names}, the lab's SM-DS listens on {HOST}"
-        sock = bind(HOST, 0)
-        config = load_config(
-            data_dir=workdir,
-            credentials_dir=credentials,
-            address=f"{HOST}:{sock.getsockname()[1]}",
-            log_level="warning",
-        )
-        config, ssl_factory = prepare(config)
-        return cls(sock, create_app(config), ssl_factory(None, None), EventStore.open(config.db_url)), ""
+        sock = bind(HOST, 0)  # bound first: the address is known before the SM-DS is configured
+        try:
+            config = load_config(
+                data_dir=workdir,
+                credentials_dir=credentials,
+                address=f"{HOST}:{sock.getsockname()[1]}",
+                log_level="warning",
+            )
+            config, ssl_factory = prepare(config)
+            app, tls = create_app(config), ssl_factory(None, None)
+        except BaseException:
+            sock.close()
+            raise
+        return cls(sock, app, tls, EventStore.open(config.db_url)), ""
 
     @property
     def address(self) -> str:
@@ -79,5 +84,8 @@ class LabSmds:
 
 def _tls_names(chain: Path) -> list[str]:
     """The DNS names and IP addresses the DS TLS certificate (first in the chain) names."""
-    san = load_certificate(chain).extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    try:
+        san = load_certificate(chain).extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
     return [*san.get_values_for_type(x509.DNSName), *map(str, san.get_values_for_type(x509.IPAddress))]
