@@ -18,6 +18,7 @@ import os
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,6 +57,7 @@ from openrsp.smdp.tlsfiles import load_credentials, resolve_address
 
 LISTENERS = ("main", "tls-untrusted", "tls-wrong-host")
 SMDS_LISTENER = "smds"
+START_TIMEOUT = 60.0
 
 
 def ci_pair(credentials: Path, curve: str | None = None) -> tuple[Path, Path]:
@@ -163,9 +165,10 @@ class LabServer:
             self._served_sockets.append(sock)
         self._thread = threading.Thread(target=self._run, name="lab-smdp", daemon=True)
         self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT  # a listener whose lifespan failed never starts
         while not all(s.started for s in self._servers):
-            if not self._thread.is_alive():
-                raise InputError("the lab's SM-DP+ did not start")
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise InputError("the lab's SM-DP+ (or SM-DS) did not start")
             threading.Event().wait(0.02)
         return self
 
