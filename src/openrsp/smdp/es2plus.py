@@ -140,7 +140,7 @@ class Es2Service:
         eid = self._optional_eid(body)
         matching_id = optional_string(body, "matchingId", Es2Error, MATCHING_ID)
         code = optional_string(body, "confirmationCode", Es2Error, CONFIRMATION_CODE, max_length=255)
-        smds_address = optional_string(body, "smdsAddress", Es2Error, "8.9", max_length=255)
+        smds_address = optional_string(body, "smdsAddress", Es2Error, "8.9.1", max_length=255)
         if smds_address is not None:
             smds_address = check_smds_address(smds_address)
         release = body.get("releaseFlag")
