@@ -30,55 +30,6 @@ _HERE = Path(__file__).resolve().parent
 _CODE_HASH = hashlib.sha256(Path(__file__).read_bytes()).digest()
 
 
-def _decode_object_identifier(data: bytes, offset: int, end_offset: int) -> str:
-    """OBJECT IDENTIFIER contents to dotted text.
-
-    asn1tools 0.169 splits the first subidentifier as (n // 40, n % 40) even when n >= 80, so
-    2.999.10 (the SGP.26 SM-DP+ OID) decoded as 26.39.10. Arc 2 takes everything from 80 up.
-    """
-    arcs: list[int] = []
-    value = 0
-    for byte in data[offset:end_offset]:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(value)
-            value = 0
-    if not arcs:
-        raise asn1tools.DecodeError("empty OBJECT IDENTIFIER")
-    first = arcs[0]
-    head = [first // 40, first % 40] if first < 80 else [2, first - 80]
-    return ".".join(str(arc) for arc in head + arcs[1:])
-
-
-class _ObjectIdentifier(asn1tools.codecs.ber.ObjectIdentifier):
-    """asn1tools' OBJECT IDENTIFIER with the first-arc fix above; only in the specs compiled here."""
-
-    def decode_content(self, data: bytes, offset: int, length: int) -> tuple[str, int]:
-        end_offset = offset + length
-        return _decode_object_identifier(data, offset, end_offset), end_offset
-
-
-def _fix_object_identifiers(spec: Any) -> Any:
-    """Give every OBJECT IDENTIFIER type of this compiled spec the fixed decoder (the library's own
-    class, and every other user of asn1tools in the process, stay as they are)."""
-    seen: set[int] = set()
-    stack = [spec]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if type(node) is asn1tools.codecs.ber.ObjectIdentifier:
-            node.__class__ = _ObjectIdentifier
-        if isinstance(node, list | tuple):
-            stack.extend(node)
-        elif isinstance(node, dict):
-            stack.extend(node.values())
-        elif type(node).__module__.startswith("asn1tools") and hasattr(node, "__dict__"):
-            stack.extend(vars(node).values())
-    return spec
-
-
 class Asn1Error(OpenRSPError):
     """DER that does not decode, or a value that does not encode, as the named type."""
 
@@ -204,7 +155,7 @@ def _compile(files: list[Path]) -> Any:
     name = cache_name(files)
     spec = load_cached(_cache_dir(), name)
     if spec is None:
-        spec = _fix_object_identifiers(asn1tools.compile_files([str(f) for f in files], "der"))
+        spec = asn1tools.compile_files([str(f) for f in files], "der")
         store_cached(_cache_dir(), name, spec)  # a read-only home only costs the next process a compile
     return spec
 

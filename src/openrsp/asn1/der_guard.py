@@ -48,15 +48,33 @@ class GuardedSetOf(_GuardedArrayMixin, der.SetOf):
     """SET OF that refuses an element of the wrong tag instead of looping."""
 
 
+def dotted_object_identifier(contents: bytes) -> str:
+    """OBJECT IDENTIFIER contents to dotted text.
+
+    asn1tools 0.169 splits the first subidentifier as (n // 40, n % 40) even when n >= 80, so
+    2.999.10 (the SGP.26 SM-DP+ OID) decoded as 26.39.10. Arc 2 takes everything from 80 up.
+    """
+    arcs: list[int] = []
+    value = 0
+    for byte in contents:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    first = arcs[0]
+    head = [first // 40, first % 40] if first < 80 else [2, first - 80]
+    return ".".join(str(arc) for arc in head + arcs[1:])
+
+
 class GuardedObjectIdentifier(ber.ObjectIdentifier):
-    """OBJECT IDENTIFIER with bounded contents."""
+    """OBJECT IDENTIFIER with bounded contents and the first-arc fix (only in our compiled specs)."""
 
     def decode_content(self, data: bytearray, offset: int, length: int) -> tuple[str, int]:
         if length > MAX_OID_CONTENT:
             raise ber.DecodeError(f"OBJECT IDENTIFIER of {length} bytes", offset=offset)
         if length == 0 or data[offset + length - 1] & 0x80:
             raise ber.DecodeError("OBJECT IDENTIFIER ends inside an arc", offset=offset)
-        return super().decode_content(data, offset, length)
+        return dotted_object_identifier(bytes(data[offset : offset + length])), offset + length
 
 
 _SWAPS: dict[type, type] = {

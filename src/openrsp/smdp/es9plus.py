@@ -467,9 +467,13 @@ class Es9Service:
         error, and the LPA needs the acknowledgement to remove the notification from the eUICC.
         One that does not verify or does not match what this SM-DP+ knows (unknown or finished
         transaction, another ICCID, a forged signature …) changes nothing and is logged; a replay
-        (same EID and seqNumber) is not stored again. Malformed input is still refused (1.3.1)."""
+        (same EID and seqNumber) is not stored again. Malformed input is still refused: DER that does
+        not decode (1.3.1/2.1), certificates that are not X.509 (8.1.2/8.1.3 with 6.1)."""
         der = base64_field(body, "pendingNotification")
         notification = parse_pending_notification(der)
+        if isinstance(notification, OtherSignedNotification):  # certificates that are not X.509 DER
+            load_certificate(notification.eum_certificate, status.INVALID_EUM_CERT)  # are malformed
+            load_certificate(notification.euicc_certificate, status.INVALID_EUICC_CERT)  # input
         now = self.context.clock()
         try:
             if isinstance(notification, OtherSignedNotification):
