@@ -22,7 +22,6 @@ import hashlib
 import hmac
 import json
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from openrsp.euicc.state import StateError
+from openrsp.private_files import PrivateFileError, create_private_file, read_private_file
 
 KEY_FILE = "state.key"
 KEY_SIZE = 32
@@ -78,43 +78,16 @@ def _aad(eid: str, iccid: str) -> bytes:
 def load_key(directory: Path, *, create: bool) -> StateKey | None:
     """The card's key from DIR/state.key; made (0600, random) when missing and `create`, else None."""
     path = Path(directory) / KEY_FILE
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except FileNotFoundError:
+    if not path.is_symlink() and not path.exists():
         if not create:
             return None
-        return _create_key(path)
+        create_private_file(path, os.urandom(KEY_SIZE))  # another process may win: use theirs
+    try:
+        return StateKey(read_private_file(path, "eUICC key file")[:_MAX_KEY_FILE])
+    except PrivateFileError as exc:
+        raise StateError(f"cannot open {path}: {exc}") from None
     except OSError as exc:
         raise StateError(f"cannot open {path}: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise StateError(f"{path} is not a regular file")
-        if info.st_mode & 0o077:
-            raise StateError(
-                f"{path} may be read by others (mode {stat.S_IMODE(info.st_mode):04o}); run `chmod 600 {path}`"
-            )
-        data = os.read(fd, _MAX_KEY_FILE)
-    finally:
-        os.close(fd)
-    return StateKey(data)
-
-
-def _create_key(path: Path) -> StateKey:
-    key = os.urandom(KEY_SIZE)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    except FileExistsError:  # another process made it first: use theirs
-        loaded = load_key(path.parent, create=False)
-        assert loaded is not None
-        return loaded
-    try:
-        os.fchmod(fd, 0o600)  # whatever the umask
-        os.write(fd, key)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return StateKey(key)
 
 
 # --- the state JSON ---------------------------------------------------------------------------------
