@@ -19,6 +19,7 @@ from openrsp.crypto.ecdsa import sign_plain, verify_plain
 from openrsp.crypto.ecka import generate_one_time_key, shared_secret
 from openrsp.crypto.keys import generate_private_key
 from openrsp.pki.layout import PkiIndex
+from openrsp.smdp.http.tls import make_ssl_context
 from openrsp.smdp.tlsfiles import PKI_TLS_CHAIN, PKI_TLS_KEY
 
 SIGNATURES = 3
@@ -57,8 +58,10 @@ def crypto_ms(curve: str, count: int = 40) -> dict[str, float]:
 def tls_handshake_ms(pki_dir: Path, count: int = 40) -> float:
     """Server-side CPU ms of one full TLS handshake with the SM-DP+'s certificate (in memory)."""
     index = PkiIndex.read(pki_dir)
-    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_context.load_cert_chain(pki_dir / PKI_TLS_CHAIN, pki_dir / PKI_TLS_KEY)
+    # the SM-DP+'s own TLS settings (no session tickets)
+    server_context = make_ssl_context(
+        None, None, chain_file=str(pki_dir / PKI_TLS_CHAIN), key_file=str(pki_dir / PKI_TLS_KEY)
+    )
     client_context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     client_context.load_verify_locations(pki_dir / index.tls_curve / "ci.cert.pem")
     host = index.smdp_host
