@@ -14,8 +14,8 @@ Not shipped: it measured no cheaper than uvicorn's own TLS on the 2-core machine
 OpenSSL 3.0 handshake costs as much as the Python TLS path it saves), and several of the
 `[limits]` behaviours come out different through a proxy (HAProxy answers 400 instead of 431 past
 its buffer, 502 instead of a silent close when the app's body timeout fires, drops the app's
-`Connection: close`, the SIGTERM bound): 9 of the 17 cases of tests/smdp/test_server_limits.py
-(11 tests, some parametrised) fail through it.
+`Connection: close`, the SIGTERM bound): 9 of the 13 cases of tests/smdp/test_server_limits.py
+fail through it.
 """
 
 from __future__ import annotations
