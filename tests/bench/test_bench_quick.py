@@ -58,6 +58,34 @@ def test_every_download_run_has_the_contract_keys_and_numbers(quick):
         for function in FUNCTIONS:
             latency = run["latency_ms"][function]
             assert 0 < latency["p50"] <= latency["p99"]
+        # every server-side process is counted, and the parts add up to the total
+        by_process = run["server_cpu_ms_by_process"]
+        assert by_process and sum(by_process.values()) == pytest.approx(
+            run["server_cpu_ms_per_download"], abs=0.01
+        )
+
+
+def test_serve_with_its_shipped_defaults_is_measured_against_the_target(quick):
+    document, _, _ = quick
+    [shipped] = [run for run in document["runs"] if run["shipped_defaults"]]
+    assert (shipped["curve"], shipped["workers"], shipped["front"]) == ("nist", 1, "openrsp smdp serve")
+    assert shipped["downloads"] > 0 and shipped["failures"] == 0
+    [target] = [t for t in document["targets"] if "serve as shipped" in t["target"]]
+    assert target["goal"] == 2.5 and target["measured"] == shipped["server_cpu_ms_per_download"]
+
+
+def test_each_curve_is_compared_with_its_crypto_floor(quick):
+    document, _, stdout = quick
+    floor = document["crypto_floor"]
+    # brainpoolP256r1 has no fast OpenSSL implementation: its floor is the higher one
+    assert 0 < floor["nist"]["floor_ms"] < floor["brp"]["floor_ms"]
+    for curve in ("nist", "brp"):
+        assert floor[curve]["floor_ms"] == pytest.approx(
+            floor[curve]["per_download_ms"] + floor[curve]["tls_handshake_ms"], abs=0.002
+        )
+    [brp] = [t for t in document["targets"] if "brainpoolP256r1" in t["target"]]
+    assert brp["goal"] == pytest.approx(floor["brp"]["floor_ms"] + 2.0 - floor["nist"]["floor_ms"], abs=0.002)
+    assert "crypto floor, brp" in stdout
 
 
 def test_the_other_measurements_produce_numbers(quick):

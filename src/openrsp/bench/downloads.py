@@ -43,11 +43,15 @@ class DownloadConfig:
     max_downloads: int  # orders stocked for the measured part
     warmup: int  # downloads before measuring
     pg_admin_url: str | None = None  # PostgreSQL (a fresh database per run) instead of SQLite
+    shipped: bool = False  # `openrsp smdp serve` with its shipped defaults (log level info)
+    front: str | None = None  # name of another server front (bench/fronts/), run as `command`
+    command: tuple[str, ...] | None = None  # instead of `openrsp smdp serve`; gets `--config FILE`
 
     @property
     def name(self) -> str:
         database = "pg" if self.pg_admin_url else "sqlite"
-        return f"{database}-{self.curve}-w{self.workers}-c{self.concurrency}"
+        extra = (f"-{self.front}" if self.front else "") + ("-shipped" if self.shipped else "")
+        return f"{database}-{self.curve}-w{self.workers}-c{self.concurrency}{extra}"
 
 
 def fresh_pg_database(admin_url: str, name: str) -> str:
@@ -104,7 +108,14 @@ def run_config(
     work = list(zip(fleet.members, orders, strict=False))
     warmup, measured = work[: config.warmup], work[config.warmup : config.warmup + config.max_downloads]
     context = FleetContext(fleet)
-    server = start_server(data_dir, pki_dir, workers=config.workers, db_url=db_url)
+    server = start_server(
+        data_dir,
+        pki_dir,
+        workers=config.workers,
+        db_url=db_url,
+        shipped=config.shipped,
+        command=list(config.command) if config.command else None,
+    )
     db_meters: list[CpuMeter] = []
     try:
         address = server.endpoint.server_name
@@ -139,7 +150,7 @@ def run_config(
 
 def _measure(
     server: RunningServer, context: FleetContext, work: list[Any], config: DownloadConfig
-) -> tuple[LoadResult, float, float]:
+) -> tuple[LoadResult, dict[str, float], float]:
     meter = CpuMeter(server.pid)
     meter.start()
     client_start = time.process_time()
@@ -154,18 +165,21 @@ def _measure(
         )
     )
     client_cpu = time.process_time() - client_start
-    return result, meter.stop(), client_cpu
+    return result, meter.stop_by_process(), client_cpu
 
 
 def _report(
     config: DownloadConfig,
     result: LoadResult,
-    server_cpu: float,
+    server_cpu_by_process: dict[str, float],
     client_cpu: float,
     cancel: LoadResult | None,
 ) -> dict[str, Any]:
     done = result.downloads
+    server_cpu = sum(server_cpu_by_process.values())
     run: dict[str, Any] = {
+        "front": config.front or "openrsp smdp serve",
+        "shipped_defaults": config.shipped,
         "curve": config.curve,
         "workers": config.workers,
         "concurrency": config.concurrency,
@@ -174,6 +188,12 @@ def _report(
         "seconds": round(result.elapsed, 3),
         "downloads_per_second": round(done / result.elapsed, 1) if result.elapsed else 0.0,
         "server_cpu_ms_per_download": round(1000 * server_cpu / done, 3) if done else None,
+        # every server-side process counted (a proxy in front, every worker), here by name
+        "server_cpu_ms_by_process": {
+            name: round(1000 * seconds / done, 3) for name, seconds in sorted(server_cpu_by_process.items())
+        }
+        if done
+        else {},
         # what the server alone could do with every core of this machine (no load generator on it)
         "server_bound_downloads_per_second": round(CPUS * done / server_cpu, 1) if server_cpu else None,
         "client_cpu_ms_per_download": round(1000 * client_cpu / done, 3) if done else None,
@@ -224,11 +244,12 @@ def run_phase_split(
             )
         )
         before = read_phases(server, snapshot)
-        result, server_cpu, _client_cpu = _measure(server, context, work[config.warmup :], config)
+        result, by_process, _client_cpu = _measure(server, context, work[config.warmup :], config)
         after = read_phases(server, snapshot)
     finally:
         server.stop()
     done = max(result.downloads, 1)
+    server_cpu = sum(by_process.values())
     phases = {name: 1000 * (after[name] - before[name]) / done for name in after}
     phases["http_and_event_loop"] = 1000 * server_cpu / done - sum(phases.values())
     return {

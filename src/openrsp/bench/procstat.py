@@ -63,5 +63,20 @@ class CpuMeter:
         self._before = cpu_seconds(self._pids())
 
     def stop(self) -> float:
+        return sum(self.stop_by_process().values())
+
+    def stop_by_process(self) -> dict[str, float]:
+        """CPU seconds since `start()`, by process name (`haproxy`, `openrsp` …, workers added up)."""
         after = cpu_seconds(self._pids())
-        return sum(seconds - self._before.get(pid, 0.0) for pid, seconds in after.items())
+        spent: dict[str, float] = {}
+        for pid, seconds in after.items():
+            name = process_name(pid)
+            spent[name] = spent.get(name, 0.0) + seconds - self._before.get(pid, 0.0)
+        return spent
+
+
+def process_name(pid: int) -> str:
+    try:
+        return (_PROC / str(pid) / "comm").read_text().strip() or "?"
+    except OSError:
+        return "?"

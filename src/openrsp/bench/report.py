@@ -20,7 +20,7 @@ SHORT = {
 }
 
 # The issue's targets on the 2-core machine.
-TARGET_CPU_MS = 1.5  # server CPU per complete download, P-256
+TARGET_CPU_MS = 2.0  # server CPU per complete download, P-256 (issue 16)
 TARGET_RATE = 500.0  # complete downloads per second
 TARGET_ORDER_P99_MS = 10.0  # downloadOrder p99 with 1 M profiles
 
@@ -36,7 +36,7 @@ def download_table(runs: list[dict[str, Any]]) -> Table:
         table.add_column(name, justify="right")
     for run in runs:
         table.add_row(
-            run["curve"],
+            run["curve"] + (" (serve as shipped)" if run.get("shipped_defaults") else ""),
             str(run["workers"]),
             str(run["concurrency"]),
             f"{run['downloads']}" + (f" ({run['failures']} failed)" if run.get("failures") else ""),
@@ -153,11 +153,33 @@ def orders_table(results: list[dict[str, Any]]) -> Table:
 def targets(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Each target of the issue, the best measured value and whether it is met (and by how much not)."""
     found = []
-    nist = [r for r in document.get("runs", []) if r["curve"] == "nist" and r["server_cpu_ms_per_download"]]
+    measured = [r for r in document.get("runs", []) if r["server_cpu_ms_per_download"]]
+    nist = [r for r in measured if r["curve"] == "nist" and not r.get("shipped_defaults")]
     if nist:
         best_cpu = min(r["server_cpu_ms_per_download"] for r in nist)
         found.append(
             _target("server CPU per download, P-256 (ms)", best_cpu, TARGET_CPU_MS, lower_is_better=True)
+        )
+    shipped = [r["server_cpu_ms_per_download"] for r in measured if r.get("shipped_defaults")]
+    if shipped:  # `openrsp smdp serve` as shipped: within 25 % of the target
+        found.append(
+            _target(
+                "server CPU per download, P-256, serve as shipped (ms)",
+                min(shipped),
+                round(TARGET_CPU_MS * 1.25, 3),
+                lower_is_better=True,
+            )
+        )
+    floor = document.get("crypto_floor") or {}
+    brp = [r for r in measured if r["curve"] == "brp"]
+    if brp and "brp" in floor and "nist" in floor:
+        # brainpoolP256r1 relative to its crypto floor: the same allowance above the floor as P-256
+        goal = floor["brp"]["floor_ms"] + TARGET_CPU_MS - floor["nist"]["floor_ms"]
+        best = min(r["server_cpu_ms_per_download"] for r in brp)
+        found.append(
+            _target(
+                "server CPU per download, brainpoolP256r1 (ms)", best, round(goal, 3), lower_is_better=True
+            )
         )
     runs = document.get("runs", [])
     if runs:
@@ -205,6 +227,12 @@ def print_report(document: dict[str, Any], console: Console | None = None) -> No
     if document.get("runs"):
         console.print(download_table(document["runs"]))
         console.print(latency_table(document["runs"]))
+    for curve, floor in (document.get("crypto_floor") or {}).items():
+        console.print(
+            f"crypto floor, {curve}: {_ms(floor['floor_ms'])} ms per download "
+            f"(SGP.22 signatures, verifications, ECKA {_ms(floor['per_download_ms'])} ms; "
+            f"one TLS handshake {_ms(floor['tls_handshake_ms'])} ms)"
+        )
     cancel = document.get("cancel_session")
     if cancel:
         latency = cancel["latency_ms"]
@@ -242,7 +270,8 @@ def write_plot(runs: list[dict[str, Any]], path: Path) -> None:
     figure, (rate_axes, p99_axes) = plt.subplots(1, 2, figsize=(11, 4.2))
     series: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for run in runs:
-        series.setdefault((run["curve"], run["workers"]), []).append(run)
+        if not run.get("shipped_defaults"):  # one extra point of the same curve: left out here
+            series.setdefault((run["curve"], run["workers"]), []).append(run)
     for (curve, workers), points in sorted(series.items()):
         points.sort(key=lambda r: r["concurrency"])
         label = f"{'P-256' if curve == 'nist' else 'brainpoolP256r1'}, {workers} worker{'s' if workers > 1 else ''}"

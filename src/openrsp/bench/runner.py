@@ -24,6 +24,7 @@ import psycopg
 from openrsp.bench.downloads import DownloadConfig, run_config, run_phase_split
 from openrsp.bench.euicc_bpp import bench_packages
 from openrsp.bench.fleet import Fleet, build_fleet
+from openrsp.bench.floor import crypto_floor
 from openrsp.bench.generation import bench_generation
 from openrsp.bench.orders import bench_download_order, ensure_pg_database
 from openrsp.bench.report import targets
@@ -45,6 +46,7 @@ class Plan:
     concurrency: tuple[int, ...] = (1, 8, 64)
     duration: float = 15.0  # seconds of measured load per configuration
     download_databases: tuple[str, ...] = ("sqlite",)  # and/or "postgresql"
+    shipped_run: bool = True  # one more run: `openrsp smdp serve` with its shipped defaults
     max_downloads: dict[str, int] = field(default_factory=lambda: {"nist": 4000, "brp": 2500})
     cancel_sessions: int = 100
     phase_downloads: dict[str, int] = field(default_factory=lambda: {"nist": 1500, "brp": 400})
@@ -188,6 +190,7 @@ class Bench:
             "runs": [],
         }
         if "downloads" in sections:
+            document["crypto_floor"] = crypto_floor(self.pki_dir, self.plan.curves)
             document["runs"], document["cancel_session"] = self.downloads()
         if "phases" in sections:
             document["phases"] = self.phases()
@@ -227,37 +230,47 @@ class Bench:
             for curve in plan.curves:
                 most = plan.max_downloads[curve] + plan.warmup(max(plan.concurrency)) + plan.cancel_sessions
                 fleet = self.fleet(curve, most)
-                for workers in plan.workers:
-                    for concurrency in plan.concurrency:
-                        config = DownloadConfig(
-                            curve,
-                            workers,
-                            concurrency,
-                            plan.duration,
-                            plan.max_downloads[curve],
-                            plan.warmup(concurrency),
-                            self.pg_url if database == "postgresql" else None,
-                        )
-                        first = (database, curve, workers, concurrency) == (databases[0], "nist", 1, 1)
-                        self.log(
-                            f"downloads: {database}, {curve}, {workers} worker(s), {concurrency} device(s) …"
-                        )
-                        run = run_config(
-                            config,
-                            pki_dir=self.pki_dir,
-                            work_dir=self.work_dir,
-                            template=self.template,
-                            fleet=fleet,
-                            block=block,
-                            cancel_sessions=plan.cancel_sessions if first else 0,
-                        )
-                        block += 1
-                        cancel = run.pop("cancel_session", cancel)
-                        self.log(
-                            f"  {run['downloads']} downloads, {run['downloads_per_second']}/s, "
-                            f"server {run['server_cpu_ms_per_download']} ms CPU each"
-                        )
-                        runs.append(run)
+                combos = [(w, c, False) for w in plan.workers for c in plan.concurrency]
+                if plan.shipped_run and curve == "nist" and database == databases[0]:
+                    combos.append((1, 8, True))  # `openrsp smdp serve` as shipped: log level info
+                for workers, concurrency, shipped in combos:
+                    config = DownloadConfig(
+                        curve,
+                        workers,
+                        concurrency,
+                        plan.duration,
+                        plan.max_downloads[curve],
+                        plan.warmup(concurrency),
+                        self.pg_url if database == "postgresql" else None,
+                        shipped=shipped,
+                    )
+                    first = (database, curve, workers, concurrency, shipped) == (
+                        databases[0],
+                        "nist",
+                        1,
+                        1,
+                        False,
+                    )
+                    what = "shipped defaults, " if shipped else ""
+                    self.log(
+                        f"downloads: {database}, {curve}, {what}{workers} worker(s), {concurrency} device(s) …"
+                    )
+                    run = run_config(
+                        config,
+                        pki_dir=self.pki_dir,
+                        work_dir=self.work_dir,
+                        template=self.template,
+                        fleet=fleet,
+                        block=block,
+                        cancel_sessions=plan.cancel_sessions if first else 0,
+                    )
+                    block += 1
+                    cancel = run.pop("cancel_session", cancel)
+                    self.log(
+                        f"  {run['downloads']} downloads, {run['downloads_per_second']}/s, "
+                        f"server {run['server_cpu_ms_per_download']} ms CPU each"
+                    )
+                    runs.append(run)
         return runs, cancel
 
     def phases(self) -> list[dict[str, Any]]:

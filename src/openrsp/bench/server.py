@@ -1,7 +1,8 @@
 """The real SM-DP+ for the benchmark: `openrsp smdp serve` in its own process, on a free port.
 
 The configuration is a TOML file (as an operator would write it) in the run's data folder. The
-log level is `warning`, so uvicorn writes no access-log line per request.
+log level is `warning`, so uvicorn writes no access-log line per request, except in the run with the
+shipped defaults (`shipped`), which sets nothing but the address, the folders and the workers.
 """
 
 from __future__ import annotations
@@ -43,8 +44,16 @@ def openrsp_command() -> list[str]:
 
 
 def write_config(
-    data_dir: Path, pki_dir: Path, *, port: int, workers: int = 1, db_url: str | None = None
+    data_dir: Path,
+    pki_dir: Path,
+    *,
+    port: int,
+    workers: int = 1,
+    db_url: str | None = None,
+    shipped: bool = False,
 ) -> Path:
+    """The TOML of a benchmark server. `shipped`: the shipped defaults (log level info, the default
+    front), only the address, folders and workers set; otherwise log level warning."""
     data_dir.mkdir(parents=True, exist_ok=True)
     lines = [
         f'data_dir = "{data_dir}"',
@@ -52,8 +61,9 @@ def write_config(
         'host = "127.0.0.1"',
         f"port = {port}",
         f"workers = {workers}",
-        'log_level = "warning"',
     ]
+    if not shipped:
+        lines.append('log_level = "warning"')
     if db_url:
         lines.append(f'db_url = "{db_url}"')
     path = data_dir / "smdp.toml"
@@ -121,10 +131,11 @@ def start_server(
     db_url: str | None = None,
     command: list[str] | None = None,
     env: dict[str, str] | None = None,
+    shipped: bool = False,
 ) -> RunningServer:
     """Start `openrsp smdp serve --config` (or `command` + `--config FILE`); return once it answers."""
     port = free_port()
-    config_file = write_config(data_dir, pki_dir, port=port, workers=workers, db_url=db_url)
+    config_file = write_config(data_dir, pki_dir, port=port, workers=workers, db_url=db_url, shipped=shipped)
     log = data_dir / f"serve-{port}.log"
     argv = [*(command or [*openrsp_command(), "smdp", "serve"]), "--config", str(config_file)]
     with log.open("wb") as out:

@@ -67,6 +67,9 @@ def serve(config: SmdpConfig) -> None:
         log_level=config.log_level,
         lifespan="on",
         server_header=False,
+        # TLS ends in this process, so no proxy sits in front to add X-Forwarded-For; uvicorn would
+        # otherwise let any loopback client rename itself in the log (and rebuild the headers per request).
+        proxy_headers=False,
     )
 
 
