@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
-from openrsp.asn1.bpp_segments import BppFormatError, segments_for_lpa
 from openrsp.asn1.codec import Asn1Error, rsp
 from openrsp.asn1.rsp_types import CancelSessionReason
 from openrsp.errors import OpenRSPError
+from openrsp.es8.segments import BppFormatError, segments_for_lpa
 from openrsp.lpa.device import DeviceInfo, encode_ctx_params1
 from openrsp.lpa.errors import (
     DownloadCancelled,

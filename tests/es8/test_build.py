@@ -9,18 +9,18 @@ from pathlib import Path
 import pytest
 
 from openrsp.asn1 import rsp
-from openrsp.asn1.bpp_segments import (
+from openrsp.asn1.tlv import encode_tlv, read_tlv
+from openrsp.crypto.ecdsa import load_private_key, private_key_from_scalar, verify_plain
+from openrsp.crypto.ecka import shared_secret
+from openrsp.crypto.kdf import SessionKeys, derive_session_keys
+from openrsp.es8.bsp import BspReceiver
+from openrsp.es8.build import build_bound_profile_package, encode_configure_isdp
+from openrsp.es8.segments import (
     parse_initialise_secure_channel,
     segments_for_lpa,
     smdp_sign_input,
     split_bpp,
 )
-from openrsp.asn1.tlv import encode_tlv, read_tlv
-from openrsp.crypto.bsp import BspReceiver
-from openrsp.crypto.ecdsa import load_private_key, private_key_from_scalar, verify_plain
-from openrsp.crypto.ecka import shared_secret
-from openrsp.crypto.kdf import SessionKeys, derive_session_keys
-from openrsp.smdp.bpp import build_bound_profile_package, encode_configure_isdp
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 VECTORS = (SHARED / "docs" / "bsp-test-vectors.md").read_text()

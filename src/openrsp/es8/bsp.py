@@ -1,13 +1,9 @@
-"""SCP03t segment protection of the bound profile package (GlobalPlatform Amd F, as SGP.22 uses it).
+"""ES8+ BSP: SCP03t segments of the bound profile package as TLVs (SGP.22 §2.5.4, GP Amd F).
 
 Sans-I/O: BspSender (SM-DP+) turns plaintext into protected TLVs, BspReceiver (eUICC) turns them
-back. Both sides keep the same state and move it the same way, one segment at a time:
-
-- a block counter, starting at 1 and advanced by EVERY segment, MAC-only ones included; the ICV of
-  an encrypted segment is AES-ECB(S-ENC, counter as a 16-byte big-endian block);
-- a MAC chaining value, starting at the initial MCV; each segment's C-MAC is
-  AES-CMAC(S-MAC, MCV || tag || length || data) truncated to 8 bytes, and the full 16-byte CMAC
-  becomes the next MCV. `length` is the final TLV length, so it already counts the 8 MAC bytes.
+back. Both sides keep the same crypto.scp03t.ChannelState and move it the same way, one segment at
+a time; the MAC covers MCV || tag || length || data, where `length` is the final TLV length, so it
+already counts the 8 MAC bytes.
 
 Tags: 87 encrypted + MACed (ConfigureISDP, ReplaceSessionKeys), 88 MAC only (StoreMetadata),
 86 encrypted + MACed profile segments. Encrypted data is padded with 80 then 00s to a multiple of 16
@@ -17,12 +13,10 @@ protection keys it carries, and the block counter starts again at 1.
 
 import hmac
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.cmac import CMAC
-
 from openrsp.asn1.tlv import TlvError, encode_length, encode_tlv, read_length, read_single_tlv, read_tlv
 from openrsp.crypto.errors import BspMacError, BspStructureError
 from openrsp.crypto.kdf import KEY_LENGTH, SessionKeys
+from openrsp.crypto.scp03t import BLOCK_SIZE, MAC_SIZE, ChannelState
 
 TAG_PROFILE = 0x86  # profile segment (loadProfileElements), encrypted + MACed
 TAG_ENCRYPTED = 0x87  # ConfigureISDP, ReplaceSessionKeys: encrypted + MACed
@@ -33,8 +27,6 @@ MAX_SEGMENT_SIZE = 1020  # whole TLV: tag, length, data and MAC; what SGP.22 §2
 # STORE DATA chain whose block number (P2) runs 00..FF, each block at most 255 bytes (short APDU).
 # pySim's SM-DP+ sends 1036-byte segments and real eUICCs install them (docs/interop.md).
 MAX_RECEIVED_SEGMENT_SIZE = 256 * 255
-MAC_SIZE = 8
-BLOCK_SIZE = 16
 
 _ENCRYPTED_TAGS = (TAG_PROFILE, TAG_ENCRYPTED)
 _KNOWN_TAGS = (*_ENCRYPTED_TAGS, TAG_MAC_ONLY)
@@ -47,19 +39,6 @@ MAX_MAC_ONLY_PLAINTEXT = MAX_SEGMENT_SIZE - _MAX_HEADER - MAC_SIZE
 MAX_ENCRYPTED_PLAINTEXT = (MAX_MAC_ONLY_PLAINTEXT // BLOCK_SIZE) * BLOCK_SIZE - 1
 
 _REPLACE_SESSION_KEYS_TAG = 0xBF26
-
-
-def pad(data: bytes) -> bytes:
-    """80 then 00s up to a multiple of 16 (always adds at least one byte)."""
-    padded = data + b"\x80"
-    return padded + b"\x00" * (-len(padded) % BLOCK_SIZE)
-
-
-def unpad(data: bytes) -> bytes:
-    stripped = data.rstrip(b"\x00")
-    if not stripped or stripped[-1] != 0x80 or len(data) - len(stripped) >= BLOCK_SIZE:
-        raise BspStructureError("bad padding in decrypted segment")
-    return stripped[:-1]
 
 
 def encode_replace_session_keys(ppk: SessionKeys) -> bytes:
@@ -93,41 +72,6 @@ def parse_replace_session_keys(plaintext: bytes) -> SessionKeys:
     return SessionKeys(s_enc=s_enc, s_mac=s_mac, initial_mcv=initial_mcv)
 
 
-class _ChannelState:
-    """Keys, MAC chaining value and block counter: identical on both sides of the channel."""
-
-    def __init__(self, keys: SessionKeys) -> None:
-        self.switch_keys(keys)
-
-    def switch_keys(self, keys: SessionKeys) -> None:
-        self.keys = keys
-        self.mcv = keys.initial_mcv
-        self.block_counter = 1
-        # Keyed once per key set: ECB holds no state between blocks, and a CMAC copy starts fresh.
-        self._icv_cipher = Cipher(algorithms.AES(keys.s_enc), modes.ECB()).encryptor()
-        self._cmac = CMAC(algorithms.AES(keys.s_mac))
-
-    def icv(self) -> bytes:
-        return self._icv_cipher.update(self.block_counter.to_bytes(BLOCK_SIZE, "big"))
-
-    def full_mac(self, header: bytes, data: bytes) -> bytes:
-        cmac = self._cmac.copy()
-        cmac.update(self.mcv + header + data)
-        return cmac.finalize()
-
-    def advance(self, full_mac: bytes) -> None:
-        self.mcv = full_mac
-        self.block_counter += 1
-
-    def encrypt(self, plaintext: bytes) -> bytes:
-        encryptor = Cipher(algorithms.AES(self.keys.s_enc), modes.CBC(self.icv())).encryptor()
-        return encryptor.update(pad(plaintext)) + encryptor.finalize()
-
-    def decrypt(self, ciphertext: bytes) -> bytes:
-        decryptor = Cipher(algorithms.AES(self.keys.s_enc), modes.CBC(self.icv())).decryptor()
-        return unpad(decryptor.update(ciphertext) + decryptor.finalize())
-
-
 def _too_large(segment: bytes, limit: int) -> str:
     tag = f" {segment[0]:02X}" if segment else ""
     if limit == MAX_SEGMENT_SIZE:  # short: the eUICC reports it in a 64-character statusMessage
@@ -144,7 +88,7 @@ class BspSender:
     """SM-DP+ side: protect ConfigureISDP, StoreMetadata, ReplaceSessionKeys and profile segments."""
 
     def __init__(self, keys: SessionKeys, *, max_segment_size: int = MAX_SEGMENT_SIZE) -> None:
-        self._state = _ChannelState(keys)
+        self._state = ChannelState(keys)
         self.max_segment_size = max_segment_size  # only tests of other SM-DP+s' packages raise it
 
     def switch_keys(self, keys: SessionKeys) -> None:
@@ -194,7 +138,7 @@ class BspReceiver:
     """
 
     def __init__(self, keys: SessionKeys, *, max_segment_size: int = MAX_RECEIVED_SEGMENT_SIZE) -> None:
-        self._state = _ChannelState(keys)
+        self._state = ChannelState(keys)
         self.max_segment_size = max_segment_size
 
     def switch_keys(self, keys: SessionKeys) -> None:

@@ -10,20 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from openrsp.asn1.bpp_segments import (
+from openrsp.asn1.tlv import encode_tlv
+from openrsp.crypto.ecdsa import PrivateKey, public_key_to_point
+from openrsp.crypto.ecka import generate_one_time_key, shared_secret
+from openrsp.crypto.kdf import SessionKeys, derive_session_keys
+from openrsp.crypto.signer import Signer, as_signer
+from openrsp.errors import InputError
+from openrsp.es8.bsp import TAG_ENCRYPTED, TAG_MAC_ONLY, BspSender
+from openrsp.es8.segments import (
     BppParts,
     encode_bpp,
     encode_initialise_secure_channel,
     encode_isc_signed_objects,
     smdp_sign_input,
 )
-from openrsp.asn1.tlv import encode_tlv
-from openrsp.crypto.bsp import TAG_ENCRYPTED, TAG_MAC_ONLY, BspSender
-from openrsp.crypto.ecdsa import PrivateKey, public_key_to_point
-from openrsp.crypto.ecka import generate_one_time_key, shared_secret
-from openrsp.crypto.kdf import SessionKeys, derive_session_keys
-from openrsp.crypto.signer import Signer, as_signer
-from openrsp.errors import InputError
 
 DEFAULT_HOST_ID = b"openrsp"  # any 1..16 bytes; it only enters the key derivation
 CONFIGURE_ISDP_EMPTY = bytes.fromhex("BF2400")
