@@ -18,8 +18,8 @@ from openrsp.crypto.ecdsa import PrivateKey, sign_plain, verify_plain
 from openrsp.es8.build import build_bound_profile_package
 from openrsp.es8.segments import segments_for_lpa
 from openrsp.euicc.store import card_for, open_euicc
-from openrsp.lpa.es10_client import Es10Client
-from openrsp.lpa.transport import InProcessTransport
+from openrsp.lpa.drivers.es10_client import Es10Client
+from openrsp.lpa.drivers.in_process import InProcessTransport
 from openrsp.pki.credentials import SmdpCiSet, SmdpCredentials
 
 Call = Callable[[bytes], bytes]

@@ -27,7 +27,7 @@ from openrsp.es8.segments import (
     smdp_sign_input,
     split_bpp,
 )
-from openrsp.lpa.es10_client import Es10TransportError
+from openrsp.lpa.drivers.es10_client import Es10TransportError
 from openrsp.pki.oids import DEFAULT_SMDP_OID
 from openrsp.profile.package import ProfilePackage
 

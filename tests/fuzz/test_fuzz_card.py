@@ -31,7 +31,7 @@ from worlds import CardWorld, WatchedTransport
 
 from openrsp.asn1 import rsp
 from openrsp.es8.segments import segments_for_lpa
-from openrsp.lpa.es10_client import Es10Client, Es10TransportError
+from openrsp.lpa.drivers.es10_client import Es10Client, Es10TransportError
 
 
 def _check_card(transport: WatchedTransport, client: Es10Client, what: str) -> None:

@@ -18,10 +18,10 @@ from openrsp.lab.cases import CASES, select
 from openrsp.lab.model import Verdict
 from openrsp.lab.runner import run_case
 from openrsp.lab.setup import Lab, make_dut
-from openrsp.lpa import lpd
-from openrsp.lpa.errors import LpaError
-from openrsp.lpa.https import HttpsSettings
-from openrsp.lpa.notifications import NotificationSender
+from openrsp.lpa.core import lpd
+from openrsp.lpa.core.errors import LpaError
+from openrsp.lpa.core.notifications import NotificationSender
+from openrsp.lpa.drivers.https import HttpsSettings
 
 pytestmark = pytest.mark.xdist_group("lab-cases")
 SLOW = 0.5

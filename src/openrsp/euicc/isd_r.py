@@ -9,16 +9,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from openrsp.asn1 import Asn1Error
-from openrsp.asn1.tlv import TlvError, read_tag
-from openrsp.errors import InputError
-from openrsp.euicc import es10a, es10b_auth, es10b_load, es10b_notifications, es10b_rat, es10c
-from openrsp.euicc.apdu import (
+from openrsp.apdu import (
     SW_CONDITIONS_NOT_SATISFIED,
     SW_REFERENCED_DATA_NOT_FOUND,
     SW_WRONG_DATA,
     StatusWordError,
 )
+from openrsp.asn1 import Asn1Error
+from openrsp.asn1.tlv import TlvError, read_tag
+from openrsp.errors import InputError
+from openrsp.euicc import es10a, es10b_auth, es10b_load, es10b_notifications, es10b_rat, es10c
 from openrsp.euicc.core import Euicc
 from openrsp.euicc.session import Es10bCall
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from openrsp.euicc.apdu import (
+from openrsp.apdu import (
     INS_GET_RESPONSE,
     INS_MANAGE_CHANNEL,
     INS_SELECT,

@@ -16,14 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from openrsp.errors import OpenRSPError
-from openrsp.lpa import lpac_json, lui
-from openrsp.lpa.activation_code import activation_code_from_qr, check_smdp_address, parse_activation_code
-from openrsp.lpa.device import DeviceInfo
-from openrsp.lpa.discovery import Discovery, discover
-from openrsp.lpa.errors import Es9Failure, LpaInputError
-from openrsp.lpa.lpd import CONFIRMATION_CODE_SUBJECT, Download, DownloadRequest, DownloadResult
-from openrsp.lpa.notifications import NotificationOutcome, NotificationsKept
-from openrsp.lpa.session import LpaSession
+from openrsp.lpa.core.activation_code import (
+    activation_code_from_qr,
+    check_smdp_address,
+    parse_activation_code,
+)
+from openrsp.lpa.core.device import DeviceInfo
+from openrsp.lpa.core.discovery import Discovery, discover
+from openrsp.lpa.core.errors import Es9Failure, LpaInputError
+from openrsp.lpa.core.lpd import CONFIRMATION_CODE_SUBJECT, Download, DownloadRequest, DownloadResult
+from openrsp.lpa.core.notifications import NotificationOutcome, NotificationsKept
+from openrsp.lpa.ui import lpac_json, lui
+from openrsp.lpa.ui.session import LpaSession
 
 CODE_REFUSED = "3.8"
 

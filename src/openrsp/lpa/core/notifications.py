@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from openrsp.lpa.errors import LpaError, LpaInputError
-from openrsp.lpa.es9_client import Es9Client
-from openrsp.lpa.es10 import Es10, NotificationMetadata, PendingNotification
+from openrsp.lpa.core.errors import LpaError, LpaInputError
+from openrsp.lpa.core.es10 import Es10, NotificationMetadata, PendingNotification
+from openrsp.lpa.core.servers import Es9Server
 
-Connect = Callable[[str], Es9Client]
+Connect = Callable[[str], Es9Server]
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class NotificationsKept(LpaError):
 
 
 class NotificationSender:
-    """Sends pending notifications with `connect(address) -> Es9Client`, removing what was delivered."""
+    """Sends pending notifications with `connect(address) -> Es9Server`, removing what was delivered."""
 
     def __init__(self, es10: Es10, connect: Connect) -> None:
         self.es10 = es10
@@ -78,7 +78,7 @@ class NotificationSender:
     ) -> list[NotificationOutcome]:
         """Deliver each notification asked for; remove it from the eUICC once delivered (if `remove`)."""
         outcomes: list[NotificationOutcome] = []
-        clients: dict[str, Es9Client] = {}
+        clients: dict[str, Es9Server] = {}
         failed: dict[str, LpaError] = {}  # an address that failed once is not tried again in this run
         try:
             for notification in self.pending(seq_numbers):
@@ -99,7 +99,7 @@ class NotificationSender:
         return outcomes
 
     def _send(
-        self, notification: PendingNotification, clients: dict[str, Es9Client]
+        self, notification: PendingNotification, clients: dict[str, Es9Server]
     ) -> tuple[LpaError | None, LpaError | None]:
         """(why it was not delivered, what the SM-DP+ said about a delivered one)."""
         address = notification.metadata.address

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from openrsp.lpa.es9_client import Es9Client
-from openrsp.lpa.es10 import Es10
-from openrsp.lpa.es10_client import Es10Client
-from openrsp.lpa.es11_client import Es11Client
-from openrsp.lpa.https import HttpsSettings
-from openrsp.lpa.notifications import NotificationOutcome, NotificationSender
-from openrsp.lpa.transport import ApduTransport
+from openrsp.lpa.core.es10 import Es10
+from openrsp.lpa.core.notifications import NotificationOutcome, NotificationSender
+from openrsp.lpa.drivers.es9_client import Es9Client
+from openrsp.lpa.drivers.es10_client import Es10Client
+from openrsp.lpa.drivers.es11_client import Es11Client
+from openrsp.lpa.drivers.https import HttpsSettings
+from openrsp.lpa.drivers.transport import ApduTransport
 
 
 class LpaSession:

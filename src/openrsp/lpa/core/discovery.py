@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from openrsp.asn1.codec import Asn1Error, rsp
-from openrsp.lpa.device import DeviceInfo, encode_ctx_params1
-from openrsp.lpa.errors import Es9Failure, Es9ProtocolError, LpaError, SmdpUnreachable
-from openrsp.lpa.es10 import Es10
-from openrsp.lpa.es11_client import Es11Client, EventEntry
+from openrsp.lpa.core.device import DeviceInfo, encode_ctx_params1
+from openrsp.lpa.core.errors import Es9Failure, Es9ProtocolError, LpaError, SmdpUnreachable
+from openrsp.lpa.core.es10 import Es10
+from openrsp.lpa.core.servers import Es11Server
+from openrsp.wire.es9 import EventEntry
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Discovery:
     events: list[EventEntry]
 
 
-def retrieve_events(es10: Es10, client: Es11Client, device: DeviceInfo) -> list[EventEntry]:
+def retrieve_events(es10: Es10, client: Es11Server, device: DeviceInfo) -> list[EventEntry]:
     """One ES11 session with the SM-DS `client` talks to; the events it lists for this eUICC."""
     info1 = es10.get_euicc_info1()
     challenge = es10.get_euicc_challenge()
@@ -55,7 +56,7 @@ def retrieve_events(es10: Es10, client: Es11Client, device: DeviceInfo) -> list[
 
 
 def discover(
-    es10: Es10, connect: Callable[[str], Es11Client], smds_address: str, device: DeviceInfo
+    es10: Es10, connect: Callable[[str], Es11Server], smds_address: str, device: DeviceInfo
 ) -> Discovery:
     """The events at `smds_address`, with events that point at an alternative SM-DS resolved there."""
     with connect(smds_address) as client:

@@ -1,7 +1,7 @@
 """The Local Profile Download (SGP.22 §3.1.3): one profile from an SM-DP+ into the eUICC.
 
 A `Download` is driven one step at a time (`advance()`), or all at once (`run()`), and talks to the
-world only through the objects it is given: an `Es10` (the card), an `Es9Client` (the SM-DP+) and
+world only through the objects it is given: an `Es10` (the card), an `Es9Server` (the SM-DP+) and
 callbacks for the user (consent, confirmation code, progress). The order is the seed's:
 
     GetEUICCInfo1 + GetEUICCChallenge → initiateAuthentication → AuthenticateServer →
@@ -30,8 +30,8 @@ from openrsp.asn1.codec import Asn1Error, rsp
 from openrsp.asn1.rsp_types import CancelSessionReason
 from openrsp.errors import OpenRSPError
 from openrsp.es8.segments import BppFormatError, segments_for_lpa
-from openrsp.lpa.device import DeviceInfo, encode_ctx_params1
-from openrsp.lpa.errors import (
+from openrsp.lpa.core.device import DeviceInfo, encode_ctx_params1
+from openrsp.lpa.core.errors import (
     DownloadCancelled,
     Es9Failure,
     Es9ProtocolError,
@@ -39,11 +39,12 @@ from openrsp.lpa.errors import (
     ProfileInstallFailed,
     SmdpUnreachable,
 )
-from openrsp.lpa.es9_client import AuthenticateClientResult, Es9Client, InitiateAuthenticationResult
-from openrsp.lpa.es10 import Es10, InstallResult, ProfileMetadata, decode_profile_metadata
-from openrsp.lpa.notifications import NotificationOutcome, NotificationSender
-from openrsp.lpa.ppr import CHECKED_PPRS, check_pprs, rat_from_response
+from openrsp.lpa.core.es10 import Es10, InstallResult, ProfileMetadata, decode_profile_metadata
+from openrsp.lpa.core.notifications import NotificationOutcome, NotificationSender
+from openrsp.lpa.core.ppr import CHECKED_PPRS, check_pprs, rat_from_response
+from openrsp.lpa.core.servers import Es9Server
 from openrsp.pki.untrusted import CertificateFormatError, parse_certificate
+from openrsp.wire.es9 import AuthenticateClientResult, InitiateAuthenticationResult
 
 
 class Step(enum.Enum):
@@ -109,7 +110,7 @@ class Download:
     def __init__(
         self,
         es10: Es10,
-        es9: Es9Client,
+        es9: Es9Server,
         request: DownloadRequest,
         *,
         consent: Callable[[ProfileMetadata], bool] = _always_yes,

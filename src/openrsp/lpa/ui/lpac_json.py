@@ -15,13 +15,13 @@ from openrsp.asn1.rsp_types import bits_set
 from openrsp.asn1.tlv import TlvError, iter_tlvs
 from openrsp.errors import InputError
 from openrsp.hexutil import to_hex
-from openrsp.lpa.errors import LpaError
-from openrsp.lpa.es10 import ConfiguredAddresses, NotificationMetadata, ProfileInfo, ProfileMetadata
-from openrsp.lpa.es10_client import Es10TransportError
-from openrsp.lpa.es11_client import EventEntry
-from openrsp.lpa.lpd import DownloadResult
-from openrsp.lpa.notifications import NotificationOutcome
-from openrsp.lpa.transport import TransportError
+from openrsp.lpa.core.errors import LpaError
+from openrsp.lpa.core.es10 import ConfiguredAddresses, NotificationMetadata, ProfileInfo, ProfileMetadata
+from openrsp.lpa.core.lpd import DownloadResult
+from openrsp.lpa.core.notifications import NotificationOutcome
+from openrsp.lpa.drivers.es10_client import Es10TransportError
+from openrsp.lpa.drivers.es11_client import EventEntry
+from openrsp.lpa.drivers.transport import TransportError
 
 # Named bits of the EUICCInfo2 BIT STRINGs, in bit order (RSPDefinitions).
 UICC_CAPABILITY = (

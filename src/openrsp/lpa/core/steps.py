@@ -5,7 +5,7 @@ Kept free of any user-interface library so that each front end can import it che
 
 from __future__ import annotations
 
-from openrsp.lpa.lpd import Step
+from openrsp.lpa.core.lpd import Step
 
 STEP_WORDS: dict[Step, str] = {
     Step.GET_CHALLENGE: "asking the eUICC for a challenge",

@@ -37,8 +37,8 @@ from openrsp.asn1.rsp_types import (
 from openrsp.asn1.tlv import TlvError, encode_tlv, read_single_tlv, read_tlv
 from openrsp.errors import InputError
 from openrsp.hexutil import to_hex
-from openrsp.lpa.errors import Es10Error, Es10FormatError, LpaInputError
-from openrsp.lpa.install_reasons import euicc_status_message
+from openrsp.lpa.core.errors import Es10Error, Es10FormatError, LpaInputError
+from openrsp.lpa.core.install_reasons import euicc_status_message
 
 TAG_AUTHENTICATE_SERVER = 0xBF38
 TAG_PREPARE_DOWNLOAD = 0xBF21

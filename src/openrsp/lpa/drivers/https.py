@@ -20,7 +20,7 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from openrsp.lpa.errors import LpaInputError, NoTrustError
+from openrsp.lpa.core.errors import LpaInputError, NoTrustError
 
 DEFAULT_TIMEOUT = 30.0
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from openrsp.lpa.errors import LpaInputError
+from openrsp.lpa.core.errors import LpaInputError
 
 FORMAT_VERSION = "1"
 _HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")

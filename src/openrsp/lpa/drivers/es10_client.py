@@ -7,8 +7,7 @@ ignored), MANAGE CHANNEL open, SELECT ISD-R on the new channel, then per request
 
 from __future__ import annotations
 
-from openrsp.errors import InputError, OpenRSPError
-from openrsp.euicc.apdu import (
+from openrsp.apdu import (
     INS_GET_RESPONSE,
     INS_MANAGE_CHANNEL,
     INS_SELECT,
@@ -23,8 +22,9 @@ from openrsp.euicc.apdu import (
     decode_cla,
     encode_cla,
 )
+from openrsp.errors import InputError, OpenRSPError
 from openrsp.hexutil import to_hex
-from openrsp.lpa.transport import ApduTransport
+from openrsp.lpa.drivers.transport import ApduTransport
 
 # lpac's TERMINAL CAPABILITY: eUICC-related terminal capabilities (A9) — LPD supported, LUI/LPD
 # features as lpac announces them. The card's answer does not matter.

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from cryptography import x509
 
-from openrsp.lpa.errors import LpaInputError
-from openrsp.lpa.https import DEFAULT_TIMEOUT, HttpsSettings, load_ca_certificates, parse_resolve
+from openrsp.lpa.core.errors import LpaInputError
+from openrsp.lpa.drivers.https import DEFAULT_TIMEOUT, HttpsSettings, load_ca_certificates, parse_resolve
 
 
 def trusted_cis(
@@ -31,9 +31,9 @@ def trusted_cis(
         index = PkiIndex.read(pki)
         cas += load_ca_certificates(index.cert_path(curve, "ci") for curve in index.curves)
     if not cas and euicc is not None:
-        from openrsp.euicc.store import read_state  # the virtual eUICC's own trust anchors
+        from openrsp.lpa.drivers.in_process import euicc_trusted_cis  # the virtual eUICC's own trust anchors
 
-        cas = [x509.load_der_x509_certificate(t.certificate) for t in read_state(euicc).trusted_cis]
+        cas = euicc_trusted_cis(euicc)
     return cas
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openrsp.asn1.codec import rsp
-from openrsp.lpa.errors import LpaInputError
+from openrsp.lpa.core.errors import LpaInputError
 
 DEFAULT_TAC = "35290611"  # the TAC lpac announces when no IMEI is given
 # Highest 3GPP release the device supports per radio technology (major, minor, revision).

@@ -1,7 +1,7 @@
 """How the LPA reaches a card: raw APDU bytes in, response bytes (data + SW) out.
 
-`InProcessTransport` calls a card object living in the same process (tests, the all-in-one demo);
-`PcscTransport` goes through pcscd with pyscard, to a real card or to `openrsp euicc serve` behind
+`in_process.InProcessTransport` calls a card object living in the same process (tests, the
+all-in-one demo; the one driver that may import the eUICC); `PcscTransport` goes through pcscd with pyscard, to a real card or to `openrsp euicc serve` behind
 vsmartcard's virtual reader. Everything above (ES10 framing, channels, 61xx) is the same for both.
 """
 
@@ -30,31 +30,6 @@ class ApduTransport(Protocol):
     def reset(self) -> None: ...
 
     def close(self) -> None: ...
-
-
-class Card(Protocol):
-    """The card side as `InProcessTransport` needs it (an openrsp.euicc.iso7816.Iso7816Card)."""
-
-    def process(self, apdu: bytes) -> bytes: ...
-
-    def reset(self) -> bytes: ...
-
-
-class InProcessTransport:
-    def __init__(self, card: Card) -> None:
-        self.card = card
-        self._closed = False
-
-    def transmit(self, apdu: bytes) -> bytes:
-        if self._closed:
-            raise TransportError("transport is closed")
-        return self.card.process(apdu)
-
-    def reset(self) -> None:
-        self.card.reset()
-
-    def close(self) -> None:
-        self._closed = True
 
 
 class PcscTransport:

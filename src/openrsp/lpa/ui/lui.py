@@ -18,13 +18,13 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
 from openrsp.hexutil import to_hex
-from openrsp.lpa.es10 import ConfiguredAddresses, NotificationMetadata, ProfileInfo, ProfileMetadata
-from openrsp.lpa.es11_client import EventEntry
-from openrsp.lpa.lpac_json import euicc_info2
-from openrsp.lpa.lpd import DownloadResult, LoadProgress, Step
-from openrsp.lpa.notifications import NotificationOutcome
-from openrsp.lpa.ppr import PPR_MEANING
-from openrsp.lpa.steps import STEP_WORDS
+from openrsp.lpa.core.es10 import ConfiguredAddresses, NotificationMetadata, ProfileInfo, ProfileMetadata
+from openrsp.lpa.core.lpd import DownloadResult, LoadProgress, Step
+from openrsp.lpa.core.notifications import NotificationOutcome
+from openrsp.lpa.core.ppr import PPR_MEANING
+from openrsp.lpa.core.steps import STEP_WORDS
+from openrsp.lpa.drivers.es11_client import EventEntry
+from openrsp.lpa.ui.lpac_json import euicc_info2
 
 # Piped output is not cut to 80 columns: ICCIDs and AIDs must stay whole for scripts and logs.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)

@@ -1,6 +1,6 @@
 """Command and response APDUs (ISO/IEC 7816-4 short form), class-byte coding and status words.
 
-Shared by the card side (iso7816.py) and the LPA side (lpa/es10_client.py), so both agree on the
+Shared by the card side (iso7816.py) and the LPA side (lpa/drivers/es10_client.py), so both agree on the
 bytes. Only short APDUs exist here: the card's ATR does not offer extended length, and no ES10
 exchange needs it (STORE DATA blocks are at most 255 bytes, responses come 256 bytes at a time).
 """

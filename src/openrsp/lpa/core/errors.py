@@ -10,7 +10,7 @@ from typing import Any
 
 from openrsp.asn1.rsp_types import CancelSessionReason
 from openrsp.errors import InputError, OpenRSPError
-from openrsp.lpa.install_reasons import part_meaning, reason_meaning
+from openrsp.lpa.core.install_reasons import part_meaning, reason_meaning
 from openrsp.status_codes import describe
 
 

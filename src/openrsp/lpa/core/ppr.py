@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openrsp.asn1.rsp_types import bits_set
-from openrsp.lpa.es10 import ProfileMetadata
+from openrsp.lpa.core.es10 import ProfileMetadata
 
 PPR_NAMES = ("pprUpdateControl", "ppr1", "ppr2")
 CHECKED_PPRS = ("ppr1", "ppr2")
