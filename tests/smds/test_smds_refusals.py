@@ -10,6 +10,7 @@ import pytest
 from smds_support import Smds, codes, executed
 
 from openrsp.asn1.tlv import encode_tlv, iter_tlvs, read_tlv
+from openrsp.es12.client import SmdsRefused, SmdsUnreachable
 from openrsp.euicc.store import create_euicc, open_card
 from openrsp.lpa.core.device import DeviceInfo, encode_ctx_params1
 from openrsp.lpa.core.discovery import retrieve_events
@@ -30,7 +31,6 @@ from openrsp.pki.certio import (
 from openrsp.pki.curves import generate_key
 from openrsp.pki.layout import PkiIndex
 from openrsp.pki.testpki import init_pki
-from openrsp.smds.client import SmdsRefused, SmdsUnreachable
 
 ES12 = "/gsma/rsp2/es12/"
 

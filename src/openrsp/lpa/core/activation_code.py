@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from openrsp.extras import require
 from openrsp.lpa.core.errors import LpaInputError
 
 FORMAT_VERSION = "1"
@@ -90,8 +91,9 @@ def parse_activation_code(text: str) -> ActivationCode:
 
 def read_qr_text(image_path: Path | str) -> str:
     """The text of the first QR code in an image file (PNG, JPEG, ... anything Pillow opens)."""
-    import zxingcpp
-    from PIL import Image, UnidentifiedImageError
+    zxingcpp = require("zxingcpp", "qr", "reading a QR code image")
+    pil = require("PIL.Image", "qr", "reading a QR code image")
+    Image, UnidentifiedImageError = pil, pil.UnidentifiedImageError
 
     path = Path(image_path)
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from openrsp.errors import InputError, OpenRSPError
+from openrsp.extras import require
 
 
 class TransportError(OpenRSPError):
@@ -44,7 +45,7 @@ class PcscTransport:
         self, reader: str | None = None, *, exclusive: bool = False, protocol: str | None = None
     ) -> None:
         # Imported here so that in-process use never needs the PC/SC library.
-        from smartcard import scard
+        scard = require("smartcard.scard", "pcsc", "a PC/SC card reader")
 
         self._scard = scard
         offered = {"T=0": scard.SCARD_PROTOCOL_T0, "T=1": scard.SCARD_PROTOCOL_T1}
