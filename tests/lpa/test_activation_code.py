@@ -6,10 +6,10 @@ import segno
 from openrsp.lpa.core.activation_code import (
     ActivationCode,
     ActivationCodeError,
-    activation_code_from_qr,
     parse_activation_code,
 )
 from openrsp.lpa.core.errors import LpaInputError
+from openrsp.lpa.ui.qr import activation_code_from_qr
 
 
 @pytest.mark.parametrize(

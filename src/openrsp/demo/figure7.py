@@ -29,11 +29,11 @@ from openrsp.demo.smds_steps import SmdsSteps
 from openrsp.demo.trace import StepFailed, StepRecord, Trace, check
 from openrsp.demo.world import OP_CONTRACT, OP_IMSI, SMDP_APN, DemoOptions, DemoWorld
 from openrsp.extras import require
-from openrsp.lpa.core.activation_code import activation_code_from_qr
 from openrsp.lpa.core.es10 import Es10
 from openrsp.lpa.core.lpd import Download, DownloadRequest, LoadProgress, Step
 from openrsp.lpa.core.notifications import NotificationSender
 from openrsp.lpa.drivers.es9_client import Es9Client
+from openrsp.lpa.ui.qr import activation_code_from_qr
 from openrsp.network.errors import ServiceRefused
 from openrsp.network.events import NetworkEvent
 from openrsp.network.gateway import Session

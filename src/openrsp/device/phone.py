@@ -26,7 +26,7 @@ from openrsp.device.pacing import paced
 from openrsp.device.problems import explain
 from openrsp.device.screen import Screen
 from openrsp.errors import OpenRSPError
-from openrsp.lpa.core.activation_code import parse_activation_code, read_qr_text
+from openrsp.lpa.core.activation_code import parse_activation_code
 from openrsp.lpa.core.device import DeviceInfo
 from openrsp.lpa.core.discovery import discover
 from openrsp.lpa.core.errors import LpaInputError
@@ -37,6 +37,7 @@ from openrsp.lpa.drivers.https import HttpsSettings
 from openrsp.lpa.drivers.in_process import InProcessTransport
 from openrsp.lpa.drivers.transport import ApduTransport
 from openrsp.lpa.ui import lpac_json
+from openrsp.lpa.ui.qr import read_qr_text
 from openrsp.lpa.ui.session import LpaSession
 
 DOWNLOAD = "a profile download"

@@ -16,17 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from openrsp.errors import OpenRSPError
-from openrsp.lpa.core.activation_code import (
-    activation_code_from_qr,
-    check_smdp_address,
-    parse_activation_code,
-)
+from openrsp.lpa.core.activation_code import check_smdp_address, parse_activation_code
 from openrsp.lpa.core.device import DeviceInfo
 from openrsp.lpa.core.discovery import Discovery, discover
 from openrsp.lpa.core.errors import Es9Failure, LpaInputError
 from openrsp.lpa.core.lpd import CONFIRMATION_CODE_SUBJECT, Download, DownloadRequest, DownloadResult
 from openrsp.lpa.core.notifications import NotificationOutcome, NotificationsKept
 from openrsp.lpa.ui import lpac_json, lui
+from openrsp.lpa.ui.qr import activation_code_from_qr
 from openrsp.lpa.ui.session import LpaSession
 
 CODE_REFUSED = "3.8"
