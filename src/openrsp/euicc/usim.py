@@ -28,6 +28,7 @@ from openrsp.apdu import (
     StatusWordError,
     decode_cla,
 )
+from openrsp.asn1.tlv import encode_tlv
 from openrsp.crypto.aka import AkaSyncFailure, verify_autn
 from openrsp.crypto.errors import AkaMacError
 from openrsp.euicc.core import Euicc
@@ -64,7 +65,7 @@ def _parent(path: str) -> str | None:
 
 
 def _tlv(tag: int, value: bytes) -> bytes:
-    return bytes([tag, len(value)]) + value
+    return encode_tlv(tag, value)
 
 
 class UiccFileSystem:
