@@ -71,7 +71,7 @@ def _transport_factory(euicc: Path | None, pcsc: str | None) -> Callable[[], Apd
             from openrsp.lpa.drivers.in_process import open_euicc_folder
 
             return open_euicc_folder(euicc)
-        from openrsp.lpa.drivers.transport import PcscTransport
+        from openrsp.lpa.drivers.pcsc import PcscTransport
 
         return PcscTransport(pcsc or None)
 
