@@ -41,10 +41,17 @@ fi
 
 stamp=.venv/.installed
 PIP_VERSION=26.3  # pinned: the installer is part of what makes a run repeatable
-if [ ! -f "$stamp" ] || [ requirements.lock -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# Runtime pins always; the test pins for `bootstrap.sh test`. Every file is checked against the
+# sha256 in the lock files (scripts/lock.py writes them).
+locks=(-r requirements.lock)
+if [ "${1:-}" = "test" ]; then
+  locks+=(-r requirements-test.lock)
+fi
+if [ ! -f "$stamp" ] || [ requirements.lock -nt "$stamp" ] || [ requirements-test.lock -nt "$stamp" ] \
+   || [ pyproject.toml -nt "$stamp" ] || { [ "${1:-}" = "test" ] && ! grep -qx test "$stamp"; }; then
   python3 -m venv .venv
   .venv/bin/pip install -q pip==$PIP_VERSION
-  .venv/bin/pip install -q -r requirements.lock
+  .venv/bin/pip install -q --require-hashes "${locks[@]}"
   .venv/bin/pip install -q --no-deps -e .
-  touch "$stamp"
+  echo "${1:-runtime}" > "$stamp"
 fi

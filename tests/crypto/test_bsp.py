@@ -4,7 +4,9 @@ import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
 
-from openrsp.crypto.bsp import (
+from openrsp.crypto.errors import BspMacError, BspStructureError
+from openrsp.crypto.kdf import SessionKeys
+from openrsp.es8.bsp import (
     MAX_SEGMENT_SIZE,
     TAG_ENCRYPTED,
     TAG_MAC_ONLY,
@@ -14,8 +16,6 @@ from openrsp.crypto.bsp import (
     encode_replace_session_keys,
     parse_replace_session_keys,
 )
-from openrsp.crypto.errors import BspMacError, BspStructureError
-from openrsp.crypto.kdf import SessionKeys
 
 
 def flip_bit(data: bytes, index: int, bit: int = 0) -> bytes:

@@ -375,9 +375,9 @@ def network_for(world: World, hss_file: Path, bootstrap, offers: list[Offer]):  
     return MobileNetwork(hss, smdp=(SMDP_HOST, world.port), resolve={SMDP_HOST: "127.0.0.1"})
 
 
-def https_for(world: World):  # noqa: ANN201 - openrsp.lpa.https.HttpsSettings
+def https_for(world: World):  # noqa: ANN201 - openrsp.lpa.drivers.https.HttpsSettings
     """What `openrsp device serve --ci <the PKI's CI> --resolve ...` would use."""
-    from openrsp.lpa.https import HttpsSettings, load_ca_certificates
+    from openrsp.lpa.drivers.https import HttpsSettings, load_ca_certificates
 
     cas = load_ca_certificates([world.pki / "nist" / "ci.cert.pem"])
     return HttpsSettings(tuple(cas), resolve={SMDP_HOST: "127.0.0.1"})

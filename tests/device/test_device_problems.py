@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from openrsp.device.gate import CardBusy
 from openrsp.device.problems import explain
-from openrsp.lpa.activation_code import parse_activation_code
-from openrsp.lpa.errors import (
+from openrsp.lpa.core.activation_code import parse_activation_code
+from openrsp.lpa.core.errors import (
     DownloadCancelled,
     Es9Failure,
     Es10Error,

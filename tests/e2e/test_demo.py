@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from openrsp.lpa.activation_code import read_qr_text
+from openrsp.lpa.ui.qr import read_qr_text
 
 STEPS = [
     "pki",

@@ -26,11 +26,11 @@ from PIL import Image
 from openrsp.asn1 import rsp
 from openrsp.asn1.rsp_types import CancelSessionReason
 from openrsp.euicc.store import RETRY_KEY_FILE, open_card, read_state, write_state
-from openrsp.lpa.errors import DownloadCancelled
-from openrsp.lpa.https import HttpsSettings, load_ca_certificates
-from openrsp.lpa.lpd import Download, DownloadRequest, Step
-from openrsp.lpa.session import LpaSession
-from openrsp.lpa.transport import InProcessTransport
+from openrsp.lpa.core.errors import DownloadCancelled
+from openrsp.lpa.core.lpd import Download, DownloadRequest, Step
+from openrsp.lpa.drivers.https import HttpsSettings, load_ca_certificates
+from openrsp.lpa.drivers.in_process import InProcessTransport
+from openrsp.lpa.ui.session import LpaSession
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import open_repository
 

@@ -17,7 +17,7 @@ from lpa_support import (
     smdp_fixture,  # noqa: F401 - fixture
 )
 
-from openrsp.crypto.bsp import TAG_PROFILE, BspSender
+from openrsp.es8.bsp import TAG_PROFILE, BspSender
 from openrsp.euicc.store import set_strict
 from openrsp.smdp import prepared_package
 

@@ -21,14 +21,14 @@ from lpa_support import (
 )
 
 from openrsp.euicc.store import open_card
-from openrsp.lpa.errors import SmdpUnreachable
-from openrsp.lpa.es10 import Es10
-from openrsp.lpa.es10_client import Es10Client
-from openrsp.lpa.https import HttpsSettings, load_ca_certificates
-from openrsp.lpa.lpd import Download, DownloadRequest, Step
-from openrsp.lpa.notifications import NotificationSender
-from openrsp.lpa.session import LpaSession
-from openrsp.lpa.transport import InProcessTransport
+from openrsp.lpa.core.errors import SmdpUnreachable
+from openrsp.lpa.core.es10 import Es10
+from openrsp.lpa.core.lpd import Download, DownloadRequest, Step
+from openrsp.lpa.core.notifications import NotificationSender
+from openrsp.lpa.drivers.es10_client import Es10Client
+from openrsp.lpa.drivers.https import HttpsSettings, load_ca_certificates
+from openrsp.lpa.drivers.in_process import InProcessTransport
+from openrsp.lpa.ui.session import LpaSession
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Test-side SM-DP+ and LPA for driving the virtual eUICC: signs serverSigned1 and smdpSigned2 with
-real DPauth/DPpb keys, binds packages with smdp/bpp.py, and walks a download through ES10 calls."""
+real DPauth/DPpb keys, binds packages with es8/build.py, and walks a download through ES10 calls."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from openrsp.asn1 import rsp
-from openrsp.asn1.bpp_segments import segments_for_lpa
 from openrsp.asn1.rsp_types import bit_string, iccid_to_bytes
 from openrsp.asn1.tlv import encode_tlv, read_tlv
 from openrsp.crypto.ecdsa import PrivateKey, sign_plain, verify_plain
+from openrsp.es8.build import build_bound_profile_package
+from openrsp.es8.segments import segments_for_lpa
 from openrsp.euicc.store import card_for, open_euicc
-from openrsp.lpa.es10_client import Es10Client
-from openrsp.lpa.transport import InProcessTransport
+from openrsp.lpa.drivers.es10_client import Es10Client
+from openrsp.lpa.drivers.in_process import InProcessTransport
 from openrsp.pki.credentials import SmdpCiSet, SmdpCredentials
-from openrsp.smdp.bpp import build_bound_profile_package
 
 Call = Callable[[bytes], bytes]
 

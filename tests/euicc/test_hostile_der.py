@@ -14,7 +14,7 @@ from rsp_harness import Download
 
 from openrsp.asn1 import rsp
 from openrsp.asn1.tlv import iter_tlvs
-from openrsp.lpa.es10_client import Es10TransportError
+from openrsp.lpa.drivers.es10_client import Es10TransportError
 
 CORPUS = Path(__file__).resolve().parents[1] / "fuzz" / "corpus" / "es10.txt"
 

@@ -14,7 +14,12 @@ import pytest
 from rsp_harness import Download, decode_result, final_result, store_metadata, verify_with_certificate
 
 from openrsp.asn1 import rsp
-from openrsp.asn1.bpp_segments import (
+from openrsp.asn1.rsp_types import iccid_from_bytes
+from openrsp.asn1.tlv import encode_tlv, read_tlv
+from openrsp.crypto.ecdsa import generate_private_key, public_key_to_point, sign_plain
+from openrsp.crypto.ecka import generate_one_time_key
+from openrsp.crypto.kdf import SessionKeys
+from openrsp.es8.segments import (
     encode_bpp,
     encode_initialise_secure_channel,
     encode_isc_signed_objects,
@@ -22,12 +27,7 @@ from openrsp.asn1.bpp_segments import (
     smdp_sign_input,
     split_bpp,
 )
-from openrsp.asn1.rsp_types import iccid_from_bytes
-from openrsp.asn1.tlv import encode_tlv, read_tlv
-from openrsp.crypto.ecdsa import generate_private_key, public_key_to_point, sign_plain
-from openrsp.crypto.ecka import generate_one_time_key
-from openrsp.crypto.kdf import SessionKeys
-from openrsp.lpa.es10_client import Es10TransportError
+from openrsp.lpa.drivers.es10_client import Es10TransportError
 from openrsp.pki.oids import DEFAULT_SMDP_OID
 from openrsp.profile.package import ProfilePackage
 

@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from openrsp.euicc.apdu import ISD_R_AID, CommandApdu, ResponseApdu, StatusWordError
+from openrsp.apdu import ISD_R_AID, CommandApdu, ResponseApdu, StatusWordError
 from openrsp.euicc.iso7816 import DEFAULT_ATR, Iso7816Card
 
 EID = bytes.fromhex("89049032123451234512345678901235")

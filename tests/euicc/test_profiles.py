@@ -12,7 +12,7 @@ from openrsp.asn1 import rsp
 from openrsp.asn1.rsp_types import bit_string, iccid_from_bytes, iccid_to_bytes
 from openrsp.asn1.tlv import read_tlv
 from openrsp.euicc.store import create_euicc
-from openrsp.lpa.es10_client import Es10TransportError
+from openrsp.lpa.drivers.es10_client import Es10TransportError
 from openrsp.profile.package import ProfilePackage
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"

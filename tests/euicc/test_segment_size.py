@@ -15,9 +15,9 @@ import pytest
 from rsp_harness import final_result, store_metadata
 
 from openrsp.asn1 import saip
-from openrsp.crypto.bsp import MAX_RECEIVED_SEGMENT_SIZE, TAG_PROFILE, BspReceiver, BspSender
 from openrsp.crypto.errors import BspStructureError
 from openrsp.crypto.kdf import SessionKeys
+from openrsp.es8.bsp import MAX_RECEIVED_SEGMENT_SIZE, TAG_PROFILE, BspReceiver, BspSender
 from openrsp.euicc.store import set_strict
 from openrsp.profile.package import ProfilePackage
 

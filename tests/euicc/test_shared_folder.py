@@ -9,8 +9,8 @@ from openrsp.asn1 import rsp
 from openrsp.asn1.rsp_types import iccid_from_bytes, iccid_to_bytes
 from openrsp.euicc.state import StateError
 from openrsp.euicc.store import card_for, open_euicc
-from openrsp.lpa.es10_client import Es10Client
-from openrsp.lpa.transport import InProcessTransport
+from openrsp.lpa.drivers.es10_client import Es10Client
+from openrsp.lpa.drivers.in_process import InProcessTransport
 from openrsp.profile import Subscription, generate_package
 from openrsp.profile.package import ProfilePackage
 

@@ -30,8 +30,8 @@ from rsp_harness import Download, store_metadata
 from worlds import CardWorld, WatchedTransport
 
 from openrsp.asn1 import rsp
-from openrsp.asn1.bpp_segments import segments_for_lpa
-from openrsp.lpa.es10_client import Es10Client, Es10TransportError
+from openrsp.es8.segments import segments_for_lpa
+from openrsp.lpa.drivers.es10_client import Es10Client, Es10TransportError
 
 
 def _check_card(transport: WatchedTransport, client: Es10Client, what: str) -> None:

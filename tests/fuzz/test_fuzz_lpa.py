@@ -34,12 +34,12 @@ from worlds import ES9_FUNCTIONS, CardWorld, SmdpWorld, WatchedTransport
 from openrsp.asn1.tlv import iter_tlvs, read_tlv
 from openrsp.errors import OpenRSPError
 from openrsp.euicc.store import create_euicc, open_card
-from openrsp.lpa.es9_client import Es9Client
-from openrsp.lpa.es10 import Es10
-from openrsp.lpa.es10_client import Es10Client
-from openrsp.lpa.https import HttpsSettings
-from openrsp.lpa.lpd import Download, DownloadRequest
-from openrsp.lpa.notifications import NotificationSender
+from openrsp.lpa.core.es10 import Es10
+from openrsp.lpa.core.lpd import Download, DownloadRequest
+from openrsp.lpa.core.notifications import NotificationSender
+from openrsp.lpa.drivers.es9_client import Es9Client
+from openrsp.lpa.drivers.es10_client import Es10Client
+from openrsp.lpa.drivers.https import HttpsSettings
 from openrsp.smdp.errors import Es9Error
 from openrsp.smdp.es9plus import Es9Service
 from openrsp.smdp.jsonapi import failure, success

@@ -29,7 +29,7 @@ from rsp_harness import Download, store_metadata
 from worlds import CardWorld
 
 from openrsp.asn1 import Asn1Error, rsp
-from openrsp.asn1.bpp_segments import (
+from openrsp.es8.segments import (
     BppFormatError,
     parse_initialise_secure_channel,
     segments_for_lpa,

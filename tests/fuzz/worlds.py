@@ -26,11 +26,11 @@ from es9_harness import (
 from rsp_harness import HarnessSmdp, Rig, final_result, store_metadata
 from smdp_support import FakeClock
 
+from openrsp.apdu import SW_UNKNOWN, ResponseApdu
 from openrsp.asn1 import rsp
 from openrsp.asn1.rsp_types import CancelSessionReason, bit_string, iccid_to_bytes
-from openrsp.euicc.apdu import SW_UNKNOWN, ResponseApdu
 from openrsp.euicc.store import create_euicc
-from openrsp.lpa.es10_client import Es10Client
+from openrsp.lpa.drivers.es10_client import Es10Client
 from openrsp.profile.package import ProfilePackage
 from openrsp.smdp.db.engine import make_engine, migrate, sqlite_url
 from openrsp.smdp.repository import Repository

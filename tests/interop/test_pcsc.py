@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from pcsc_support import BIG_RESPONSE, EID, SmallIsdR, plug_in
 
-from openrsp.euicc.apdu import ISD_R_AID
+from openrsp.apdu import ISD_R_AID
 from openrsp.euicc.iso7816 import DEFAULT_ATR, Iso7816Card
-from openrsp.lpa.es10_client import Es10Client
-from openrsp.lpa.transport import NoCardError, NoReaderError, PcscTransport
+from openrsp.lpa.drivers.es10_client import Es10Client
+from openrsp.lpa.drivers.pcsc import PcscTransport
+from openrsp.lpa.drivers.transport import NoCardError, NoReaderError
 from pcsc_fixture import TIMEOUT, card_present, wait_for
 
 pytestmark = [pytest.mark.pcsc, pytest.mark.xdist_group("pcsc")]

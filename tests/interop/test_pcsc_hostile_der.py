@@ -14,8 +14,8 @@ import pytest
 
 from openrsp.asn1 import rsp
 from openrsp.euicc.store import create_euicc, open_euicc
-from openrsp.lpa.es10_client import Es10Client, Es10TransportError
-from openrsp.lpa.transport import PcscTransport
+from openrsp.lpa.drivers.es10_client import Es10Client, Es10TransportError
+from openrsp.lpa.drivers.pcsc import PcscTransport
 from openrsp.pki.testpki import init_pki
 from pcsc_fixture import TIMEOUT, card_present, wait_for
 

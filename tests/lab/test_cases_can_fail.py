@@ -19,11 +19,12 @@ from openrsp.lab.cases import CASES, select
 from openrsp.lab.model import Case, Verdict
 from openrsp.lab.runner import run_case
 from openrsp.lab.setup import Lab, make_dut
-from openrsp.lpa import actions, lpd
-from openrsp.lpa.discovery import Discovery
-from openrsp.lpa.errors import LpaError
-from openrsp.lpa.https import HttpsSettings
-from openrsp.lpa.notifications import NotificationSender
+from openrsp.lpa.core import lpd
+from openrsp.lpa.core.discovery import Discovery
+from openrsp.lpa.core.errors import LpaError
+from openrsp.lpa.core.notifications import NotificationSender
+from openrsp.lpa.drivers.https import HttpsSettings
+from openrsp.lpa.ui import actions
 
 pytestmark = pytest.mark.xdist_group("lab-cases")
 SLOW = 0.5

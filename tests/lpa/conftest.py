@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from openrsp.euicc.store import create_euicc, open_card
-from openrsp.lpa.es10 import Es10
-from openrsp.lpa.es10_client import Es10Client
-from openrsp.lpa.transport import InProcessTransport
+from openrsp.lpa.core.es10 import Es10
+from openrsp.lpa.drivers.es10_client import Es10Client
+from openrsp.lpa.drivers.in_process import InProcessTransport
 from openrsp.pki.testpki import init_pki
 
 

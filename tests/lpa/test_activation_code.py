@@ -3,13 +3,13 @@
 import pytest
 import segno
 
-from openrsp.lpa.activation_code import (
+from openrsp.lpa.core.activation_code import (
     ActivationCode,
     ActivationCodeError,
-    activation_code_from_qr,
     parse_activation_code,
 )
-from openrsp.lpa.errors import LpaInputError
+from openrsp.lpa.core.errors import LpaInputError
+from openrsp.lpa.ui.qr import activation_code_from_qr
 
 
 @pytest.mark.parametrize(

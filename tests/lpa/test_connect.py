@@ -1,4 +1,4 @@
-"""How the LPA's front ends turn the user's trust options into HTTPS settings (openrsp.lpa.connect)."""
+"""How the LPA's front ends turn the user's trust options into HTTPS settings (openrsp.lpa.ui.connect)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from cryptography import x509
 
 from openrsp.euicc.store import read_state
-from openrsp.lpa.connect import https_factory, trusted_cis
-from openrsp.lpa.errors import LpaInputError
+from openrsp.lpa.core.errors import LpaInputError
+from openrsp.lpa.ui.connect import https_factory, trusted_cis
 from openrsp.pki.layout import PkiIndex
 
 

@@ -3,8 +3,8 @@
 import pytest
 
 from openrsp.asn1.codec import rsp
-from openrsp.lpa.device import DEFAULT_TAC, DeviceInfo, encode_ctx_params1, imei_to_bytes
-from openrsp.lpa.errors import LpaInputError
+from openrsp.lpa.core.device import DEFAULT_TAC, DeviceInfo, encode_ctx_params1, imei_to_bytes
+from openrsp.lpa.core.errors import LpaInputError
 
 IMEI = "490154203237518"  # a valid Luhn check digit
 

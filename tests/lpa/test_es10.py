@@ -5,10 +5,10 @@ import pytest
 from openrsp.asn1.codec import rsp
 from openrsp.asn1.rsp_types import iccid_to_bytes
 from openrsp.euicc.store import create_euicc, open_card
-from openrsp.lpa.errors import Es10Error, LpaInputError
-from openrsp.lpa.es10 import Es10, profile_identifier
-from openrsp.lpa.es10_client import Es10Client
-from openrsp.lpa.transport import InProcessTransport
+from openrsp.lpa.core.errors import Es10Error, LpaInputError
+from openrsp.lpa.core.es10 import Es10, profile_identifier
+from openrsp.lpa.drivers.es10_client import Es10Client
+from openrsp.lpa.drivers.in_process import InProcessTransport
 from openrsp.pki.layout import PkiIndex
 
 PP_ICCID = "8949449999999990023"

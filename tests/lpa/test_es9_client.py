@@ -7,9 +7,9 @@ import pytest
 from cryptography import x509
 from https_peer import https_peer
 
-from openrsp.lpa.errors import Es9Failure, Es9ProtocolError, NoTrustError, SmdpTlsError, SmdpUnreachable
-from openrsp.lpa.es9_client import Es9Client
-from openrsp.lpa.https import HttpsSettings, load_ca_certificates, parse_resolve
+from openrsp.lpa.core.errors import Es9Failure, Es9ProtocolError, NoTrustError, SmdpTlsError, SmdpUnreachable
+from openrsp.lpa.drivers.es9_client import Es9Client
+from openrsp.lpa.drivers.https import HttpsSettings, load_ca_certificates, parse_resolve
 from openrsp.pki.testpki import init_pki
 
 HOST = "smdp.openrsp.test"  # the name in the test PKI's SM-DP+ TLS certificate

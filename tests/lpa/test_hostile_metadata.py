@@ -14,8 +14,8 @@ import pytest
 
 from openrsp.asn1 import rsp
 from openrsp.asn1.rsp_types import bit_string, iccid_to_bytes
-from openrsp.lpa.errors import Es10FormatError, LpaError
-from openrsp.lpa.es10 import Es10, decode_profile_metadata
+from openrsp.lpa.core.errors import Es10FormatError, LpaError
+from openrsp.lpa.core.es10 import Es10, decode_profile_metadata
 
 
 class _NoAnswer(BaseException):

@@ -5,8 +5,8 @@ import pytest
 
 from openrsp.asn1 import rsp
 from openrsp.asn1.rsp_types import bit_string
-from openrsp.lpa.es10 import ProfileMetadata
-from openrsp.lpa.ppr import check_pprs, rat_from_response
+from openrsp.lpa.core.es10 import ProfileMetadata
+from openrsp.lpa.core.ppr import check_pprs, rat_from_response
 
 
 def _rat(*rules: tuple[list[int], list[dict], bool]) -> list:

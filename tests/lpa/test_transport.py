@@ -4,11 +4,12 @@ import hashlib
 
 import pytest
 
+from openrsp.apdu import ISD_R_AID, CommandApdu, ResponseApdu, StatusWordError
 from openrsp.errors import InputError, OpenRSPError
-from openrsp.euicc.apdu import ISD_R_AID, CommandApdu, ResponseApdu, StatusWordError
 from openrsp.euicc.iso7816 import Iso7816Card
-from openrsp.lpa.es10_client import Es10Client, Es10TransportError
-from openrsp.lpa.transport import InProcessTransport, TransportError
+from openrsp.lpa.drivers.es10_client import Es10Client, Es10TransportError
+from openrsp.lpa.drivers.in_process import InProcessTransport
+from openrsp.lpa.drivers.transport import TransportError
 
 EID = bytes.fromhex("89049032123451234512345678901235")
 BIG_RESPONSE = bytes.fromhex("BF228202B7") + bytes(i % 253 for i in range(695))

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from openrsp.euicc.store import open_card
-from openrsp.lpa.transport import InProcessTransport
+from openrsp.lpa.drivers.in_process import InProcessTransport
 from openrsp.network.device import Modem
 from openrsp.profile import Subscription
 

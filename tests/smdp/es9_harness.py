@@ -32,14 +32,14 @@ from smdp_support import OPENRSP, FakeClock
 from sqlalchemy import select
 
 from openrsp.asn1 import rsp
-from openrsp.asn1.bpp_segments import parse_initialise_secure_channel, smdp_sign_input, split_bpp
 from openrsp.asn1.rsp_types import bit_string, iccid_to_bytes
 from openrsp.asn1.tlv import encode_tlv, read_single_tlv
-from openrsp.crypto.bsp import BspReceiver
 from openrsp.crypto.ecdsa import sign_plain, verify_plain
 from openrsp.crypto.ecka import generate_one_time_key, shared_secret
 from openrsp.crypto.kdf import SessionKeys, derive_session_keys
 from openrsp.crypto.keys import PrivateKey, public_key_to_point
+from openrsp.es8.bsp import BspReceiver
+from openrsp.es8.segments import parse_initialise_secure_channel, smdp_sign_input, split_bpp
 from openrsp.pki.credentials import EuiccCredentials, SmdpCredentials
 from openrsp.pki.eid import eid_from_certificate
 from openrsp.smdp.config import SmdpConfig

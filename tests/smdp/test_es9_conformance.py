@@ -44,8 +44,8 @@ from smdp_support import (
 )
 
 from openrsp.asn1 import rsp
-from openrsp.asn1.bpp_segments import parse_initialise_secure_channel, split_bpp
 from openrsp.asn1.rsp_types import CancelSessionReason, PprId, bits_set
+from openrsp.es8.segments import parse_initialise_secure_channel, split_bpp
 from openrsp.pki.credentials import SmdpCredentials
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import open_repository

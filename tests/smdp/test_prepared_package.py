@@ -2,11 +2,11 @@
 
 import os
 
-from openrsp.asn1.bpp_segments import split_bpp
-from openrsp.crypto.bsp import BspReceiver
 from openrsp.crypto.ecka import generate_one_time_key
 from openrsp.crypto.keys import generate_private_key, public_key_to_point
-from openrsp.smdp.bpp import build_bound_profile_package
+from openrsp.es8.bsp import BspReceiver
+from openrsp.es8.build import build_bound_profile_package
+from openrsp.es8.segments import split_bpp
 from openrsp.smdp.prepared_package import PreparedPackage, from_bytes, prepare, to_bytes
 
 EID = bytes.fromhex("89001012012341234012345678901224")

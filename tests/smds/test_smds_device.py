@@ -13,7 +13,7 @@ from smds_support import Smds
 from openrsp.device.phone import Phone
 from openrsp.device.server import running
 from openrsp.euicc.store import create_euicc
-from openrsp.lpa.https import HttpsSettings, load_ca_certificates
+from openrsp.lpa.drivers.https import HttpsSettings, load_ca_certificates
 from openrsp.pki.layout import PkiIndex
 
 JSON = {"Content-Type": "application/json"}

@@ -10,15 +10,16 @@ import pytest
 from smds_support import Smds, codes, executed
 
 from openrsp.asn1.tlv import encode_tlv, iter_tlvs, read_tlv
+from openrsp.es12.client import SmdsRefused, SmdsUnreachable
 from openrsp.euicc.store import create_euicc, open_card
-from openrsp.lpa.connect import https_factory
-from openrsp.lpa.device import DeviceInfo, encode_ctx_params1
-from openrsp.lpa.discovery import retrieve_events
-from openrsp.lpa.errors import Es9Failure
-from openrsp.lpa.es10 import Es10
-from openrsp.lpa.es10_client import Es10Client
-from openrsp.lpa.es11_client import Es11Client
-from openrsp.lpa.transport import InProcessTransport
+from openrsp.lpa.core.device import DeviceInfo, encode_ctx_params1
+from openrsp.lpa.core.discovery import retrieve_events
+from openrsp.lpa.core.errors import Es9Failure
+from openrsp.lpa.core.es10 import Es10
+from openrsp.lpa.drivers.es10_client import Es10Client
+from openrsp.lpa.drivers.es11_client import Es11Client
+from openrsp.lpa.drivers.in_process import InProcessTransport
+from openrsp.lpa.ui.connect import https_factory
 from openrsp.pki import issue
 from openrsp.pki.certio import (
     certificate_pem,
@@ -30,7 +31,6 @@ from openrsp.pki.certio import (
 from openrsp.pki.curves import generate_key
 from openrsp.pki.layout import PkiIndex
 from openrsp.pki.testpki import init_pki
-from openrsp.smds.client import SmdsRefused, SmdsUnreachable
 
 ES12 = "/gsma/rsp2/es12/"
 
@@ -275,7 +275,7 @@ def test_an_oversized_body_is_refused_without_reading_it_all(smds: Smds) -> None
 
 def test_lpac_discovery_shape_is_answered(smds: Smds, smds_pki: Path, es10: Es10, eid: str) -> None:
     """lpac posts its discovery to the ES9+ paths with an `smdpAddress` field: answered as ES11."""
-    from openrsp.lpa.es9_client import Es9Client
+    from openrsp.lpa.drivers.es9_client import Es9Client
 
     class LpacPaths(Es11Client):
         path = "/gsma/rsp2/es9plus/"

@@ -1,4 +1,5 @@
-"""BER-TLV in and out: the one place openrsp splits and builds tag-length-value bytes by hand.
+"""BER-TLV in and out: how openrsp splits and builds tag-length-value bytes by hand (the ES8+ segments,
+the card's FCI and file records, SAIP file contents all use it).
 
 Tags are kept as the integer of their bytes as written on the wire (0x5A, 0xBF36, 0x5F37,
 0x9F70, ...), which is how SGP.22 and ETSI name them. Lengths are read in short or long form

@@ -23,16 +23,16 @@ from typing import Any
 from cryptography import x509
 
 from openrsp.asn1 import rsp
-from openrsp.asn1.bpp_segments import parse_initialise_secure_channel, smdp_sign_input, split_bpp
 from openrsp.asn1.rsp_types import bit_string, iccid_to_bytes
 from openrsp.asn1.tlv import encode_tlv, read_single_tlv
 from openrsp.bench.fleet import Fleet, VirtualEuicc
-from openrsp.crypto.bsp import BspReceiver
 from openrsp.crypto.ecdsa import PublicKey, sign_plain, verify_plain
 from openrsp.crypto.ecka import generate_one_time_key, shared_secret
 from openrsp.crypto.kdf import derive_session_keys
 from openrsp.crypto.keys import public_key_to_point
 from openrsp.errors import OpenRSPError
+from openrsp.es8.bsp import BspReceiver
+from openrsp.es8.segments import parse_initialise_secure_channel, smdp_sign_input, split_bpp
 from openrsp.euicc.certs import smdp_oid
 from openrsp.pki.verify import ChainError, ChainVerifier
 

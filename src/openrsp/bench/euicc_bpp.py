@@ -21,17 +21,17 @@ from typing import Any
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from openrsp.asn1 import rsp
-from openrsp.asn1.bpp_segments import segments_for_lpa
 from openrsp.asn1.rsp_types import iccid_to_bytes
 from openrsp.asn1.tlv import encode_tlv
 from openrsp.crypto.ecdsa import sign_plain
 from openrsp.crypto.kdf import KEY_LENGTH, SessionKeys
 from openrsp.errors import OpenRSPError
+from openrsp.es8.build import build_bound_profile_package
+from openrsp.es8.segments import segments_for_lpa
 from openrsp.euicc.isd_r import IsdR
 from openrsp.euicc.store import create_euicc, open_euicc
 from openrsp.pki.credentials import SmdpCiSet, SmdpCredentials
 from openrsp.profile.package import ProfilePackage
-from openrsp.smdp.bpp import build_bound_profile_package
 
 DEVICE_INFO = {"tac": bytes.fromhex("35290611"), "deviceCapabilities": {}}
 # What each LoadBoundProfilePackage piece is (SGP.22 order), by its first tag byte(s).

@@ -48,7 +48,7 @@ TARGETS: tuple[tuple[str, str, str], ...] = (
     ("openrsp.crypto.ecdsa", "verify_plain", "signatures"),
     ("openrsp.smdp.es9_verify", "verify_euicc_chain", "signatures"),
     ("openrsp.smdp.es9_verify", "load_certificate", "signatures"),
-    ("openrsp.smdp.bpp", "build_bound_profile_package", "bpp_build"),
+    ("openrsp.es8.build", "build_bound_profile_package", "bpp_build"),
     ("openrsp.smdp.es9_binding", "new_binding", "bpp_build"),
     ("openrsp.smdp.sealing", "Sealer.seal", "sealing"),
     ("openrsp.smdp.sealing", "Sealer.open", "sealing"),

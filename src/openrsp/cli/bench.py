@@ -54,6 +54,10 @@ def bench(
 ) -> None:
     """Measure complete downloads per second and server CPU per download, the eUICC's time per BPP
     segment, profile generation and downloadOrder with a million profiles; print, and save JSON and a plot."""
+    from openrsp.extras import require
+
+    require("matplotlib", "bench", "openrsp bench")  # the plots
+    require("psycopg", "bench", "openrsp bench")  # downloadOrder on PostgreSQL
     from openrsp.bench.report import print_report, write_json, write_plot
     from openrsp.bench.runner import (
         PG_ADMIN_URL,

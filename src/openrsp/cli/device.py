@@ -49,8 +49,8 @@ def serve(
     from openrsp.device.phone import Phone
     from openrsp.device.server import serve as run_server
     from openrsp.euicc.store import read_state
-    from openrsp.lpa.connect import https_factory
-    from openrsp.lpa.device import DeviceInfo
+    from openrsp.lpa.core.device import DeviceInfo
+    from openrsp.lpa.ui.connect import https_factory
 
     if apdu_delay_ms < 0:
         raise InputError("--apdu-delay-ms cannot be negative")

@@ -3,7 +3,7 @@
     openrsp lpa [--euicc DIR | --pcsc [READER]] [--json] [--ci CERT... | --pki DIR]
                 [--client-cert PEM --client-key PEM] [--resolve HOST:IP] [--proxy URL] COMMAND
 
-Options are parsed here; what each command does is openrsp.lpa.actions. With --json each command
+Options are parsed here; what each command does is openrsp.lpa.ui.actions. With --json each command
 prints one lpac-shaped JSON object on stdout; failures exit 1 with the SGP.22 code in plain words.
 The LPA is imported only when an lpa command runs, so the rest of `openrsp` starts as fast as before.
 """
@@ -19,9 +19,9 @@ import typer
 from typer.core import TyperGroup
 
 if TYPE_CHECKING:
-    from openrsp.lpa.actions import Result
-    from openrsp.lpa.session import LpaSession
-    from openrsp.lpa.transport import ApduTransport
+    from openrsp.lpa.drivers.transport import ApduTransport
+    from openrsp.lpa.ui.actions import Result
+    from openrsp.lpa.ui.session import LpaSession
 
 _COMMAND_GROUPS = ("chip", "profile", "notification")
 
@@ -67,12 +67,12 @@ class _Options:
 
 def _transport_factory(euicc: Path | None, pcsc: str | None) -> Callable[[], ApduTransport]:
     def open_transport() -> ApduTransport:
-        from openrsp.lpa.transport import InProcessTransport, PcscTransport
-
         if euicc is not None:
-            from openrsp.euicc.store import open_card  # the in-process eUICC's card link: made here only
+            from openrsp.lpa.drivers.in_process import open_euicc_folder
 
-            return InProcessTransport(open_card(euicc))
+            return open_euicc_folder(euicc)
+        from openrsp.lpa.drivers.pcsc import PcscTransport
+
         return PcscTransport(pcsc or None)
 
     return open_transport
@@ -117,9 +117,9 @@ def _lpa(
 ) -> None:
     """The LPA: talks ES10 to an eUICC and ES9+ (HTTPS) to SM-DP+s."""
     from openrsp.errors import InputError, OpenRSPError
-    from openrsp.lpa.actions import fail
-    from openrsp.lpa.connect import https_factory
-    from openrsp.lpa.session import LpaSession
+    from openrsp.lpa.ui.actions import fail
+    from openrsp.lpa.ui.connect import https_factory
+    from openrsp.lpa.ui.session import LpaSession
 
     try:
         if euicc is not None and pcsc is not None:
@@ -137,7 +137,7 @@ def _lpa(
 
 
 def _run(ctx: typer.Context, action: Callable[[LpaSession], Result]) -> None:
-    from openrsp.lpa.actions import run
+    from openrsp.lpa.ui.actions import run
 
     options: _Options = ctx.obj
     code = run(options.session, options.as_json, action)
@@ -146,7 +146,7 @@ def _run(ctx: typer.Context, action: Callable[[LpaSession], Result]) -> None:
 
 
 def _actions() -> Any:
-    from openrsp.lpa import actions
+    from openrsp.lpa.ui import actions
 
     return actions
 
@@ -253,7 +253,7 @@ def profile_download(
     `profile discovery`), an SM-DS event (--discover), or the default SM-DP+."""
     actions = _actions()
     if smds is not None and not discover:
-        from openrsp.lpa.errors import LpaInputError
+        from openrsp.lpa.core.errors import LpaInputError
 
         raise typer.Exit(actions.fail(LpaInputError("--smds goes with --discover"), ctx.obj.as_json))
     options = actions.DownloadOptions(
@@ -295,7 +295,7 @@ def notification_process(
     """Send pending notifications to their SM-DP+ (all of them, or the ones named)."""
 
     def action(session: LpaSession) -> Result:
-        from openrsp.lpa.errors import LpaInputError
+        from openrsp.lpa.core.errors import LpaInputError
 
         if seq_numbers and process_all:
             raise LpaInputError("give sequence numbers or --all, not both")

@@ -109,7 +109,7 @@ def attach(
 ) -> None:
     """Power the device on, attach it with AKA, and show the bearer and services it gets."""
     from openrsp.euicc.store import open_card
-    from openrsp.lpa.transport import InProcessTransport
+    from openrsp.lpa.drivers.in_process import InProcessTransport
     from openrsp.network.device import Modem
     from openrsp.network.errors import NetworkError
     from openrsp.network.hss import Hss
@@ -151,8 +151,8 @@ def attach(
 
 def _enabled_profile_class(transport) -> str | None:
     """What the device reports about its enabled profile, read with ES10c GetProfilesInfo."""
-    from openrsp.lpa.es10 import Es10
-    from openrsp.lpa.es10_client import Es10Client
+    from openrsp.lpa.core.es10 import Es10
+    from openrsp.lpa.drivers.es10_client import Es10Client
 
     with Es10Client(transport) as client:
         enabled = [p for p in Es10(client).get_profiles_info() if p.state == "enabled"]
@@ -170,7 +170,7 @@ def maps_command(
     """Run the MAPS policy point until Ctrl-C, printing every decision."""
     import threading
 
-    from openrsp.lpa.https import parse_resolve
+    from openrsp.lpa.drivers.https import parse_resolve
     from openrsp.network.events import EventLog
     from openrsp.network.maps import MapsPolicy, MapsProxy
 

@@ -178,7 +178,9 @@ def register_order_commands(app: typer.Typer) -> None:
 
 
 def _write_qr(code: str, path: Path) -> None:
-    import segno
+    from openrsp.extras import require
+
+    segno = require("segno", "qr", "writing a QR code")
 
     try:
         segno.make(code, error="M", micro=False).save(str(path), scale=8, border=4)

@@ -2,9 +2,10 @@
 
 - keys / ecdsa: NIST P-256 and brainpoolP256r1 keys, TR-03111 plain (r||s) ECDSA with SHA-256
 - ecka / kdf: the ECKA shared secret and the BPP session-key derivation (X9.63 KDF)
-- bsp: SCP03t segment protection of the bound profile package (sans-I/O sender and receiver)
+- scp03t: the SCP03t primitives of segment protection (padding, ICV, chained C-MAC); the TLV-aware
+  BSP of the bound profile package is openrsp.es8.bsp
 - milenage / aka: 3GPP TS 35.206 Milenage and the AUTN / AUTS helpers around it
 
-Modules are imported one by one (``from openrsp.crypto.bsp import BspSender``) so that using one
+Modules are imported one by one (``from openrsp.crypto.ecdsa import sign_plain``) so that using one
 does not pay for the others.
 """

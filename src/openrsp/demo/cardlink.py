@@ -67,7 +67,7 @@ class LinkCount:
 class MeteredTransport:
     """Wraps an APDU transport and counts what crosses it (the same bytes a reader would carry)."""
 
-    def __init__(self, inner) -> None:  # an openrsp.lpa.transport.ApduTransport
+    def __init__(self, inner) -> None:  # an openrsp.lpa.drivers.transport.ApduTransport
         self.inner = inner
         self.count = LinkCount()
 

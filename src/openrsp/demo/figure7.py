@@ -24,16 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import segno
 
 from openrsp.demo.smds_steps import SmdsSteps
 from openrsp.demo.trace import StepFailed, StepRecord, Trace, check
 from openrsp.demo.world import OP_CONTRACT, OP_IMSI, SMDP_APN, DemoOptions, DemoWorld
-from openrsp.lpa.activation_code import activation_code_from_qr
-from openrsp.lpa.es9_client import Es9Client
-from openrsp.lpa.es10 import Es10
-from openrsp.lpa.lpd import Download, DownloadRequest, LoadProgress, Step
-from openrsp.lpa.notifications import NotificationSender
+from openrsp.extras import require
+from openrsp.lpa.core.es10 import Es10
+from openrsp.lpa.core.lpd import Download, DownloadRequest, LoadProgress, Step
+from openrsp.lpa.core.notifications import NotificationSender
+from openrsp.lpa.drivers.es9_client import Es9Client
+from openrsp.lpa.ui.qr import activation_code_from_qr
 from openrsp.network.errors import ServiceRefused
 from openrsp.network.events import NetworkEvent
 from openrsp.network.gateway import Session
@@ -131,7 +131,9 @@ class Figure7(SmdsSteps, DemoWorld):
                 operator.close()
             code = activation_code(confirmed["smdpAddress"], confirmed["matchingId"])
             self.qr_path = self.work / "activation-code.png"
-            segno.make(code, error="M", micro=False).save(str(self.qr_path), scale=8, border=4)
+            require("segno", "qr", "the demo's QR code").make(code, error="M", micro=False).save(
+                str(self.qr_path), scale=8, border=4
+            )
             check(status.get("state") == "Released", f"order state is {status.get('state')}, not Released")
             self._say(step, f"downloadOrder {self.op.iccid} bound to EID {self.eid}")
             self._say(step, f"confirmOrder: matchingId {confirmed['matchingId']}, released")

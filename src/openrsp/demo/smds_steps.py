@@ -14,13 +14,13 @@ from typing import Any
 
 from openrsp.demo.smds_process import start_smds
 from openrsp.demo.trace import check
-from openrsp.lpa.device import DeviceInfo
-from openrsp.lpa.discovery import discover
-from openrsp.lpa.es9_client import Es9Client
-from openrsp.lpa.es10 import Es10
-from openrsp.lpa.es11_client import Es11Client
-from openrsp.lpa.lpd import Download, DownloadRequest
-from openrsp.lpa.notifications import NotificationSender
+from openrsp.lpa.core.device import DeviceInfo
+from openrsp.lpa.core.discovery import discover
+from openrsp.lpa.core.es10 import Es10
+from openrsp.lpa.core.lpd import Download, DownloadRequest
+from openrsp.lpa.core.notifications import NotificationSender
+from openrsp.lpa.drivers.es9_client import Es9Client
+from openrsp.lpa.drivers.es11_client import Es11Client
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import open_repository
 from openrsp.smdp.inventory import generate_profiles

@@ -21,10 +21,10 @@ from openrsp.demo.smdp_process import OPENRSP_COMMAND, SmdpProcess, free_port, s
 from openrsp.demo.trace import StepRecord, Trace, check
 from openrsp.errors import InputError
 from openrsp.euicc.store import open_card, read_state
-from openrsp.lpa.es10 import Es10
-from openrsp.lpa.es10_client import Es10Client
-from openrsp.lpa.https import HttpsSettings, load_ca_certificates
-from openrsp.lpa.transport import InProcessTransport
+from openrsp.lpa.core.es10 import Es10
+from openrsp.lpa.drivers.es10_client import Es10Client
+from openrsp.lpa.drivers.https import HttpsSettings, load_ca_certificates
+from openrsp.lpa.drivers.in_process import InProcessTransport
 from openrsp.network.contract import Contract
 from openrsp.network.device import Modem
 from openrsp.network.events import EventLog, NetworkEvent

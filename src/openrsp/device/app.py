@@ -40,7 +40,7 @@ from openrsp.device.gate import CardBusy
 from openrsp.device.phone import Phone
 from openrsp.device.problems import explain
 from openrsp.errors import InputError, OpenRSPError
-from openrsp.lpa.errors import Es10Error
+from openrsp.lpa.core.errors import Es10Error
 
 STATIC = Path(__file__).parent / "static"
 MAX_PICTURE = 10 * 1024 * 1024

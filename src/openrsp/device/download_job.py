@@ -20,13 +20,13 @@ from openrsp.device.problems import Problem, explain
 from openrsp.device.screen import metadata_json
 from openrsp.errors import OpenRSPError
 from openrsp.hexutil import to_hex
-from openrsp.lpa import lpac_json
-from openrsp.lpa.errors import DownloadCancelled
-from openrsp.lpa.es10 import ProfileMetadata
-from openrsp.lpa.lpd import Download, DownloadRequest, DownloadResult, LoadProgress, Step
-from openrsp.lpa.notifications import NotificationOutcome
-from openrsp.lpa.session import LpaSession
-from openrsp.lpa.steps import STEP_WORDS
+from openrsp.lpa.core.errors import DownloadCancelled
+from openrsp.lpa.core.es10 import ProfileMetadata
+from openrsp.lpa.core.lpd import Download, DownloadRequest, DownloadResult, LoadProgress, Step
+from openrsp.lpa.core.notifications import NotificationOutcome
+from openrsp.lpa.core.steps import STEP_WORDS
+from openrsp.lpa.ui import lpac_json
+from openrsp.lpa.ui.session import LpaSession
 
 STARTING, RUNNING, CONSENT, CODE, LOADING = "starting", "running", "consent", "confirmation-code", "loading"
 DONE, FAILED, CANCELLED = "done", "failed", "cancelled"

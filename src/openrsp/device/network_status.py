@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from openrsp.errors import OpenRSPError
-from openrsp.lpa.es10 import ProfileInfo
-from openrsp.lpa.transport import ApduTransport
+from openrsp.lpa.core.es10 import ProfileInfo
+from openrsp.lpa.drivers.transport import ApduTransport
 
 if TYPE_CHECKING:
     from openrsp.network.network import MobileNetwork

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from openrsp.lpa.transport import ApduTransport
+from openrsp.lpa.drivers.transport import ApduTransport
 
 
 class PacedTransport:

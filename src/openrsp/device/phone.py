@@ -1,6 +1,6 @@
 """The device behind the page: LPA sessions on the eUICC, one operation at a time.
 
-Each operation opens a fresh LPA session (`openrsp.lpa.session.LpaSession`) on the card, does its
+Each operation opens a fresh LPA session (`openrsp.lpa.ui.session.LpaSession`) on the card, does its
 ES10 calls, delivers the notifications it caused (as `openrsp lpa` does) and closes the session, so
 the eUICC state on disk is always what both the page and the CLI read. A download runs in a worker
 thread (`DownloadJob`) holding the card until it ends. After every change the page hears the new
@@ -26,17 +26,19 @@ from openrsp.device.pacing import paced
 from openrsp.device.problems import explain
 from openrsp.device.screen import Screen
 from openrsp.errors import OpenRSPError
-from openrsp.lpa import lpac_json
-from openrsp.lpa.activation_code import parse_activation_code, read_qr_text
-from openrsp.lpa.device import DeviceInfo
-from openrsp.lpa.discovery import discover
-from openrsp.lpa.errors import LpaInputError
-from openrsp.lpa.es10 import Es10
-from openrsp.lpa.https import HttpsSettings
-from openrsp.lpa.lpd import DownloadRequest
-from openrsp.lpa.notifications import NotificationOutcome
-from openrsp.lpa.session import LpaSession
-from openrsp.lpa.transport import ApduTransport, InProcessTransport
+from openrsp.lpa.core.activation_code import parse_activation_code
+from openrsp.lpa.core.device import DeviceInfo
+from openrsp.lpa.core.discovery import discover
+from openrsp.lpa.core.errors import LpaInputError
+from openrsp.lpa.core.es10 import Es10
+from openrsp.lpa.core.lpd import DownloadRequest
+from openrsp.lpa.core.notifications import NotificationOutcome
+from openrsp.lpa.drivers.https import HttpsSettings
+from openrsp.lpa.drivers.in_process import InProcessTransport
+from openrsp.lpa.drivers.transport import ApduTransport
+from openrsp.lpa.ui import lpac_json
+from openrsp.lpa.ui.qr import read_qr_text
+from openrsp.lpa.ui.session import LpaSession
 
 DOWNLOAD = "a profile download"
 _NOT_LOOKED = object()  # the network has not been asked yet

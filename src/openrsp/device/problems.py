@@ -13,7 +13,7 @@ from typing import Any
 from openrsp.asn1.rsp_types import CancelSessionReason
 from openrsp.device.gate import CardBusy
 from openrsp.errors import InputError, OpenRSPError
-from openrsp.lpa.errors import (
+from openrsp.lpa.core.errors import (
     DownloadCancelled,
     Es9Failure,
     Es9ProtocolError,

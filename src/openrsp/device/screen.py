@@ -8,7 +8,7 @@ from typing import Any
 
 from openrsp.device.network_status import NetworkStatus
 from openrsp.hexutil import to_hex
-from openrsp.lpa.es10 import ProfileInfo, ProfileMetadata
+from openrsp.lpa.core.es10 import ProfileInfo, ProfileMetadata
 
 _POLICY_WORDS = {"ppr1": "cannot be turned off", "ppr2": "cannot be deleted"}
 _CONSENT_WORDS = "Your eSIM's rules ask for your consent to these rules."

@@ -3,7 +3,10 @@
 Sans-I/O. Nothing here touches a file or a socket: the state is written through the `persist`
 callback (store.py passes one that writes the state file atomically), time comes from `clock`,
 randomness from `random_bytes`, one-time keys from `make_one_time_key`. The ES10 functions live in
-their own modules (es10a, es10b_*, es10c, install) and act on an `Euicc`.
+their own modules and act on an `Euicc`: es10a (configured addresses), es10b_auth (challenge, info,
+AuthenticateServer, PrepareDownload, CancelSession), es10b_load (LoadBoundProfilePackage, with
+install.py and openrsp.es8), es10b_notifications, es10b_rat, es10c (local profile management);
+isd_r.py routes each request to its function by tag.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
-"""ES10c local profile management (SGP.22 §5.9) and ES10a configured addresses (§5.6).
+"""ES10c local profile management (SGP.22 §5.9).
 
 GetProfilesInfo, EnableProfile, DisableProfile, DeleteProfile, eUICCMemoryReset, GetEID,
-SetNickname, GetEuiccConfiguredAddresses, SetDefaultDpAddress, GetRAT: request DER in, response
-DER out. Changes go through one state transaction each, with their notifications.
+SetNickname: request DER in, response DER out. Changes go through one state transaction each, with their notifications.
 """
 
 from __future__ import annotations
@@ -235,43 +234,3 @@ def set_nickname(euicc: Euicc, request: bytes) -> bytes:
         assert profile is not None
         profile.nickname = value["profileNickname"]
     return rsp().encode("SetNicknameResponse", {"setNicknameResult": 0})
-
-
-# --- ES10a ---------------------------------------------------------------------------------------
-def get_configured_addresses(euicc: Euicc, request: bytes) -> bytes:
-    decode_request("EuiccConfiguredAddressesRequest", request)
-    value: dict[str, Any] = {"rootDsAddress": euicc.state.root_smds}
-    if euicc.state.default_smdp:
-        value["defaultDpAddress"] = euicc.state.default_smdp
-    return rsp().encode("EuiccConfiguredAddressesResponse", value)
-
-
-def set_default_dp_address(euicc: Euicc, request: bytes) -> bytes:
-    value = decode_request("SetDefaultDpAddressRequest", request)
-    with euicc.transaction() as state:
-        state.default_smdp = value["defaultDpAddress"] or None  # an empty address clears it
-    return rsp().encode("SetDefaultDpAddressResponse", {"setDefaultDpAddressResult": 0})
-
-
-def get_rat(euicc: Euicc, request: bytes) -> bytes:
-    decode_request("GetRatRequest", request)
-    rules = []
-    for rule in euicc.state.rat:
-        operators = []
-        for op in rule.allowed_operators:
-            entry: dict[str, Any] = {"mccMnc": op.mcc_mnc}
-            if op.gid1 is not None:
-                entry["gid1"] = op.gid1
-            if op.gid2 is not None:
-                entry["gid2"] = op.gid2
-            operators.append(entry)
-        rules.append(
-            {
-                "pprIds": encode_bits(rule.pprs, PPR_NAMES),
-                "allowedOperators": operators,
-                "pprFlags": encode_bits(
-                    ["consentRequired"] if rule.consent_required else [], ["consentRequired"]
-                ),
-            }
-        )
-    return rsp().encode("GetRatResponse", {"rat": rules})

@@ -1,10 +1,11 @@
-"""ES10b LoadBoundProfilePackage: verify, unprotect and install a bound profile package (SGP.22 §3.1.3.3).
+"""The eUICC's installation of a bound profile package (SGP.22 §3.1.3.3), fed by es10b_load.py.
 
 The LPA sends the BPP in pieces (sgp22-essentials.md §5). `BppLoader` consumes them as one byte
 stream cut at TLV boundaries: the BF36 header with BF23, A0 whole, the A1 header then each 88, A2
 whole, the A3 header then each 86 (a piece may also hold several of these, or the whole package).
 Everything it learns stays in memory; the profile reaches the eUICC state in one transaction, only
-after the last 86 segment has been verified, decrypted and parsed. Any failure is a typed
+after the last 86 segment has been verified, decrypted and parsed. The ES8+ parts (BF23, the BSP,
+the sequences) are es8/open.py's; this module adds what only the eUICC knows (session, policy, ISD-P). Any failure is a typed
 `InstallError(bppCommandId, errorReason)` that becomes a signed ProfileInstallationResult.
 """
 
@@ -15,33 +16,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openrsp.asn1 import Asn1Error, rsp, saip
-from openrsp.asn1.bpp_segments import (
-    REMOTE_OP_INSTALL_BPP,
-    TAG_BPP,
-    TAG_INITIALISE_SECURE_CHANNEL,
-    BppFormatError,
-    parse_initialise_secure_channel,
-    smdp_sign_input,
-)
 from openrsp.asn1.rsp_types import BppCommandId, ErrorReason, iccid_from_bytes
 from openrsp.asn1.tlv import Tlv, TlvError, iter_tlvs, read_length, read_tag, read_tlv
-from openrsp.crypto.bsp import MAX_RECEIVED_SEGMENT_SIZE, MAX_SEGMENT_SIZE, BspReceiver
-from openrsp.crypto.ecdsa import public_key_to_point, verify_plain
-from openrsp.crypto.ecka import shared_secret
-from openrsp.crypto.errors import BspMacError, BspStructureError, CryptoError
-from openrsp.crypto.kdf import KEY_LENGTH, KEY_TYPE_AES, derive_session_keys
+from openrsp.crypto.errors import BspMacError, BspStructureError
 from openrsp.errors import OpenRSPError
+from openrsp.es8.bsp import TAG_ENCRYPTED, BspReceiver
+from openrsp.es8.open import (
+    SecureChannelError,
+    accept_second_sequence,
+    open_secure_channel,
+    unprotect_sequence,
+)
+from openrsp.es8.segments import TAG_BPP, TAG_INITIALISE_SECURE_CHANNEL
 from openrsp.euicc.bits import decode_bits
 from openrsp.euicc.certs import public_key
 from openrsp.euicc.core import Euicc, SessionContext
-from openrsp.euicc.notifications import build_install_result, store_notification
 from openrsp.euicc.policy import ppr_allowed
 from openrsp.euicc.profile_content import ProfileContentError, profile_from_package
 from openrsp.euicc.session import (
     BPP_COMMAND_ID_OF_PHASE,
     BPP_COMMAND_ID_OF_SEGMENT,
     BppPhase,
-    Es10bCall,
     OutOfOrderError,
     Segment,
     next_phase,
@@ -236,47 +231,23 @@ class BppLoader:
 
     # --- the steps ------------------------------------------------------------------------------
     def _initialise_secure_channel(self, raw: bytes) -> None:
-        command = BppCommandId.initialiseSecureChannel
         ctx = self.context
-        try:
-            isc = parse_initialise_secure_channel(raw)
-        except BppFormatError as exc:
-            raise InstallError(command, ErrorReason.incorrectInputValues, str(exc)) from None
-        if isc.remote_op_id != REMOTE_OP_INSTALL_BPP:
-            raise InstallError(command, ErrorReason.unsupportedRemoteOperationType)
-        if isc.transaction_id != ctx.transaction_id:
-            raise InstallError(command, ErrorReason.invalidTransactionId)
-        if isc.key_type != KEY_TYPE_AES or isc.key_length != KEY_LENGTH:
-            raise InstallError(command, ErrorReason.unsupportedCrtValues)
         assert ctx.dppb is not None and ctx.one_time_key is not None
-        signed = smdp_sign_input(isc.signed_objects, public_key_to_point(ctx.one_time_key))
-        if not verify_plain(public_key(ctx.dppb), signed, isc.smdp_sign):
-            raise InstallError(command, ErrorReason.invalidSignature)
         try:
-            secret = shared_secret(ctx.one_time_key, isc.smdp_otpk)
-            keys = derive_session_keys(secret, isc.host_id, bytes.fromhex(self.euicc.state.eid))
-        except (CryptoError, OpenRSPError) as exc:
-            raise InstallError(command, ErrorReason.incorrectInputValues, str(exc)) from None
-        strict = self.euicc.state.strict  # SGP.22's 1020 bytes, or what real eUICCs take (bsp.py)
-        self.receiver = BspReceiver(
-            keys, max_segment_size=MAX_SEGMENT_SIZE if strict else MAX_RECEIVED_SEGMENT_SIZE
-        )
-
-    def _unprotect_children(self, tlv: Tlv, tag: int) -> bytes:
-        assert self.receiver is not None
-        plain = b""
-        try:
-            children = list(iter_tlvs(tlv.value))
-        except TlvError as exc:
-            raise BspStructureError(str(exc)) from None
-        if not children or any(child.tag != tag for child in children):
-            raise BspStructureError(f"sequence must hold {tag:02X} segments")
-        for child in children:
-            plain += self.receiver.unprotect(child.raw)
-        return plain
+            self.receiver = open_secure_channel(
+                raw,
+                transaction_id=ctx.transaction_id,
+                dppb_key=public_key(ctx.dppb),
+                one_time_key=ctx.one_time_key,
+                eid=bytes.fromhex(self.euicc.state.eid),
+                strict=self.euicc.state.strict,
+            )
+        except SecureChannelError as exc:
+            raise InstallError(BppCommandId.initialiseSecureChannel, exc.reason, exc.detail) from None
 
     def _configure_isdp(self, tlv: Tlv) -> None:
-        plain = self._unprotect_children(tlv, 0x87)
+        assert self.receiver is not None
+        plain = unprotect_sequence(self.receiver, tlv, TAG_ENCRYPTED)
         try:
             rsp().decode("ConfigureISDPRequest", plain)
             inner = read_tlv(plain).value
@@ -313,10 +284,7 @@ class BppLoader:
 
     def _replace_session_keys(self, tlv: Tlv) -> None:
         assert self.receiver is not None
-        children = list(iter_tlvs(tlv.value))
-        if len(children) != 1:
-            raise BspStructureError("secondSequenceOf87 must hold one ReplaceSessionKeys segment")
-        self.receiver.accept_replace_session_keys(children[0].raw)
+        accept_second_sequence(self.receiver, tlv)
 
     def _profile_segment(self, tlv: Tlv) -> None:
         assert self.receiver is not None
@@ -364,85 +332,6 @@ def _operator(value: dict[str, Any] | None) -> OperatorId | None:
     if value is None:
         return None
     return OperatorId(value["mccMnc"], value.get("gid1"), value.get("gid2"))
-
-
-# --- the ES10b function --------------------------------------------------------------------------
-def load_bound_profile_package(euicc: Euicc, piece: bytes) -> bytes:
-    """One LoadBoundProfilePackage call: b"" while more is expected, else the signed BF37."""
-    starting = piece[:2] == bytes.fromhex("BF36")
-    if starting:
-        if not euicc.session.allows(Es10bCall.LOAD_BPP_START):
-            return _orphan_result(euicc, piece)
-        euicc.session.succeed(Es10bCall.LOAD_BPP_START)
-        euicc.loader = BppLoader(euicc, euicc.context)
-    loader = euicc.loader
-    assert loader is not None
-    try:
-        complete = loader.feed(piece)
-        if not complete:
-            return b""
-        profile = loader.build_profile()
-    except InstallError as exc:
-        return _finish_failed(euicc, loader, exc)
-    except Exception:
-        # A card answers every piece; an unforeseen failure still ends the download cleanly.
-        log.exception("installation failed unexpectedly")
-        command = BPP_COMMAND_ID_OF_PHASE.get(loader.phase, 0) if loader.phase else 0
-        error = InstallError(command, ErrorReason.installFailedDueToUnknownError)
-        return _finish_failed(euicc, loader, error)
-    return _finish_installed(euicc, loader, profile)
-
-
-def _finish_installed(euicc: Euicc, loader: BppLoader, profile: Profile) -> bytes:
-    ctx = loader.context
-    with euicc.transaction() as state:
-        result = build_install_result(
-            euicc, state, ctx, iccid=profile.iccid, success=(profile.isdp_aid, sima_response_ok())
-        )
-        state.profiles.append(profile)
-        state.next_isdp_index += 1
-        store_notification(state, result)
-    euicc.retry_key = None  # the package is in: its otSK must not serve again
-    euicc.end_session()
-    return result.pending
-
-
-def _finish_failed(euicc: Euicc, loader: BppLoader, error: InstallError) -> bytes:
-    ctx = loader.context
-    iccid = loader.metadata.iccid if loader.metadata else None
-    with euicc.transaction() as state:
-        result = build_install_result(
-            euicc,
-            state,
-            ctx,
-            iccid=iccid,
-            error=(error.command, error.reason),
-            error_sima_response=sima_response_refused(error.detail),
-        )
-        store_notification(state, result)
-    euicc.end_session()
-    return result.pending
-
-
-def _orphan_result(euicc: Euicc, piece: bytes) -> bytes:
-    """A BF36 outside a prepared session: an error result for its transaction, nothing stored."""
-    transaction_id = b"\x00"
-    try:
-        tag, pos = read_tag(piece, 0)
-        _length, pos = read_length(piece, pos)
-        transaction_id = parse_initialise_secure_channel(read_tlv(piece, pos).raw).transaction_id
-    except (TlvError, BppFormatError):
-        pass
-    ctx = SessionContext(transaction_id=transaction_id, identity=euicc.default_identity())
-    result = build_install_result(
-        euicc,
-        euicc.state,
-        ctx,
-        iccid=None,
-        error=(BppCommandId.initialiseSecureChannel, ErrorReason.invalidTransactionId),
-        seq_number=0,
-    )
-    return result.pending
 
 
 def describe_error(error: InstallError) -> str:

@@ -9,18 +9,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from openrsp.asn1 import Asn1Error
-from openrsp.asn1.tlv import TlvError, read_tag
-from openrsp.errors import InputError
-from openrsp.euicc import es10b_auth, es10c, notifications
-from openrsp.euicc.apdu import (
+from openrsp.apdu import (
     SW_CONDITIONS_NOT_SATISFIED,
     SW_REFERENCED_DATA_NOT_FOUND,
     SW_WRONG_DATA,
     StatusWordError,
 )
+from openrsp.asn1 import Asn1Error
+from openrsp.asn1.tlv import TlvError, read_tag
+from openrsp.errors import InputError
+from openrsp.euicc import es10a, es10b_auth, es10b_load, es10b_notifications, es10b_rat, es10c
 from openrsp.euicc.core import Euicc
-from openrsp.euicc.install import load_bound_profile_package
 from openrsp.euicc.session import Es10bCall
 
 log = logging.getLogger(__name__)
@@ -29,20 +28,20 @@ Handler = Callable[[Euicc, bytes], bytes]
 
 ES10_HANDLERS: dict[int, Handler] = {
     # ES10a
-    0xBF3C: es10c.get_configured_addresses,
-    0xBF3F: es10c.set_default_dp_address,
+    0xBF3C: es10a.get_configured_addresses,
+    0xBF3F: es10a.set_default_dp_address,
     # ES10b
     0xBF2E: es10b_auth.get_euicc_challenge,
     0xBF20: es10b_auth.get_euicc_info1,
     0xBF22: es10b_auth.get_euicc_info2,
     0xBF38: es10b_auth.authenticate_server,
     0xBF21: es10b_auth.prepare_download,
-    0xBF36: load_bound_profile_package,
+    0xBF36: es10b_load.load_bound_profile_package,
     0xBF41: es10b_auth.cancel_session,
-    0xBF28: notifications.list_notification,
-    0xBF2B: notifications.retrieve_notifications_list,
-    0xBF30: notifications.remove_notification_from_list,
-    0xBF43: es10c.get_rat,
+    0xBF28: es10b_notifications.list_notification,
+    0xBF2B: es10b_notifications.retrieve_notifications_list,
+    0xBF30: es10b_notifications.remove_notification_from_list,
+    0xBF43: es10b_rat.get_rat,
     # ES10c
     0xBF2D: es10c.get_profiles_info,
     0xBF31: es10c.enable_profile,
@@ -73,7 +72,7 @@ class IsdR:
         if tag in BPP_PIECE_TAGS:
             if not self.euicc.session.allows(Es10bCall.LOAD_BPP_SEGMENT) or self.euicc.loader is None:
                 raise StatusWordError(SW_CONDITIONS_NOT_SATISFIED, "no bound profile package is being loaded")
-            return load_bound_profile_package(self.euicc, request)
+            return es10b_load.load_bound_profile_package(self.euicc, request)
         handler = ES10_HANDLERS.get(tag)
         if handler is None:
             raise StatusWordError(SW_REFERENCED_DATA_NOT_FOUND, f"no ES10 function for tag {tag:X}")

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from openrsp.euicc.apdu import (
+from openrsp.apdu import (
     INS_GET_RESPONSE,
     INS_MANAGE_CHANNEL,
     INS_SELECT,
@@ -47,6 +47,7 @@ from openrsp.euicc.apdu import (
     decode_cla,
     more_data_sw,
 )
+from openrsp.asn1.tlv import encode_tlv
 from openrsp.hexutil import to_hex
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,7 @@ class Application(Protocol):
 def isd_r_fci(aid: bytes = ISD_R_AID) -> bytes:
     """FCI of the ISD-R: its AID (84) and proprietary data (A5) with the largest command data (9F65)."""
     proprietary = bytes.fromhex("9F6501FF")
-    body = bytes([0x84, len(aid)]) + aid + bytes([0xA5, len(proprietary)]) + proprietary
-    return bytes([0x6F, len(body)]) + body
+    return encode_tlv(0x6F, encode_tlv(0x84, aid) + encode_tlv(0xA5, proprietary))
 
 
 @dataclass

@@ -1,6 +1,5 @@
-"""Notifications: the signed install results and the other signed notifications, and the ES10b
-functions that list, hand out and remove them (ListNotification, RetrieveNotificationsList,
-RemoveNotificationFromList).
+"""Notifications: the signed install results and the other signed notifications. The ES10b
+functions that list, hand out and remove them are in es10b_notifications.py.
 
 Every notification takes the next sequence number of the eUICC and is signed when it is made, so
 what the LPA later retrieves is exactly what was signed.
@@ -13,9 +12,8 @@ from dataclasses import dataclass
 from openrsp.asn1 import rsp
 from openrsp.asn1.rsp_types import iccid_to_bytes
 from openrsp.asn1.tlv import encode_tlv
-from openrsp.euicc.bits import decode_bits, encode_bits
+from openrsp.euicc.bits import encode_bits
 from openrsp.euicc.core import Euicc, SessionContext
-from openrsp.euicc.requests import decode_request
 from openrsp.euicc.state import EVENTS, EuiccState, Notification, Profile
 
 TAG_SIGNATURE = 0x5F37
@@ -27,7 +25,7 @@ class NotificationResult:
     pending: bytes  # the DER handed to the LPA (BF37 or OtherSignedNotification)
 
 
-def _metadata(seq_number: int, event: str, address: str, iccid: str | None) -> dict[str, object]:
+def notification_metadata(seq_number: int, event: str, address: str, iccid: str | None) -> dict[str, object]:
     value: dict[str, object] = {
         "seqNumber": seq_number,
         "profileManagementOperation": encode_bits([event], EVENTS),
@@ -73,7 +71,7 @@ def build_install_result(
     address = ctx.server_address
     data: dict[str, object] = {
         "transactionId": ctx.transaction_id,
-        "notificationMetadata": _metadata(number, "install", address, iccid),
+        "notificationMetadata": notification_metadata(number, "install", address, iccid),
         "finalResult": final,
     }
     if ctx.dppb_oid:
@@ -93,7 +91,7 @@ def build_other_notification(
     if address is None:
         return None
     number = _take_seq_number(state)
-    tbs = rsp().encode("NotificationMetadata", _metadata(number, event, address, profile.iccid))
+    tbs = rsp().encode("NotificationMetadata", notification_metadata(number, event, address, profile.iccid))
     identity = euicc.default_identity()
     signature = euicc.sign(identity, tbs)
     # OtherSignedNotification ::= SEQUENCE { tbsOtherNotification, 5F37, euiccCertificate, eumCertificate }
@@ -105,50 +103,3 @@ def build_other_notification(
 def store_notification(state: EuiccState, result: NotificationResult | None) -> None:
     if result is not None:
         state.notifications.append(result.notification)
-
-
-# --- ES10b ------------------------------------------------------------------------------------
-def _matches(notification: Notification, events: list[str] | None) -> bool:
-    return events is None or notification.event in events
-
-
-def list_notification(euicc: Euicc, request: bytes) -> bytes:
-    value = decode_request("ListNotificationRequest", request)
-    events = (
-        decode_bits(value["profileManagementOperation"], EVENTS)
-        if "profileManagementOperation" in value
-        else None
-    )
-    items = [
-        _metadata(n.seq_number, n.event, n.address, n.iccid)
-        for n in euicc.state.notifications
-        if _matches(n, events)
-    ]
-    return rsp().encode("ListNotificationResponse", ("notificationMetadataList", items))
-
-
-def retrieve_notifications_list(euicc: Euicc, request: bytes) -> bytes:
-    value = decode_request("RetrieveNotificationsListRequest", request)
-    criteria = value.get("searchCriteria")
-    found = euicc.state.notifications
-    if criteria is not None:
-        kind, wanted = criteria
-        if kind == "seqNumber":
-            found = [n for n in found if n.seq_number == wanted]
-        else:
-            events = decode_bits(wanted, EVENTS)
-            found = [n for n in found if n.event in events]
-        if not found:
-            return rsp().encode("RetrieveNotificationsListResponse", ("notificationsListResultError", 1))
-    # The stored bytes are exactly what was signed; splice them in rather than re-encoding.
-    return encode_tlv(0xBF2B, encode_tlv(0xA0, b"".join(n.pending for n in found)))
-
-
-def remove_notification_from_list(euicc: Euicc, request: bytes) -> bytes:
-    value = decode_request("NotificationSentRequest", request)
-    number = value["seqNumber"]
-    if not any(n.seq_number == number for n in euicc.state.notifications):
-        return rsp().encode("NotificationSentResponse", {"deleteNotificationStatus": 1})
-    with euicc.transaction() as state:
-        state.notifications = [n for n in state.notifications if n.seq_number != number]
-    return rsp().encode("NotificationSentResponse", {"deleteNotificationStatus": 0})

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from openrsp.crypto.aka import AkaSyncFailure, verify_autn
-from openrsp.crypto.errors import AkaMacError
-from openrsp.euicc.apdu import (
+from openrsp.apdu import (
     SW_CONDITIONS_NOT_SATISFIED,
     SW_FILE_NOT_FOUND,
     SW_FUNCTION_NOT_SUPPORTED,
@@ -30,6 +28,9 @@ from openrsp.euicc.apdu import (
     StatusWordError,
     decode_cla,
 )
+from openrsp.asn1.tlv import encode_tlv
+from openrsp.crypto.aka import AkaSyncFailure, verify_autn
+from openrsp.crypto.errors import AkaMacError
 from openrsp.euicc.core import Euicc
 from openrsp.euicc.state import Profile, StoredFile
 
@@ -64,7 +65,7 @@ def _parent(path: str) -> str | None:
 
 
 def _tlv(tag: int, value: bytes) -> bytes:
-    return bytes([tag, len(value)]) + value
+    return encode_tlv(tag, value)
 
 
 class UiccFileSystem:

@@ -11,6 +11,7 @@ from typing import Any
 
 from openrsp.errors import InputError
 from openrsp.euicc.store import create_euicc, read_state
+from openrsp.extras import require
 
 VPCD_CONF = Path("/etc/reader.conf.d/vpcd")
 
@@ -112,7 +113,7 @@ def vpcd_config() -> tuple[str, int]:
 
 def _reader_with_card(prefix: str) -> str | None:
     """The first vpcd reader (slot 0) if pcscd sees a card in it."""
-    from smartcard import scard
+    scard = require("smartcard.scard", "pcsc", "a PC/SC card reader")
 
     hr, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
     if hr != scard.SCARD_S_SUCCESS:

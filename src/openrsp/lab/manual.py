@@ -15,7 +15,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import segno
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,6 +22,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from openrsp.device.server import bind, url_of
+from openrsp.extras import require
 from openrsp.lab.duts import DEFAULT, DISCOVER, DOWNLOAD, MANAGE
 from openrsp.lab.model import ADDED, ERROR_SHOWN, KEPT_TRYING, Action, Step, StepOutcome
 from openrsp.lab.setup import Lab
@@ -120,7 +120,9 @@ class ManualDut:
         if not code:
             return Response(status_code=404)
         out = io.BytesIO()
-        segno.make(code, error="M", micro=False).save(out, kind="svg", scale=6, border=4)
+        require("segno", "qr", "showing the activation code as a QR code").make(
+            code, error="M", micro=False
+        ).save(out, kind="svg", scale=6, border=4)
         return Response(out.getvalue(), media_type="image/svg+xml")
 
     # --- the DUT ------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ _MAX_EF_DIR_RECORDS = 16
 
 
 class ApduLink(Protocol):
-    """What the modem needs of a card connection (openrsp.lpa.transport.ApduTransport fits)."""
+    """What the modem needs of a card connection (openrsp.lpa.drivers.transport.ApduTransport fits)."""
 
     def transmit(self, apdu: bytes) -> bytes: ...
 

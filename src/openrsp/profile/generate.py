@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from openrsp.asn1 import Asn1Error, saip
+from openrsp.asn1.tlv import encode_tlv
 from openrsp.profile import access_rules as ar
 from openrsp.profile.alpha import encode_alpha, encode_dialling_number, encode_spn
 from openrsp.profile.errors import ProfileError
@@ -107,8 +108,7 @@ def _service_table(services: set[int]) -> bytes:
 
 def _mf(sub: Subscription) -> dict[str, Any]:
     public = ar.arr_reference(MF_ARR_ID, ar.MF_EF_PUBLIC)
-    dir_record = b"\x4f" + bytes([len(sub.usim_aid)]) + sub.usim_aid + b"\x50\x04USIM"
-    dir_record = b"\x61" + bytes([len(dir_record)]) + dir_record
+    dir_record = encode_tlv(0x61, encode_tlv(0x4F, sub.usim_aid) + encode_tlv(0x50, b"USIM"))
     return {
         "templateID": TEMPLATE_MF,
         "mf": [

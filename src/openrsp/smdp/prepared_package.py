@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from openrsp.asn1.tlv import TlvError, iter_tlvs
-from openrsp.crypto.bsp import BspReceiver, BspSender
 from openrsp.crypto.errors import CryptoError
 from openrsp.crypto.kdf import KEY_LENGTH, SessionKeys
+from openrsp.es8.bsp import BspReceiver, BspSender
 from openrsp.smdp.errors import SmdpError
 
 MAGIC = b"openrsp-ppk-1\x00"  # a SAIP package starts with A0 (its ProfileHeader): never this

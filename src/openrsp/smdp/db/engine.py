@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from openrsp.extras import require
 from openrsp.private_files import PrivateFileError, check_private_file, ensure_private_dir
 from openrsp.smdp.errors import ConfigError
 
@@ -50,6 +51,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _serialise_sqlite_writers(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":
+        require("psycopg", "postgres", "a PostgreSQL database")  # one line, not a traceback, without it
         return create_engine(url, pool_pre_ping=True, **kwargs)
     raise ConfigError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql://")
 

@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from openrsp.es12.client import SmdsClient, split_url, ssl_context
 from openrsp.pki.certio import load_certificates
 from openrsp.pki.roles import role_of
 from openrsp.smdp.errors import RspStatusError
@@ -40,7 +41,6 @@ from openrsp.smdp.ids import utcnow
 from openrsp.smdp.jsonapi import ADMIN_PROTOCOL, failure, success
 from openrsp.smdp.limits import Limits
 from openrsp.smds import status
-from openrsp.smds.client import SmdsClient, split_url, ssl_context
 from openrsp.smds.config import ENV_CONFIG, SmdsConfig
 from openrsp.smds.credentials import SmdsCredentials
 from openrsp.smds.es11.service import Es11Context, Es11Service

@@ -1,0 +1,1 @@
+"""LPA front: the commands as actions, lpac-compatible JSON, text output and prompts."""
