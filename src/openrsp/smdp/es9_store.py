@@ -2,7 +2,7 @@
 
 ES9+ is the SM-DP+'s hot path (four calls per download, each its own transaction). The ORM
 Repository serves ES2+ and the command line; here each call costs a handful of statements, built
-with SQLAlchemy Core once and run on the DB-API cursor (db/direct.py):
+with SQLAlchemy Core once (its compiled cache keeps their SQL) and run in db/transactions.py:
 one join reads a profile with its order and operator, state changes are the same conditional
 UPDATE (`… WHERE state = :expected`) plus an `events` row as `Repository.transition` writes, and
 progress reports go to the same notifier after the commit. Rows come back as small dataclasses
@@ -23,7 +23,7 @@ from sqlalchemy import and_, bindparam, delete, insert, select, update
 
 from openrsp.hexutil import to_hex
 from openrsp.smdp import smds_events
-from openrsp.smdp.db import direct
+from openrsp.smdp.db import transactions
 from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, OutboxItem, Profile, RspSession
 from openrsp.smdp.errors import StateConflict
 from openrsp.smdp.prepared_package import PreparedPackage
@@ -166,7 +166,7 @@ def _profile_from(data: dict[str, Any]) -> ProfileView:
 class Es9Tx:
     """One database transaction of an ES9+ call."""
 
-    def __init__(self, store: Es9Store, cursor: direct.Cursor) -> None:
+    def __init__(self, store: Es9Store, cursor: transactions.Cursor) -> None:
         self.store = store
         self.cursor = cursor
         self.after_commit: list[Callable[[], None]] = []
@@ -182,12 +182,10 @@ class Es9Tx:
         """Write the row: an UPDATE, or the INSERT of a session stored for the first time."""
         values = {name: getattr(row, name) for name in _SESSION_WRITABLE}
         if row.stored:
-            self.cursor.execute(
-                _UPDATE_SESSION, {"tid": row.transaction_id, **values}, column_keys=_SESSION_WRITABLE
-            )
+            self.cursor.execute(_UPDATE_SESSION, {"tid": row.transaction_id, **values})
             return
         values.update(transaction_id=row.transaction_id, created_at=self.store.clock())
-        self.cursor.execute(_INSERT_SESSION, values, column_keys=tuple(values))
+        self.cursor.execute(_INSERT_SESSION, values)
         row.stored = True
 
     def bound_sessions(self, iccid: str, eid: str, state: str) -> list[SessionRow]:
@@ -217,9 +215,7 @@ class Es9Tx:
     def save_order(self, order: OrderView, **values: Any) -> None:
         for name, value in values.items():
             setattr(order, name, value)
-        self.cursor.execute(
-            _UPDATE_ORDER, {"order_id": order.id, **values}, column_keys=tuple(sorted(values))
-        )
+        self.cursor.execute(_UPDATE_ORDER, {"order_id": order.id, **values})
 
     # -- state changes and the audit trail -------------------------------------------------------
 
@@ -248,7 +244,7 @@ class Es9Tx:
             self._schedule_progress(profile, Event(event_).value, current.value, new.value, point)
         deletion = smds_events.deletion_values(profile.order, now) if new in smds_events.END_STATES else None
         if deletion is not None:  # the order ended: so does its event at the SM-DS (outbox, same transaction)
-            self.cursor.execute(_INSERT_OUTBOX, deletion, column_keys=tuple(deletion))
+            self.cursor.execute(_INSERT_OUTBOX, deletion)
         return new
 
     def report_progress(self, profile: ProfileView, point: ProgressPoint, *, event_: str) -> None:
@@ -262,7 +258,7 @@ class Es9Tx:
     ) -> None:
         values = {"iccid": iccid, "event": event_, "from_state": from_state, "to_state": to_state}
         values.update(detail=detail, created_at=at)
-        self.cursor.execute(_INSERT_EVENT, values, column_keys=tuple(values))
+        self.cursor.execute(_INSERT_EVENT, values)
 
     def _schedule_progress(
         self, profile: ProfileView, event_: str, from_state: str, to_state: str, point: ProgressPoint
@@ -308,7 +304,7 @@ class Es9Tx:
             return False
         values = {"seq": seq, "eid": eid, "iccid": iccid, "event": event_, "raw": raw, "result": result}
         values["received_at"] = self.store.clock()
-        self.cursor.execute(_INSERT_NOTIFICATION, values, column_keys=tuple(values))
+        self.cursor.execute(_INSERT_NOTIFICATION, values)
         return True
 
 
@@ -330,7 +326,7 @@ class Es9Store:
     def transaction(self) -> Iterator[Es9Tx]:
         """One transaction: committed when the block ends, rolled back when it raises; the
         progress reports it scheduled are handed on only after the commit."""
-        with direct.begin(self.repo.engine) as cursor:
+        with transactions.begin(self.repo.engine) as cursor:
             tx = Es9Tx(self, cursor)
             yield tx
         for callback in tx.after_commit:

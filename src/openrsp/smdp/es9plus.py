@@ -44,7 +44,7 @@ from openrsp.pki.verify import aki_of
 from openrsp.smdp import es9_binding, es9_orders, es9_tokens
 from openrsp.smdp import es9_status as status
 from openrsp.smdp.context import SmdpContext
-from openrsp.smdp.db.direct import IntegrityConflict
+from openrsp.smdp.db.transactions import IntegrityConflict
 from openrsp.smdp.errors import Es9Error, StateConflict
 from openrsp.smdp.es9_binding import Binding
 from openrsp.smdp.es9_credentials import SigningSet, choose_set, set_for_pkid, signing_sets

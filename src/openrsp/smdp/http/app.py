@@ -1,11 +1,10 @@
 """The SM-DP+ ASGI application: ES9+ and ES2+ over the JSON binding of SGP.22 §6.5.
 
 Framing is checked here (Content-Type, X-Admin-Protocol, JSON, mandatory fields, client
-certificates); the functions themselves are the sans-I/O services (es9plus.Es9Service,
-es2plus.Es2Service), run in a worker thread because they use the (synchronous) database. On
-SQLite, the calls run in the event loop's own thread instead: SQLite takes one writer at a time
-anyway, and handing each call to a thread (and the threads fighting over the GIL) costs more CPU
-than the call itself.
+certificates); the functions themselves are the services (es9plus.Es9Service,
+es2plus.Es2Service), run in the database's thread pool (db/executor.py) because they use the
+(synchronous) database: nothing that waits on the database, or on SQLite's writer lock, runs on
+the event loop's thread.
 Every failure is an HTTP 200 whose header.functionExecutionStatus is "Failed" with SGP.22 codes:
 never an HTTP 500, never a traceback.
 """
@@ -25,7 +24,6 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -34,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from openrsp.smdp import es9plus
 from openrsp.smdp.config import ENV_CONFIG, SmdpConfig
 from openrsp.smdp.context import SmdpContext, build_context
+from openrsp.smdp.db.executor import DatabaseExecutor
 from openrsp.smdp.errors import Es2Error, Es9Error, RspStatusError
 from openrsp.smdp.es2plus import EXTENSION_FUNCTIONS, Es2Service
 from openrsp.smdp.es2plus import FUNCTIONS as ES2_FUNCTIONS
@@ -70,7 +69,7 @@ class SmdpApp:
         self.context = context
         self.operator_cas = load_ca_certificates(context.config.operator_ca)
         self.lpa_cas = load_ca_certificates(context.config.lpa_ca)
-        self.inline_calls = context.repo.engine.dialect.name == "sqlite"
+        self.database = DatabaseExecutor(context.repo.engine)
         self.max_body = context.config.limits.max_body_bytes
 
     # -- ES9+ -----------------------------------------------------------------------------------
@@ -119,10 +118,7 @@ class SmdpApp:
                     raise Es9Error(PROTOCOL_FORMAT, "2.2", f"{name} is missing")
                 if not isinstance(body[name], str):
                     raise Es9Error(PROTOCOL_FORMAT, "2.1", f"{name} must be a string")
-            if self.inline_calls:
-                result = self._call_es9(function, body)
-            else:
-                result = await run_in_threadpool(self._call_es9, function, body)
+            result = await self.database.run(self._call_es9, function, body)
         except BodyTooLarge:
             error = Es9Error(PROTOCOL_FORMAT, "2.1", f"request body over {self.max_body} bytes")
             _log.warning("ES9+ %s from %s refused: %s", function, _peer(scope), error)
@@ -163,11 +159,7 @@ class SmdpApp:
             body = _decode_body(await read_body(request.receive, self.max_body), Es2Error)
             _check_request_header(body)
             fields = {k: v for k, v in body.items() if k != "header"}
-            # An SM-DS registration waits on the network: never in the event loop's thread.
-            if self.inline_calls and not fields.get("smdsAddress"):
-                result = self._call_es2(cert, function, fields)
-            else:
-                result = await run_in_threadpool(self._call_es2, cert, function, fields)
+            result = await self.database.run(self._call_es2, cert, function, fields)
         except BodyTooLarge:
             error = Es2Error(PROTOCOL_FORMAT, "2.1", f"request body over {self.max_body} bytes")
             _log.warning("ES2+ %s from %s refused: %s", function, _peer(request.scope), error)
@@ -375,6 +367,7 @@ def create_app(context: SmdpContext, *, close_context: bool = True) -> ASGIApp:
         yield
         if worker is not None:
             worker.stop()
+        handlers.database.close()
         if close_context:
             context.close()
 
