@@ -49,7 +49,6 @@ from openrsp.smdp.errors import Es9Error
 from openrsp.smdp.es2plus import Es2Service
 from openrsp.smdp.es9plus import Es9Service
 from openrsp.smdp.jsonapi import failure, success
-from openrsp.smdp.progress import ProgressNotifier
 from openrsp.smdp.repository import NewProfile, Repository
 from ports import free_port
 
@@ -522,7 +521,6 @@ def make_context(repo: Repository, credentials: SmdpCredentials, clock: Any, dat
         sealer=repo.sealer,
         address=credentials.address,
         credentials=credentials,
-        notifier=ProgressNotifier(),
         clock=clock,
     )
 

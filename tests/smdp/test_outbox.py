@@ -134,7 +134,7 @@ def test_confirm_registers_the_event_before_answering(es2, repo, clock) -> None:
     [row] = Outbox(repo.engine, peer, clock).items()
     assert row["state"] == DELIVERED
     # The order ends: its event is deleted (queued in the same transaction, then delivered).
-    service.cancel_order({"iccid": ICCID, "finalProfileStatusIndicator": "Available"})
+    service.cancel_order({"iccid": ICCID, "eid": EID, "finalProfileStatusIndicator": "Available"})
     outbox = Outbox(repo.engine, peer, clock)
     [_, deletion] = outbox.items()
     assert (deletion["kind"], deletion["state"]) == (DELETE, PENDING)

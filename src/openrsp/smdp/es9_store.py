@@ -5,7 +5,7 @@ Repository serves ES2+ and the command line; here each call costs a handful of s
 with SQLAlchemy Core once (its compiled cache keeps their SQL) and run in db/transactions.py:
 one join reads a profile with its order and operator, state changes are the same conditional
 UPDATE (`… WHERE state = :expected`) plus an `events` row as `Repository.transition` writes, and
-progress reports go to the same notifier after the commit. Rows come back as small dataclasses
+progress reports go to the same outbox in the same transaction. Rows come back as small dataclasses
 with the attribute names of the ORM models, so the rules (es9_orders, es9_metadata) read them
 the same way.
 """
@@ -15,19 +15,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 
 from openrsp.hexutil import to_hex
-from openrsp.smdp import smds_events
+from openrsp.smdp import progress, smds_events
 from openrsp.smdp.db import transactions
 from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, OutboxItem, Profile, RspSession
 from openrsp.smdp.errors import StateConflict
 from openrsp.smdp.prepared_package import PreparedPackage
-from openrsp.smdp.repository import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord, Repository
+from openrsp.smdp.progress import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
+from openrsp.smdp.repository import Repository
 from openrsp.smdp.states import Event, State, next_state
 
 _log = logging.getLogger(__name__)
@@ -169,7 +170,6 @@ class Es9Tx:
     def __init__(self, store: Es9Store, cursor: transactions.Cursor) -> None:
         self.store = store
         self.cursor = cursor
-        self.after_commit: list[Callable[[], None]] = []
 
     # -- RSP sessions ----------------------------------------------------------------------------
 
@@ -263,9 +263,6 @@ class Es9Tx:
     def _schedule_progress(
         self, profile: ProfileView, event_: str, from_state: str, to_state: str, point: ProgressPoint
     ) -> None:
-        sink = self.store.on_progress
-        if sink is None:
-            return
         record = ProgressRecord(
             iccid=profile.iccid,
             operator=profile.operator_name,
@@ -278,7 +275,9 @@ class Es9Tx:
             at=self.store.clock(),
             point=point,
         )
-        self.after_commit.append(lambda: sink(record))
+        values = progress.outbox_values(record, self.store.clock())
+        if values is not None:  # durable: in this transaction, delivered by any live node
+            self.cursor.execute(_INSERT_OUTBOX, values)
 
     # -- notifications ---------------------------------------------------------------------------
 
@@ -310,13 +309,9 @@ class Es9Tx:
 
 @dataclass
 class Es9Store:
-    """The ES9+ storage over the Repository's engine, sealer, clock and progress sink."""
+    """The ES9+ storage over the Repository's engine, sealer and clock."""
 
     repo: Repository
-    on_progress: Callable[[ProgressRecord], None] | None = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.on_progress = self.repo.on_progress
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -324,16 +319,9 @@ class Es9Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Es9Tx]:
-        """One transaction: committed when the block ends, rolled back when it raises; the
-        progress reports it scheduled are handed on only after the commit."""
+        """One transaction: committed when the block ends, rolled back when it raises."""
         with transactions.begin(self.repo.engine) as cursor:
-            tx = Es9Tx(self, cursor)
-            yield tx
-        for callback in tx.after_commit:
-            try:
-                callback()
-            except Exception:  # a failed hand-off must never undo or fail a committed change
-                _log.exception("after-commit callback failed")
+            yield Es9Tx(self, cursor)
 
     def open_package(self, profile: ProfileView) -> PreparedPackage:
         """The profile's package, with its PPK protection when it was prepared at import."""

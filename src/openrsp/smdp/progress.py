@@ -1,28 +1,69 @@
 """ES2+ handleDownloadProgressInfo: tell the operator how its downloads go (SGP.22 §5.3.5).
 
-Best effort and out of band: records are queued after the DB commit and posted by one background
-thread per process, retried a few times with growing pauses, then dropped (the events table keeps
-the full history). Nothing here ever blocks or fails an ES9+ request.
+Durable: a report is an outbox row (openrsp.smdp.outbox, kind PROGRESS) written in the
+transaction of the change it reports, so it exists exactly when the change does, and survives
+any crash or restart. Any live SM-DP+ process posts it (`ProgressDeliverer`), retrying with
+back-off while the operator's endpoint is down. Each report carries its outbox idempotency key as
+header.functionCallIdentifier: delivery is at least once (a process may die between the post and
+recording it), and the key lets the operator drop the rare second copy. Nothing here ever blocks
+or fails an ES9+ request: the post happens outside every request and transaction.
 """
 
 from __future__ import annotations
 
-import itertools
-import logging
-import queue
+import os
 import ssl
-import threading
-import time
-from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from openrsp.smdp.repository import ProgressRecord
+from openrsp.smdp.outbox import OutboxRefused, OutboxRetry, insert_values
+from openrsp.smdp.states import Event
 
-_log = logging.getLogger(__name__)
-_STOP = object()
+PROGRESS = "es2.handleDownloadProgressInfo"
+REQUESTER_ID = "openrsp-smdp"
+# Answers after which asking again may help; any other 4xx is a refusal (recorded, not retried).
+_RETRYABLE_STATUS = frozenset({408, 425, 429})
+
+
+@dataclass(frozen=True)
+class ProgressPoint:
+    """One handleDownloadProgressInfo report (SGP.22 §5.3.5): where the download is, and how it went."""
+
+    point_id: int  # 1 eligibility/retry check, 2 confirmation failure, 3 BPP download, 4 BPP installation
+    success: bool = True
+    status_code_data: dict[str, Any] | None = None
+    result_data: str | None = None  # base64 (e.g. the ProfileInstallationResult)
+
+
+# Which state changes the operator hears about by default. Changes the operator made itself over
+# ES2+ are not reported back to it.
+DEFAULT_PROGRESS: dict[Event, ProgressPoint] = {
+    Event.BPP_DELIVERED: ProgressPoint(3),
+    Event.INSTALLED: ProgressPoint(4),
+    Event.INSTALL_FAILED: ProgressPoint(4, success=False),
+    Event.SESSION_RETRYABLE: ProgressPoint(3, success=False),
+    Event.SESSION_FAILED: ProgressPoint(3, success=False),
+}
+
+
+@dataclass(frozen=True)
+class ProgressRecord:
+    """What the progress notifier needs to tell the operator, captured inside the transaction."""
+
+    iccid: str
+    operator: str
+    callback_url: str | None
+    profile_type: str
+    eid: str | None
+    event: str
+    from_state: str | None
+    to_state: str | None
+    at: datetime
+    point: ProgressPoint
 
 
 def progress_body(record: ProgressRecord, *, requester_id: str, call_id: str) -> dict[str, Any]:
@@ -45,80 +86,45 @@ def progress_body(record: ProgressRecord, *, requester_id: str, call_id: str) ->
     return body
 
 
-class ProgressNotifier:
-    """Queue of progress reports and the thread that posts them to each operator's callback URL."""
+def outbox_values(record: ProgressRecord, now: datetime) -> dict[str, Any] | None:
+    """The outbox row of one report, or None when the operator has no callback URL."""
+    if not record.callback_url:
+        return None
+    key = f"{PROGRESS}:{os.urandom(12).hex()}"
+    body = progress_body(record, requester_id=REQUESTER_ID, call_id=key)
+    return insert_values(PROGRESS, record.callback_url, body, now, idempotency_key=key)
 
-    def __init__(
-        self,
-        *,
-        requester_id: str = "openrsp-smdp",
-        retries: int = 3,
-        backoff: float = 0.5,
-        timeout: float = 5.0,
-        verify: bool | Path = True,
-        post: Callable[[str, dict[str, Any]], None] | None = None,
-    ) -> None:
-        self.requester_id = requester_id
-        self.retries = retries
-        self.backoff = backoff
-        self._post = post or self._http_post
-        self._client: httpx.Client | None = None
+
+class ProgressDeliverer:
+    """Posts PROGRESS outbox rows to the operator's callback URL (the row's target)."""
+
+    def __init__(self, *, timeout: float = 5.0, verify: bool | Path = True) -> None:
         self._timeout = timeout
         self._verify: bool | ssl.SSLContext = (
             ssl.create_default_context(cafile=str(verify)) if isinstance(verify, Path) else verify
         )
-        self._queue: queue.Queue[Any] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._calls = itertools.count(1)
+        self._client: httpx.Client | None = None
 
-    def submit(self, record: ProgressRecord) -> None:
-        """Queue one report (called after commit); reports for operators without a callback are skipped."""
-        if record.callback_url:
-            self._ensure_started()
-            self._queue.put(record)
+    def __call__(self, kind: str, target: str, payload: dict[str, Any]) -> None:
+        if kind != PROGRESS:
+            raise OutboxRefused(f"no deliverer for {kind}")
+        if self._client is None:
+            self._client = httpx.Client(timeout=self._timeout, verify=self._verify)
+        try:
+            response = self._client.post(
+                target,
+                json=payload,
+                headers={"X-Admin-Protocol": "gsma/rsp/v2.2.0", "Content-Type": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            raise OutboxRetry(f"{type(exc).__name__}: {exc}") from None
+        if response.status_code < 300:
+            return
+        if response.status_code >= 500 or response.status_code in _RETRYABLE_STATUS:
+            raise OutboxRetry(f"HTTP {response.status_code}")
+        raise OutboxRefused(f"HTTP {response.status_code}")
 
-    def _ensure_started(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._run, name="smdp-progress", daemon=True)
-            self._thread.start()
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Deliver what is queued (within `timeout`), then stop the thread."""
-        if self._thread is not None and self._thread.is_alive():
-            self._queue.put(_STOP)
-            self._thread.join(timeout)
+    def close(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is _STOP:
-                return
-            self._deliver(item)
-
-    def _deliver(self, record: ProgressRecord) -> None:
-        body = progress_body(record, requester_id=self.requester_id, call_id=f"progress-{next(self._calls)}")
-        for attempt in range(self.retries + 1):
-            try:
-                self._post(record.callback_url or "", body)
-                return
-            except Exception as exc:
-                _log.warning(
-                    "progress report for %s to %s failed: %s", record.iccid, record.callback_url, exc
-                )
-                if attempt < self.retries:
-                    time.sleep(self.backoff * 2**attempt)
-        _log.error("progress report for %s dropped after %d attempts", record.iccid, self.retries + 1)
-
-    def _http_post(self, url: str, body: dict[str, Any]) -> None:
-        if self._client is None:
-            self._client = httpx.Client(timeout=self._timeout, verify=self._verify)
-        response = self._client.post(
-            url,
-            json=body,
-            headers={"X-Admin-Protocol": "gsma/rsp/v2.2.0", "Content-Type": "application/json"},
-        )
-        if response.status_code >= 300:
-            raise RuntimeError(f"HTTP {response.status_code}")

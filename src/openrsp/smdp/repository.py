@@ -3,7 +3,8 @@
 Every state change goes through `Repository.transition`, inside the caller's transaction: it asks
 the state table (states.py) for the next state, then writes it with a conditional UPDATE
 (`… WHERE state = :expected`). Of two racing callers exactly one changes the row; the other gets
-StateConflict. Callbacks for the operator (handleDownloadProgressInfo) run only after the commit.
+StateConflict. Reports for the operator (handleDownloadProgressInfo) go to the outbox in the same
+transaction (progress.py): they exist exactly when the change does.
 """
 
 from __future__ import annotations
@@ -16,58 +17,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Engine, delete, event, func, insert, or_, select, update
+from sqlalchemy import Engine, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from openrsp.hexutil import to_hex
-from openrsp.smdp import prepared_package, smds_events
-from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, Profile, RspSession
+from openrsp.smdp import prepared_package, progress, smds_events
+from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, OutboxItem, Profile, RspSession
 from openrsp.smdp.errors import InventoryError, StateConflict
 from openrsp.smdp.ids import utcnow
+from openrsp.smdp.progress import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
 from openrsp.smdp.sealing import Sealer
 from openrsp.smdp.states import REMOVABLE_STATES, Event, State, next_state
 
 DEFAULT_PROFILE_TYPE = "default"
 _log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ProgressPoint:
-    """One handleDownloadProgressInfo report (SGP.22 §5.3.5): where the download is, and how it went."""
-
-    point_id: int  # 1 eligibility/retry check, 2 confirmation failure, 3 BPP download, 4 BPP installation
-    success: bool = True
-    status_code_data: dict[str, Any] | None = None
-    result_data: str | None = None  # base64 (e.g. the ProfileInstallationResult)
-
-
-# Which state changes the operator hears about by default. Changes the operator made itself over
-# ES2+ are not reported back to it.
-DEFAULT_PROGRESS: dict[Event, ProgressPoint] = {
-    Event.BPP_DELIVERED: ProgressPoint(3),
-    Event.INSTALLED: ProgressPoint(4),
-    Event.INSTALL_FAILED: ProgressPoint(4, success=False),
-    Event.SESSION_RETRYABLE: ProgressPoint(3, success=False),
-    Event.SESSION_FAILED: ProgressPoint(3, success=False),
-}
-
-
-@dataclass(frozen=True)
-class ProgressRecord:
-    """What the progress notifier needs to tell the operator, captured inside the transaction."""
-
-    iccid: str
-    operator: str
-    callback_url: str | None
-    profile_type: str
-    eid: str | None
-    event: str
-    from_state: str | None
-    to_state: str | None
-    at: datetime
-    point: ProgressPoint
 
 
 @dataclass
@@ -103,15 +68,11 @@ class Repository:
         engine: Engine,
         sealer: Sealer,
         clock: Callable[[], datetime] = utcnow,
-        on_progress: Callable[[ProgressRecord], None] | None = None,
     ) -> None:
         self.engine = engine
         self.sealer = sealer
         self.clock = clock
-        self.on_progress = on_progress
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        event.listen(self._sessions, "after_commit", _run_after_commit)
-        event.listen(self._sessions, "after_soft_rollback", _drop_after_commit)
 
     # -- transactions --------------------------------------------------------------------------
 
@@ -120,10 +81,6 @@ class Repository:
         """One DB transaction: committed when the block ends, rolled back when it raises."""
         with self._sessions() as session, session.begin():
             yield session
-
-    def after_commit(self, session: Session, callback: Callable[[], None]) -> None:
-        """Run `callback` once this session's transaction has committed (dropped on rollback)."""
-        session.info.setdefault("after_commit", []).append(callback)
 
     # -- operators -----------------------------------------------------------------------------
 
@@ -393,8 +350,6 @@ class Repository:
         to_state: str,
         point: ProgressPoint,
     ) -> None:
-        if self.on_progress is None:
-            return
         record = ProgressRecord(
             iccid=profile.iccid,
             operator=profile.operator.name,
@@ -407,8 +362,9 @@ class Repository:
             at=self.clock(),
             point=point,
         )
-        sink = self.on_progress
-        self.after_commit(session, lambda: sink(record))
+        values = progress.outbox_values(record, self.clock())
+        if values is not None:  # durable: in this transaction, delivered by any live node
+            session.add(OutboxItem(**values))
 
     def events(self, session: Session, iccid: str) -> list[EventLog]:
         return list(session.scalars(select(EventLog).where(EventLog.iccid == iccid).order_by(EventLog.id)))
@@ -529,15 +485,3 @@ class Repository:
 
 def _tid(transaction_id: str | bytes) -> str:
     return to_hex(transaction_id) if isinstance(transaction_id, bytes) else transaction_id.upper()
-
-
-def _run_after_commit(session: Session) -> None:
-    for callback in session.info.pop("after_commit", []):
-        try:
-            callback()
-        except Exception:  # a failed progress hand-off must never undo or fail a committed change
-            _log.exception("after-commit callback failed")
-
-
-def _drop_after_commit(session: Session, _previous: Any) -> None:
-    session.info.pop("after_commit", None)

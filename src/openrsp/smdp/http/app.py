@@ -362,7 +362,7 @@ def create_app(context: SmdpContext, *, close_context: bool = True) -> ASGIApp:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        # Every worker delivers due outbox calls (SM-DS registrations and deletions).
+        # Every worker of every node delivers due outbox calls (progress reports, SM-DS events).
         worker = OutboxWorker(context.outbox).start() if context.outbox is not None else None
         yield
         if worker is not None:
