@@ -40,9 +40,9 @@ from openrsp.lpa.es10_client import Es10Client
 from openrsp.lpa.https import HttpsSettings
 from openrsp.lpa.lpd import Download, DownloadRequest
 from openrsp.lpa.notifications import NotificationSender
+from openrsp.rspserver.jsonapi import failure, success
 from openrsp.smdp.errors import Es9Error
 from openrsp.smdp.es9plus import Es9Service
-from openrsp.smdp.jsonapi import failure, success
 
 JSON = {"Content-Type": "application/json"}
 

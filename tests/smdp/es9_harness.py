@@ -42,13 +42,13 @@ from openrsp.crypto.kdf import SessionKeys, derive_session_keys
 from openrsp.crypto.keys import PrivateKey, public_key_to_point
 from openrsp.pki.credentials import EuiccCredentials, SmdpCredentials
 from openrsp.pki.eid import eid_from_certificate
+from openrsp.rspserver.jsonapi import failure, success
 from openrsp.smdp.config import SmdpConfig
 from openrsp.smdp.context import SmdpContext
 from openrsp.smdp.db.models import Notification, RspSession
 from openrsp.smdp.errors import Es9Error
 from openrsp.smdp.es2plus import Es2Service
 from openrsp.smdp.es9plus import Es9Service
-from openrsp.smdp.jsonapi import failure, success
 from openrsp.smdp.repository import NewProfile, Repository
 from ports import free_port
 

@@ -97,7 +97,7 @@ def test_hostile_es2_fields_get_their_code_and_no_traceback(served: Served, oper
         (
             "confirmOrder",
             _raw_es2(iccid=iccid, releaseFlag=True, smdsAddress="s" * 300, eid="8" * 32),
-            ("8.9", "2.1"),
+            ("8.9.1", "2.1"),
         ),
         (
             "confirmOrder",

@@ -138,7 +138,7 @@ def test_smds_down_answers_8_9_at_once_and_the_outbox_delivers_when_it_is_back(
         assert "8.9/5.1" in err and "Inaccessible" in err
         assert smdp.state(iccid) == "Released"
         # And an order that ends while the SM-DS is down owes it a deletion.
-        smdp.es2_call("cancelOrder", iccid=cancelled, finalProfileStatusIndicator="Available")
+        smdp.es2_call("cancelOrder", iccid=cancelled, eid=eid, finalProfileStatusIndicator="Available")
 
         smds.start()  # back, same data: the outbox delivers the registration and the deletion
         euicc = _euicc(smds_pki, tmp_path / "euicc", smds.address)

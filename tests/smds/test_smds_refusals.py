@@ -30,7 +30,7 @@ from openrsp.pki.certio import (
 from openrsp.pki.curves import generate_key
 from openrsp.pki.layout import PkiIndex
 from openrsp.pki.testpki import init_pki
-from openrsp.smds.client import SmdsRefused, SmdsUnreachable
+from openrsp.rspserver.es12_client import SmdsRefused, SmdsUnreachable
 
 ES12 = "/gsma/rsp2/es12/"
 

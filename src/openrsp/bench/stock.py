@@ -22,10 +22,10 @@ from openrsp.errors import InputError
 from openrsp.hexutil import to_hex
 from openrsp.profile.identifiers import encode_header_iccid, encode_iccid, luhn_check_digit
 from openrsp.profile.package import ProfilePackage
+from openrsp.rspserver.ids import utcnow
+from openrsp.rspserver.sealing import Sealer
 from openrsp.smdp.db.models import Order, Profile
-from openrsp.smdp.ids import utcnow
 from openrsp.smdp.repository import NewProfile, Repository
-from openrsp.smdp.sealing import Sealer
 from openrsp.smdp.states import State
 
 BENCH_PROFILE_TYPE = "bench"

@@ -15,8 +15,8 @@ from typing import Annotated, Any
 import typer
 
 from openrsp.errors import InputError, OpenRSPError
+from openrsp.rspserver.ids import activation_code
 from openrsp.smdp.errors import Es2Error
-from openrsp.smdp.ids import activation_code
 from openrsp.status_codes import describe
 
 app = typer.Typer(

@@ -16,16 +16,16 @@ from typing import Any
 from sqlalchemy import select
 
 from openrsp.private_files import ensure_private_dir
+from openrsp.rspserver.ids import utcnow
+from openrsp.rspserver.sealing import Sealer
 from openrsp.smdp.config import SmdpConfig
 from openrsp.smdp.db.engine import make_engine, migrate
 from openrsp.smdp.db.models import Profile
 from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.es2plus import OrderDefaults
-from openrsp.smdp.ids import utcnow
 from openrsp.smdp.outbox import Deliverer, Deliverers, Outbox
 from openrsp.smdp.progress import ProgressDeliverer
 from openrsp.smdp.repository import Repository
-from openrsp.smdp.sealing import Sealer
 from openrsp.smdp.smds_events import SmdsDeliverer, SmdsRegistrar
 from openrsp.smdp.tlsfiles import load_credentials, resolve_address
 

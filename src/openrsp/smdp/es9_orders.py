@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from openrsp.smdp import es9_status as status
-from openrsp.smdp.es9_status import StatusCode
+from openrsp.rspserver import status
+from openrsp.rspserver.status import StatusCode
 from openrsp.smdp.es9_store import Es9Tx, ProfileView
 from openrsp.smdp.states import State
 

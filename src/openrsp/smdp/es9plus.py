@@ -41,14 +41,9 @@ from openrsp.crypto.keys import public_key_from_point
 from openrsp.errors import OpenRSPError
 from openrsp.hexutil import to_hex
 from openrsp.pki.verify import aki_of
-from openrsp.smdp import es9_binding, es9_orders, es9_tokens
-from openrsp.smdp import es9_status as status
-from openrsp.smdp.context import SmdpContext
-from openrsp.smdp.db.transactions import IntegrityConflict
-from openrsp.smdp.errors import Es9Error, StateConflict
-from openrsp.smdp.es9_binding import Binding
-from openrsp.smdp.es9_credentials import SigningSet, choose_set, set_for_pkid, signing_sets
-from openrsp.smdp.es9_messages import (
+from openrsp.rspserver import status
+from openrsp.rspserver import tokens as es9_tokens
+from openrsp.rspserver.messages import (
     AuthenticateServerOk,
     EuiccRefusal,
     OtherSignedNotification,
@@ -58,17 +53,23 @@ from openrsp.smdp.es9_messages import (
     parse_pending_notification,
     parse_prepare_download_response,
 )
-from openrsp.smdp.es9_metadata import store_metadata
-from openrsp.smdp.es9_status import StatusCode
-from openrsp.smdp.es9_store import Es9Store, Es9Tx, ProfileView, SessionRow, tid
-from openrsp.smdp.es9_verify import (
+from openrsp.rspserver.status import StatusCode
+from openrsp.rspserver.verify import (
     AuthenticatedEuicc,
     load_certificate,
     public_key_for,
     verify_euicc_chain,
     verify_signature,
 )
-from openrsp.smdp.es9_wire import base64_field, decode, require_field, transaction_id_field
+from openrsp.rspserver.wire import base64_field, decode, require_field, transaction_id_field
+from openrsp.smdp import es9_binding, es9_orders
+from openrsp.smdp.context import SmdpContext
+from openrsp.smdp.db.transactions import IntegrityConflict
+from openrsp.smdp.errors import Es9Error, StateConflict
+from openrsp.smdp.es9_binding import Binding
+from openrsp.smdp.es9_credentials import SigningSet, choose_set, set_for_pkid, signing_sets
+from openrsp.smdp.es9_metadata import store_metadata
+from openrsp.smdp.es9_store import Es9Store, Es9Tx, ProfileView, SessionRow, tid
 from openrsp.smdp.prepared_package import PreparedPackage
 from openrsp.smdp.profile_policy import forbidden_pprs, profile_pprs
 from openrsp.smdp.repository import ProgressPoint

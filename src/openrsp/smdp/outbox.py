@@ -30,8 +30,8 @@ from sqlalchemy import Engine, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from openrsp.errors import OpenRSPError
+from openrsp.rspserver.ids import utcnow
 from openrsp.smdp.db.models import OutboxItem
-from openrsp.smdp.ids import utcnow
 
 _log = logging.getLogger(__name__)
 

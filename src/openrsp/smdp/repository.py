@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from openrsp.hexutil import to_hex
+from openrsp.rspserver.ids import utcnow
+from openrsp.rspserver.sealing import Sealer
 from openrsp.smdp import prepared_package, progress, smds_events
 from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, OutboxItem, Profile, RspSession
 from openrsp.smdp.errors import InventoryError, StateConflict
-from openrsp.smdp.ids import utcnow
 from openrsp.smdp.progress import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
-from openrsp.smdp.sealing import Sealer
 from openrsp.smdp.states import REMOVABLE_STATES, Event, State, next_state
 
 DEFAULT_PROFILE_TYPE = "default"

@@ -16,12 +16,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from openrsp.private_files import create_private_file, ensure_private_dir
+from openrsp.rspserver.sealing import KEK_LEN, Sealer
 from openrsp.smdp.config import SmdpConfig
 from openrsp.smdp.db.engine import make_engine, migrate
 from openrsp.smdp.db.models import Profile, RspSession
 from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.repository import Repository
-from openrsp.smdp.sealing import KEK_LEN, Sealer
 
 _BATCH = 500
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from openrsp.rspserver.es12_client import SmdsClient, SmdsRefused, SmdsTarget, SmdsUnreachable, ssl_context
 from openrsp.smdp.errors import Es2Error
 from openrsp.smdp.outbox import (
     DELIVERED,
@@ -27,7 +28,6 @@ from openrsp.smdp.outbox import (
     insert_values,
 )
 from openrsp.smdp.states import State
-from openrsp.smds.client import SmdsClient, SmdsRefused, SmdsTarget, SmdsUnreachable, ssl_context
 
 REGISTER = "smds.registerEvent"
 DELETE = "smds.deleteEvent"

@@ -1,47 +1,29 @@
 """The SM-DP+ tables (SQLAlchemy 2 ORM). The schema itself is created by the Alembic migrations.
 
 Secrets are never stored in clear: `profiles.package` and `profiles.secrets` hold AES-GCM sealed
-blobs (see openrsp.smdp.sealing); `orders.cc_hash` holds SHA-256 of the confirmation code.
+blobs (see openrsp.rspserver.sealing); `orders.cc_hash` holds SHA-256 of the confirmation code.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
     String,
     Text,
-    TypeDecorator,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.mutable import MutableDict
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in Python, naive UTC in the database (SQLite has no time zones)."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
+from openrsp.rspserver.database import UtcDateTime
 
 JsonDict = MutableDict.as_mutable(JSON().with_variant(JSONB(), "postgresql"))
 

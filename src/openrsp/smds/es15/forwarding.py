@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from openrsp.rspserver.es12_client import SmdsClient, SmdsRefused, SmdsTarget, SmdsUnreachable
 from openrsp.smds import status
-from openrsp.smds.client import SmdsClient, SmdsRefused, SmdsTarget, SmdsUnreachable
 
 EVENT_UNKNOWN = ("8.9.5", "3.9")
 
