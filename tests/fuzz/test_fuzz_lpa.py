@@ -42,7 +42,7 @@ from openrsp.lpa.lpd import Download, DownloadRequest
 from openrsp.lpa.notifications import NotificationSender
 from openrsp.rspserver.jsonapi import failure, success
 from openrsp.smdp.errors import Es9Error
-from openrsp.smdp.es9plus import Es9Service
+from openrsp.smdp.es9.service import Es9Service
 
 JSON = {"Content-Type": "application/json"}
 

@@ -47,8 +47,8 @@ from openrsp.smdp.config import SmdpConfig
 from openrsp.smdp.context import SmdpContext
 from openrsp.smdp.db.models import Notification, RspSession
 from openrsp.smdp.errors import Es9Error
-from openrsp.smdp.es2plus import Es2Service
-from openrsp.smdp.es9plus import Es9Service
+from openrsp.smdp.es2.service import Es2Service
+from openrsp.smdp.es9.service import Es9Service
 from openrsp.smdp.repository import NewProfile, Repository
 from ports import free_port
 

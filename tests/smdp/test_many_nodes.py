@@ -29,7 +29,7 @@ from smdp_support import SMDP_HOST, CallbackServer, create_database, drop_databa
 from openrsp.pki.credentials import SmdpCredentials
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import open_repository
-from openrsp.smdp.es2plus import Es2Service
+from openrsp.smdp.es2.service import Es2Service
 from openrsp.smdp.repository import NewProfile
 
 PROFILES = 6

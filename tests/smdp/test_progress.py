@@ -8,9 +8,9 @@ import threading
 import pytest
 from smdp_support import CallbackServer
 
-from openrsp.smdp.es2plus import Es2Service
+from openrsp.smdp.es2.progress import PROGRESS, ProgressDeliverer
+from openrsp.smdp.es2.service import Es2Service
 from openrsp.smdp.outbox import DELIVERED, PENDING, Outbox
-from openrsp.smdp.progress import PROGRESS, ProgressDeliverer
 from openrsp.smdp.repository import NewProfile, ProgressPoint
 from openrsp.smdp.states import Event
 

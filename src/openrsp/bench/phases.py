@@ -49,7 +49,7 @@ TARGETS: tuple[tuple[str, str, str], ...] = (
     ("openrsp.rspserver.verify", "verify_euicc_chain", "signatures"),
     ("openrsp.rspserver.verify", "load_certificate", "signatures"),
     ("openrsp.smdp.bpp", "build_bound_profile_package", "bpp_build"),
-    ("openrsp.smdp.es9_binding", "new_binding", "bpp_build"),
+    ("openrsp.smdp.es9.binding", "new_binding", "bpp_build"),
     ("openrsp.rspserver.sealing", "Sealer.seal", "sealing"),
     ("openrsp.rspserver.sealing", "Sealer.open", "sealing"),
     ("sqlalchemy.orm.session", "Session.execute", "db"),

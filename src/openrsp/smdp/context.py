@@ -22,9 +22,9 @@ from openrsp.smdp.config import SmdpConfig
 from openrsp.smdp.db.engine import make_engine, migrate
 from openrsp.smdp.db.models import Profile
 from openrsp.smdp.errors import ConfigError
-from openrsp.smdp.es2plus import OrderDefaults
+from openrsp.smdp.es2.progress import ProgressDeliverer
+from openrsp.smdp.es2.service import OrderDefaults
 from openrsp.smdp.outbox import Deliverer, Deliverers, Outbox
-from openrsp.smdp.progress import ProgressDeliverer
 from openrsp.smdp.repository import Repository
 from openrsp.smdp.smds_events import SmdsDeliverer, SmdsRegistrar
 from openrsp.smdp.tlsfiles import load_credentials, resolve_address

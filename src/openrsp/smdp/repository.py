@@ -25,10 +25,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from openrsp.hexutil import to_hex
 from openrsp.rspserver.ids import utcnow
 from openrsp.rspserver.sealing import Sealer
-from openrsp.smdp import prepared_package, progress, smds_events
+from openrsp.smdp import prepared_package, smds_events
 from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, OutboxItem, Profile, RspSession
 from openrsp.smdp.errors import InventoryError, StateConflict
-from openrsp.smdp.progress import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
+from openrsp.smdp.es2 import progress
+from openrsp.smdp.es2.progress import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
 from openrsp.smdp.states import REMOVABLE_STATES, Event, State, next_state
 
 DEFAULT_PROFILE_TYPE = "default"

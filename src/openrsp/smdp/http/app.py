@@ -40,13 +40,13 @@ from openrsp.rspserver.framing import (
     read_body,
 )
 from openrsp.rspserver.jsonapi import ADMIN_PROTOCOL, failure, success
-from openrsp.smdp import es9plus
 from openrsp.smdp.config import ENV_CONFIG, SmdpConfig
 from openrsp.smdp.context import SmdpContext, build_context
 from openrsp.smdp.db.executor import DatabaseExecutor
 from openrsp.smdp.errors import Es2Error, Es9Error
-from openrsp.smdp.es2plus import EXTENSION_FUNCTIONS, Es2Service
-from openrsp.smdp.es2plus import FUNCTIONS as ES2_FUNCTIONS
+from openrsp.smdp.es2.service import EXTENSION_FUNCTIONS, Es2Service
+from openrsp.smdp.es2.service import FUNCTIONS as ES2_FUNCTIONS
+from openrsp.smdp.es9 import service as es9plus
 from openrsp.smdp.outbox import OutboxWorker
 from openrsp.smdp.tlsfiles import load_ca_certificates
 from openrsp.status_codes import (

@@ -22,12 +22,13 @@ from typing import Any, Literal
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 
 from openrsp.hexutil import to_hex
-from openrsp.smdp import progress, smds_events
+from openrsp.smdp import smds_events
 from openrsp.smdp.db import transactions
 from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, OutboxItem, Profile, RspSession
 from openrsp.smdp.errors import StateConflict
+from openrsp.smdp.es2 import progress
+from openrsp.smdp.es2.progress import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
 from openrsp.smdp.prepared_package import PreparedPackage
-from openrsp.smdp.progress import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
 from openrsp.smdp.repository import Repository
 from openrsp.smdp.states import Event, State, next_state
 

@@ -19,7 +19,7 @@ from openrsp.crypto.keys import FIELD_SIZE, PrivateKey, private_key_from_scalar,
 from openrsp.hexutil import to_hex
 from openrsp.rspserver.sealing import Sealer
 from openrsp.smdp.bpp import build_bound_profile_package
-from openrsp.smdp.es9_credentials import SigningSet
+from openrsp.smdp.es9.credentials import SigningSet
 from openrsp.smdp.prepared_package import PreparedPackage
 
 

@@ -62,14 +62,15 @@ from openrsp.rspserver.verify import (
     verify_signature,
 )
 from openrsp.rspserver.wire import base64_field, decode, require_field, transaction_id_field
-from openrsp.smdp import es9_binding, es9_orders
 from openrsp.smdp.context import SmdpContext
 from openrsp.smdp.db.transactions import IntegrityConflict
 from openrsp.smdp.errors import Es9Error, StateConflict
-from openrsp.smdp.es9_binding import Binding
-from openrsp.smdp.es9_credentials import SigningSet, choose_set, set_for_pkid, signing_sets
-from openrsp.smdp.es9_metadata import store_metadata
-from openrsp.smdp.es9_store import Es9Store, Es9Tx, ProfileView, SessionRow, tid
+from openrsp.smdp.es9 import binding as es9_binding
+from openrsp.smdp.es9 import orders as es9_orders
+from openrsp.smdp.es9.binding import Binding
+from openrsp.smdp.es9.credentials import SigningSet, choose_set, set_for_pkid, signing_sets
+from openrsp.smdp.es9.metadata import store_metadata
+from openrsp.smdp.es9.store import Es9Store, Es9Tx, ProfileView, SessionRow, tid
 from openrsp.smdp.prepared_package import PreparedPackage
 from openrsp.smdp.profile_policy import forbidden_pprs, profile_pprs
 from openrsp.smdp.repository import ProgressPoint
