@@ -19,14 +19,23 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from openrsp.hexutil import to_hex
 from openrsp.rspserver.ids import utcnow
 from openrsp.rspserver.sealing import Sealer
 from openrsp.smdp import prepared_package, smds_events
-from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, OutboxItem, Profile, RspSession
+from openrsp.smdp.db.models import (
+    EventLog,
+    Notification,
+    Operator,
+    Order,
+    OutboxItem,
+    Profile,
+    ProfilePackage,
+    RspSession,
+)
 from openrsp.smdp.errors import InventoryError, StateConflict
 from openrsp.smdp.es2 import progress
 from openrsp.smdp.es2.progress import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
@@ -149,8 +158,10 @@ class Repository:
                     shown = ", ".join(sorted(known)[:5]) + (" …" if len(known) > 5 else "")
                     raise InventoryError(f"ICCID already in the inventory: {shown}; nothing imported")
                 rows = [self._profile_row(item, owner.id, now) for item in profiles]
+                packages = [{"iccid": row["iccid"], "package": row.pop("package")} for row in rows]
                 for start in range(0, len(rows), 500):
                     session.execute(insert(Profile), rows[start : start + 500])
+                    session.execute(insert(ProfilePackage), packages[start : start + 500])
         except IntegrityError:
             raise InventoryError("an ICCID was added concurrently; nothing imported") from None
         return [item.iccid for item in profiles]
@@ -225,6 +236,7 @@ class Repository:
                 )
             ids = [p.id for p in found.values()]
             session.execute(delete(RspSession).where(RspSession.iccid.in_(wanted)))
+            session.execute(delete(ProfilePackage).where(ProfilePackage.iccid.in_(wanted)))
             session.execute(delete(Order).where(Order.profile_id.in_(ids)))
             # The state condition again: an order taken since the check above keeps its profile.
             gone = session.execute(
@@ -242,7 +254,13 @@ class Repository:
 
     def open_package(self, profile: Profile) -> bytes:
         """The profile's SAIP package (DER)."""
-        return self.open_prepared(profile.iccid, profile.package).der
+        if object_session(profile) is not None:  # its own table, read only when asked for
+            return self.open_prepared(profile.iccid, profile.package).der
+        with self.transaction() as session:  # a profile read in a transaction that is over
+            sealed = session.scalar(
+                select(ProfilePackage.package).where(ProfilePackage.iccid == profile.iccid)
+            )
+        return self.open_prepared(profile.iccid, sealed).der
 
     def open_prepared(self, iccid: str, sealed: bytes) -> prepared_package.PreparedPackage:
         """The package with the protection prepared at import (when it was)."""

@@ -1,7 +1,7 @@
 """Rotating the sealing key: every sealed blob opened under the old key and sealed under the new one,
 in one database transaction (all or nothing), then the new key put where the old one was.
 
-Sealed at rest: profiles.package, profiles.secrets (Ki/OPc) and the binding secrets of ES9+
+Sealed at rest: profile_packages.package, profiles.secrets (Ki/OPc) and the binding secrets of ES9+
 sessions. transactionIds are MACed under a key derived from the sealing key, so downloads under
 way when the SM-DP+ restarts with the new key start again (their sessions are unknown to it).
 Run it with the SM-DP+ stopped.

@@ -24,7 +24,16 @@ from sqlalchemy import and_, bindparam, delete, insert, select, update
 from openrsp.hexutil import to_hex
 from openrsp.smdp import smds_events
 from openrsp.smdp.db import transactions
-from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, OutboxItem, Profile, RspSession
+from openrsp.smdp.db.models import (
+    EventLog,
+    Notification,
+    Operator,
+    Order,
+    OutboxItem,
+    Profile,
+    ProfilePackage,
+    RspSession,
+)
 from openrsp.smdp.errors import StateConflict
 from openrsp.smdp.es2 import progress
 from openrsp.smdp.es2.progress import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
@@ -40,6 +49,7 @@ _operators = Operator.__table__
 _sessions = RspSession.__table__
 _events = EventLog.__table__
 _notifications = Notification.__table__
+_packages = ProfilePackage.__table__
 
 
 @dataclass
@@ -110,11 +120,12 @@ _SESSION_WRITABLE = ("state", "eid", "iccid", "expires_at", "data", "updated_at"
 
 def _profile_query(where: Any, *, with_package: bool = False, lock: bool = True) -> Any:
     columns = [*_PROFILE_COLUMNS, *_ORDER_COLUMNS]
-    if with_package:
-        columns.append(_profiles.c.package)
     joined = _profiles.join(_operators, _operators.c.id == _profiles.c.operator_id).outerjoin(
         _orders, _orders.c.profile_id == _profiles.c.id
     )
+    if with_package:  # the package has its own table: joined only when the call needs it
+        columns.append(_packages.c.package)
+        joined = joined.join(_packages, _packages.c.iccid == _profiles.c.iccid)
     query = select(*columns).select_from(joined).where(where)
     return query.with_for_update(of=_profiles) if lock else query
 
