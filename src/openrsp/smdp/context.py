@@ -6,6 +6,7 @@ state of their own: everything that must outlive a request is in the database.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from openrsp.smdp.db.models import Profile
 from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.es2.progress import ProgressDeliverer
 from openrsp.smdp.es2.service import OrderDefaults
+from openrsp.smdp.es9.store import Es9Store
 from openrsp.smdp.outbox import Deliverer, Deliverers, Outbox
 from openrsp.smdp.repository import Repository
 from openrsp.smdp.smds_events import SmdsDeliverer, SmdsRegistrar
@@ -49,6 +51,11 @@ class SmdpContext:
     def smds(self) -> SmdsRegistrar | None:
         """ConfirmOrder's way to an SM-DS: queue the event and try it at once."""
         return SmdsRegistrar(self.smds_deliverer) if self.smds_deliverer is not None else None
+
+    @functools.cached_property
+    def es9_store(self) -> Es9Store:
+        """ES9+'s storage (SQLAlchemy Core) over this context's repository."""
+        return Es9Store(self.repo)
 
     @property
     def session_ttl(self) -> timedelta:

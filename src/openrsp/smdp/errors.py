@@ -13,6 +13,7 @@ __all__ = [
     "Es2Error",
     "Es9Error",
     "InvalidTransition",
+    "IntegrityConflict",
     "InventoryError",
     "RspStatusError",
     "SmdpError",
@@ -49,3 +50,7 @@ class StateConflict(SmdpError):
 
 class Es2Error(RspStatusError):
     """An ES2+ function failed; reported to the operator as a Failed status."""
+
+
+class IntegrityConflict(SmdpError):
+    """A statement broke a uniqueness or reference rule (e.g. two callers inserting one key)."""

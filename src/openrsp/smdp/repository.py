@@ -38,7 +38,7 @@ from openrsp.smdp.db.models import (
 )
 from openrsp.smdp.errors import InventoryError, StateConflict
 from openrsp.smdp.es2 import progress
-from openrsp.smdp.es2.progress import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
+from openrsp.smdp.es2.points import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
 from openrsp.smdp.states import REMOVABLE_STATES, Event, State, next_state
 
 DEFAULT_PROFILE_TYPE = "default"

@@ -23,11 +23,9 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 
-from openrsp.smdp.errors import SmdpError
+from openrsp.smdp.errors import IntegrityConflict
 
-
-class IntegrityConflict(SmdpError):
-    """A statement broke a uniqueness or reference rule (e.g. two callers inserting one key)."""
+__all__ = ["Cursor", "IntegrityConflict", "Transaction", "WriterTurn", "begin"]
 
 
 class Cursor:

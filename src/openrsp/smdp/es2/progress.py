@@ -13,57 +13,29 @@ from __future__ import annotations
 
 import os
 import ssl
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from openrsp.smdp.es2.points import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
 from openrsp.smdp.outbox import OutboxRefused, OutboxRetry, insert_values
-from openrsp.smdp.states import Event
+
+__all__ = [
+    "DEFAULT_PROGRESS",
+    "PROGRESS",
+    "ProgressDeliverer",
+    "ProgressPoint",
+    "ProgressRecord",
+    "outbox_values",
+    "progress_body",
+]
 
 PROGRESS = "es2.handleDownloadProgressInfo"
 REQUESTER_ID = "openrsp-smdp"
 # Answers after which asking again may help; any other 4xx is a refusal (recorded, not retried).
 _RETRYABLE_STATUS = frozenset({408, 425, 429})
-
-
-@dataclass(frozen=True)
-class ProgressPoint:
-    """One handleDownloadProgressInfo report (SGP.22 §5.3.5): where the download is, and how it went."""
-
-    point_id: int  # 1 eligibility/retry check, 2 confirmation failure, 3 BPP download, 4 BPP installation
-    success: bool = True
-    status_code_data: dict[str, Any] | None = None
-    result_data: str | None = None  # base64 (e.g. the ProfileInstallationResult)
-
-
-# Which state changes the operator hears about by default. Changes the operator made itself over
-# ES2+ are not reported back to it.
-DEFAULT_PROGRESS: dict[Event, ProgressPoint] = {
-    Event.BPP_DELIVERED: ProgressPoint(3),
-    Event.INSTALLED: ProgressPoint(4),
-    Event.INSTALL_FAILED: ProgressPoint(4, success=False),
-    Event.SESSION_RETRYABLE: ProgressPoint(3, success=False),
-    Event.SESSION_FAILED: ProgressPoint(3, success=False),
-}
-
-
-@dataclass(frozen=True)
-class ProgressRecord:
-    """What the progress notifier needs to tell the operator, captured inside the transaction."""
-
-    iccid: str
-    operator: str
-    callback_url: str | None
-    profile_type: str
-    eid: str | None
-    event: str
-    from_state: str | None
-    to_state: str | None
-    at: datetime
-    point: ProgressPoint
 
 
 def progress_body(record: ProgressRecord, *, requester_id: str, call_id: str) -> dict[str, Any]:

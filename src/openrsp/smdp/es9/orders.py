@@ -14,7 +14,7 @@ from datetime import datetime
 
 from openrsp.rspserver import status
 from openrsp.rspserver.status import StatusCode
-from openrsp.smdp.es9.store import Es9Tx, ProfileView
+from openrsp.smdp.es9.views import Es9Tx, ProfileView
 from openrsp.smdp.states import State
 
 # States an LPA may download from: a first download, or a retry of a delivered package.

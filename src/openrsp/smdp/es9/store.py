@@ -21,7 +21,6 @@ from typing import Any, Literal
 
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 
-from openrsp.hexutil import to_hex
 from openrsp.smdp import smds_events
 from openrsp.smdp.db import transactions
 from openrsp.smdp.db.models import (
@@ -36,7 +35,8 @@ from openrsp.smdp.db.models import (
 )
 from openrsp.smdp.errors import StateConflict
 from openrsp.smdp.es2 import progress
-from openrsp.smdp.es2.progress import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
+from openrsp.smdp.es2.points import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
+from openrsp.smdp.es9.views import OrderView, ProfileView, SessionRow
 from openrsp.smdp.prepared_package import PreparedPackage
 from openrsp.smdp.repository import Repository
 from openrsp.smdp.states import Event, State, next_state
@@ -50,52 +50,6 @@ _sessions = RspSession.__table__
 _events = EventLog.__table__
 _notifications = Notification.__table__
 _packages = ProfilePackage.__table__
-
-
-@dataclass
-class OrderView:
-    id: int
-    eid: str | None
-    matching_id: str | None
-    cc_hash: bytes | None
-    cc_attempts: int
-    cc_max_attempts: int
-    download_attempts: int
-    max_download_attempts: int
-    expires_at: datetime | None
-    release_flag: bool
-    smds_address: str | None
-    retry_binding: dict[str, Any] | None
-
-
-@dataclass
-class ProfileView:
-    id: int
-    iccid: str
-    state: str
-    profile_type: str
-    operator_name: str
-    callback_url: str | None
-    spn: str | None
-    profile_name: str | None
-    profile_class: str
-    icon_type: str | None
-    icon: bytes | None
-    extra: dict[str, Any]
-    order: OrderView | None
-    package: bytes | None = None  # the sealed package, when asked for
-
-
-@dataclass
-class SessionRow:
-    transaction_id: str
-    state: str
-    eid: str | None
-    iccid: str | None
-    expires_at: datetime | None
-    data: dict[str, Any]
-    updated_at: datetime
-    stored: bool = True  # False for a session authenticateClient is about to write first
 
 
 _ORDER_FIELDS = [f.name for f in fields(OrderView)]
@@ -339,8 +293,3 @@ class Es9Store:
         """The profile's package, with its PPK protection when it was prepared at import."""
         assert profile.package is not None, "read the profile with_package=True"
         return self.repo.open_prepared(profile.iccid, profile.package)
-
-
-def tid(transaction_id: str | bytes) -> str:
-    """transactionId as the session table keys it: uppercase hex."""
-    return to_hex(transaction_id) if isinstance(transaction_id, bytes) else transaction_id.upper()
