@@ -26,6 +26,7 @@ from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.es2.progress import ProgressDeliverer
 from openrsp.smdp.es2.service import OrderDefaults
 from openrsp.smdp.es9.store import Es9Store
+from openrsp.smdp.es9.views import Es9Storage
 from openrsp.smdp.outbox import Deliverer, Deliverers, Outbox
 from openrsp.smdp.repository import Repository
 from openrsp.smdp.smds_events import SmdsDeliverer, SmdsRegistrar
@@ -46,6 +47,7 @@ class SmdpContext:
     # calls to other servers that must not be lost: progress reports, SM-DS events (with TLS credentials)
     outbox: Outbox | None = None
     smds_deliverer: Deliverer | None = None
+    es9_storage: Es9Storage | None = None  # another storage for the ES9+ core (default: the database's)
 
     @property
     def smds(self) -> SmdsRegistrar | None:
@@ -53,9 +55,9 @@ class SmdpContext:
         return SmdsRegistrar(self.smds_deliverer) if self.smds_deliverer is not None else None
 
     @functools.cached_property
-    def es9_store(self) -> Es9Store:
-        """ES9+'s storage (SQLAlchemy Core) over this context's repository."""
-        return Es9Store(self.repo)
+    def es9_store(self) -> Es9Storage:
+        """ES9+'s storage: `es9_storage` when one is given, else SQLAlchemy Core over `repo`."""
+        return self.es9_storage if self.es9_storage is not None else Es9Store(self.repo)
 
     @property
     def session_ttl(self) -> timedelta:
