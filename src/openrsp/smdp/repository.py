@@ -1,10 +1,10 @@
 """The SM-DP+ inventory: profiles, orders, RSP sessions, notifications, events — over SQLAlchemy.
 
-Every state change goes through `Repository.transition`, inside the caller's transaction: it asks
-the state table (states.py) for the next state, then writes it with a conditional UPDATE
-(`… WHERE state = :expected`). Of two racing callers exactly one changes the row; the other gets
-StateConflict. Reports for the operator (handleDownloadProgressInfo) go to the outbox in the same
-transaction (progress.py): they exist exactly when the change does.
+Every state change goes through `Repository.transition`, inside the caller's transaction, written
+by db/order_moves.py as the ES9+ path's are: the state table (states.py) gives the next state, a
+conditional UPDATE (`… WHERE state = :expected`) writes it (of two racing callers exactly one
+changes the row; the other gets StateConflict), and the operator's progress report goes to the
+outbox in the same transaction: it exists exactly when the change does.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Engine, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -25,21 +25,20 @@ from sqlalchemy.orm.attributes import set_committed_value
 from openrsp.hexutil import to_hex
 from openrsp.rspserver.ids import utcnow
 from openrsp.rspserver.sealing import Sealer
-from openrsp.smdp import prepared_package, smds_events
+from openrsp.smdp import prepared_package
+from openrsp.smdp.db import order_moves
 from openrsp.smdp.db.models import (
     EventLog,
     Notification,
     Operator,
     Order,
-    OutboxItem,
     Profile,
     ProfilePackage,
     RspSession,
 )
-from openrsp.smdp.errors import InventoryError, StateConflict
-from openrsp.smdp.es2 import progress
-from openrsp.smdp.es2.points import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
-from openrsp.smdp.states import REMOVABLE_STATES, Event, State, next_state
+from openrsp.smdp.errors import InventoryError
+from openrsp.smdp.es2.points import ProgressPoint
+from openrsp.smdp.states import REMOVABLE_STATES, Event, State
 
 DEFAULT_PROFILE_TYPE = "default"
 _log = logging.getLogger(__name__)
@@ -312,78 +311,24 @@ class Repository:
         """Move the profile along the state table, atomically; StateConflict if someone beat us to it.
 
         `progress`: None reports the event's default point to the operator (DEFAULT_PROGRESS),
-        False reports nothing, a ProgressPoint reports that one.
+        False reports nothing, a ProgressPoint reports that one. Written by db/order_moves.py, as
+        every other caller's state changes are.
         """
-        current = State(profile.state)
-        new = next_state(current, event_)
+        session.flush()  # the ORM's pending changes first: the move runs on the session's connection
         now = self.clock()
-        result = session.execute(
-            update(Profile)
-            .where(Profile.id == profile.id, Profile.state == current.value)
-            .values(state=new.value, updated_at=now)
-            .execution_options(synchronize_session=False)
+        new = order_moves.move(
+            session.connection(), _subject(profile), event_, now, detail=detail, point=progress
         )
-        if result.rowcount != 1:
-            raise StateConflict(profile.iccid, current.value)
         set_committed_value(profile, "state", new.value)
         set_committed_value(profile, "updated_at", now)
-        session.add(
-            EventLog(
-                iccid=profile.iccid,
-                event=Event(event_).value,
-                from_state=current.value,
-                to_state=new.value,
-                detail=dict(detail or {}),
-                created_at=now,
-            )
-        )
-        point = DEFAULT_PROGRESS.get(Event(event_)) if progress is None else progress
-        if point:
-            self._schedule_progress(session, profile, Event(event_).value, current.value, new.value, point)
-        if new in smds_events.END_STATES and profile.order is not None:
-            smds_events.queue_deletion(session, profile.order, now)  # the order ended: so does its event
         return new
 
     def report_progress(
         self, session: Session, profile: Profile, point: ProgressPoint, *, event_: str
     ) -> None:
         """Tell the operator about a step that changes no state (e.g. eligibility check, CC failure)."""
-        session.add(
-            EventLog(
-                iccid=profile.iccid,
-                event=event_,
-                from_state=profile.state,
-                to_state=profile.state,
-                detail={"notificationPointId": point.point_id, "success": point.success},
-                created_at=self.clock(),
-            )
-        )
-        self._schedule_progress(session, profile, event_, profile.state, profile.state, point)
-
-    def _schedule_progress(
-        self,
-        session: Session,
-        profile: Profile,
-        event_: str,
-        from_state: str,
-        to_state: str,
-        point: ProgressPoint,
-    ) -> None:
-        record = ProgressRecord(
-            iccid=profile.iccid,
-            operator=profile.operator.name,
-            callback_url=profile.operator.callback_url,
-            profile_type=profile.profile_type,
-            eid=profile.order.eid if profile.order else None,
-            event=event_,
-            from_state=from_state,
-            to_state=to_state,
-            at=self.clock(),
-            point=point,
-        )
-        values = progress.outbox_values(record, self.clock())
-        if values is not None:  # durable: in this transaction, delivered by any live node
-            session.add(OutboxItem(**values))
+        session.flush()
+        order_moves.report(session.connection(), _subject(profile), point, event_, self.clock())
 
     def events(self, session: Session, iccid: str) -> list[EventLog]:
         return list(session.scalars(select(EventLog).where(EventLog.iccid == iccid).order_by(EventLog.id)))
@@ -504,3 +449,15 @@ class Repository:
 
 def _tid(transaction_id: str | bytes) -> str:
     return to_hex(transaction_id) if isinstance(transaction_id, bytes) else transaction_id.upper()
+
+
+def _subject(profile: Profile) -> order_moves.Subject:
+    return order_moves.Subject(
+        id=profile.id,
+        iccid=profile.iccid,
+        state=profile.state,
+        profile_type=profile.profile_type,
+        operator_name=profile.operator.name,
+        callback_url=profile.operator.callback_url,
+        order=profile.order,
+    )

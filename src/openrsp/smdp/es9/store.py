@@ -19,27 +19,22 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
-from openrsp.smdp import smds_events
-from openrsp.smdp.db import transactions
+from openrsp.smdp.db import order_moves, transactions
 from openrsp.smdp.db.models import (
-    EventLog,
     Notification,
     Operator,
     Order,
-    OutboxItem,
     Profile,
     ProfilePackage,
     RspSession,
 )
-from openrsp.smdp.errors import StateConflict
-from openrsp.smdp.es2 import progress
-from openrsp.smdp.es2.points import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
+from openrsp.smdp.es2.points import ProgressPoint
 from openrsp.smdp.es9.views import OrderView, ProfileView, SessionRow
 from openrsp.smdp.prepared_package import PreparedPackage
 from openrsp.smdp.repository import Repository
-from openrsp.smdp.states import Event, State, next_state
+from openrsp.smdp.states import Event, State
 
 _log = logging.getLogger(__name__)
 
@@ -47,7 +42,6 @@ _profiles = Profile.__table__
 _orders = Order.__table__
 _operators = Operator.__table__
 _sessions = RspSession.__table__
-_events = EventLog.__table__
 _notifications = Notification.__table__
 _packages = ProfilePackage.__table__
 
@@ -105,15 +99,8 @@ _SESSIONS_OF = (
 _INSERT_SESSION = insert(_sessions)
 _UPDATE_SESSION = update(_sessions).where(_sessions.c.transaction_id == bindparam("tid"))
 _PURGE_SESSIONS = delete(_sessions).where(_sessions.c.expires_at < bindparam("now"))
-_MOVE_PROFILE = (
-    update(_profiles)
-    .where(and_(_profiles.c.id == bindparam("profile_id"), _profiles.c.state == bindparam("expected")))
-    .values(state=bindparam("new_state"), updated_at=bindparam("now"))
-)
 _UPDATE_ORDER = update(_orders).where(_orders.c.id == bindparam("order_id"))
-_INSERT_EVENT = insert(_events)
 _INSERT_NOTIFICATION = insert(_notifications)
-_INSERT_OUTBOX = insert(OutboxItem.__table__)
 _NOTIFICATION_SEEN = select(_notifications.c.id).where(
     _notifications.c.eid == bindparam("eid"), _notifications.c.seq == bindparam("seq")
 )
@@ -193,57 +180,21 @@ class Es9Tx:
         detail: dict[str, Any] | None = None,
         progress: ProgressPoint | Literal[False] | None = None,
     ) -> State:
-        """As Repository.transition: the state table, a conditional UPDATE, an event, a report."""
-        current = State(profile.state)
-        new = next_state(current, event_)
-        now = self.store.clock()
-        changed = self.cursor.execute(
-            _MOVE_PROFILE,
-            {"profile_id": profile.id, "expected": current.value, "new_state": new.value, "now": now},
+        """The state change, as every caller writes it (db/order_moves.py)."""
+        new = order_moves.move(
+            self.cursor.connection,
+            _subject(profile),
+            event_,
+            self.store.clock(),
+            detail=detail,
+            point=progress,
         )
-        if changed != 1:
-            raise StateConflict(profile.iccid, current.value)
         profile.state = new.value
-        self._log_event(profile.iccid, Event(event_).value, current.value, new.value, dict(detail or {}), now)
-        point = DEFAULT_PROGRESS.get(Event(event_)) if progress is None else progress
-        if point:
-            self._schedule_progress(profile, Event(event_).value, current.value, new.value, point)
-        deletion = smds_events.deletion_values(profile.order, now) if new in smds_events.END_STATES else None
-        if deletion is not None:  # the order ended: so does its event at the SM-DS (outbox, same transaction)
-            self.cursor.execute(_INSERT_OUTBOX, deletion)
         return new
 
     def report_progress(self, profile: ProfileView, point: ProgressPoint, *, event_: str) -> None:
         """A step that changes no state (eligibility check, confirmation code failure)."""
-        detail = {"notificationPointId": point.point_id, "success": point.success}
-        self._log_event(profile.iccid, event_, profile.state, profile.state, detail, self.store.clock())
-        self._schedule_progress(profile, event_, profile.state, profile.state, point)
-
-    def _log_event(
-        self, iccid: str, event_: str, from_state: str, to_state: str, detail: dict[str, Any], at: datetime
-    ) -> None:
-        values = {"iccid": iccid, "event": event_, "from_state": from_state, "to_state": to_state}
-        values.update(detail=detail, created_at=at)
-        self.cursor.execute(_INSERT_EVENT, values)
-
-    def _schedule_progress(
-        self, profile: ProfileView, event_: str, from_state: str, to_state: str, point: ProgressPoint
-    ) -> None:
-        record = ProgressRecord(
-            iccid=profile.iccid,
-            operator=profile.operator_name,
-            callback_url=profile.callback_url,
-            profile_type=profile.profile_type,
-            eid=profile.order.eid if profile.order else None,
-            event=event_,
-            from_state=from_state,
-            to_state=to_state,
-            at=self.store.clock(),
-            point=point,
-        )
-        values = progress.outbox_values(record, self.store.clock())
-        if values is not None:  # durable: in this transaction, delivered by any live node
-            self.cursor.execute(_INSERT_OUTBOX, values)
+        order_moves.report(self.cursor.connection, _subject(profile), point, event_, self.store.clock())
 
     # -- notifications ---------------------------------------------------------------------------
 
@@ -293,3 +244,15 @@ class Es9Store:
         """The profile's package, with its PPK protection when it was prepared at import."""
         assert profile.package is not None, "read the profile with_package=True"
         return self.repo.open_prepared(profile.iccid, profile.package)
+
+
+def _subject(profile: ProfileView) -> order_moves.Subject:
+    return order_moves.Subject(
+        id=profile.id,
+        iccid=profile.iccid,
+        state=profile.state,
+        profile_type=profile.profile_type,
+        operator_name=profile.operator_name,
+        callback_url=profile.callback_url,
+        order=profile.order,
+    )
