@@ -27,7 +27,7 @@ from openrsp.euicc.store import create_euicc, read_state
 from openrsp.pki.testpki import init_pki
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import open_repository
-from openrsp.smdp.es2client import Es2Client
+from openrsp.smdp.es2.client import Es2Client
 from openrsp.smdp.inventory import generate_profiles, subscriptions_from_rows
 from ports import free_port
 

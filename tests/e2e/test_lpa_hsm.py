@@ -14,11 +14,11 @@ from sqlalchemy import select
 from openrsp.euicc.store import create_euicc, read_state
 from openrsp.pki.layout import PkiIndex
 from openrsp.pki.testpki import init_pki
+from openrsp.rspserver.sealing import SealError
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import open_repository
 from openrsp.smdp.db.models import Profile
 from openrsp.smdp.inventory import generate_profiles, subscriptions_from_rows
-from openrsp.smdp.sealing import SealError
 
 
 def openrsp(*args: str) -> subprocess.CompletedProcess[str]:

@@ -40,9 +40,9 @@ from openrsp.lpa.core.notifications import NotificationSender
 from openrsp.lpa.drivers.es9_client import Es9Client
 from openrsp.lpa.drivers.es10_client import Es10Client
 from openrsp.lpa.drivers.https import HttpsSettings
+from openrsp.rspserver.jsonapi import failure, success
 from openrsp.smdp.errors import Es9Error
-from openrsp.smdp.es9plus import Es9Service
-from openrsp.smdp.jsonapi import failure, success
+from openrsp.smdp.es9.service import Es9Service
 
 JSON = {"Content-Type": "application/json"}
 

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from worlds import ES2_FUNCTIONS, ES9_FUNCTIONS, SmdpWorld
 
 from openrsp.smdp.errors import Es2Error, Es9Error
-from openrsp.smdp.es9plus import Es9Service
+from openrsp.smdp.es9.service import Es9Service
 
 
 def _es9(world: SmdpWorld, function: str, body: Any) -> None:

@@ -32,9 +32,9 @@ from openrsp.asn1.rsp_types import CancelSessionReason, bit_string, iccid_to_byt
 from openrsp.euicc.store import create_euicc
 from openrsp.lpa.drivers.es10_client import Es10Client
 from openrsp.profile.package import ProfilePackage
+from openrsp.rspserver.sealing import Sealer
 from openrsp.smdp.db.engine import make_engine, migrate, sqlite_url
 from openrsp.smdp.repository import Repository
-from openrsp.smdp.sealing import Sealer
 
 PACKAGE = "TS48V1-A-UNIQUE.der"
 NOTIFY_ALL = [((0, 1, 2, 3), "notify.openrsp.test")]

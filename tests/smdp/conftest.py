@@ -18,12 +18,12 @@ from smdp_support import (
     start_server,
 )
 
+from openrsp.rspserver.sealing import Sealer
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import open_repository
 from openrsp.smdp.db.engine import make_engine, migrate, sqlite_url
 from openrsp.smdp.inventory import import_packages
 from openrsp.smdp.repository import Repository
-from openrsp.smdp.sealing import Sealer
 
 KEK = bytes(range(32))
 

@@ -42,14 +42,13 @@ from openrsp.es8.bsp import BspReceiver
 from openrsp.es8.segments import parse_initialise_secure_channel, smdp_sign_input, split_bpp
 from openrsp.pki.credentials import EuiccCredentials, SmdpCredentials
 from openrsp.pki.eid import eid_from_certificate
+from openrsp.rspserver.jsonapi import failure, success
 from openrsp.smdp.config import SmdpConfig
 from openrsp.smdp.context import SmdpContext
 from openrsp.smdp.db.models import Notification, RspSession
 from openrsp.smdp.errors import Es9Error
-from openrsp.smdp.es2plus import Es2Service
-from openrsp.smdp.es9plus import Es9Service
-from openrsp.smdp.jsonapi import failure, success
-from openrsp.smdp.progress import ProgressNotifier
+from openrsp.smdp.es2.service import Es2Service
+from openrsp.smdp.es9.service import Es9Service
 from openrsp.smdp.repository import NewProfile, Repository
 from ports import free_port
 
@@ -522,7 +521,6 @@ def make_context(repo: Repository, credentials: SmdpCredentials, clock: Any, dat
         sealer=repo.sealer,
         address=credentials.address,
         credentials=credentials,
-        notifier=ProgressNotifier(),
         clock=clock,
     )
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -236,3 +239,52 @@ class Served:
     theirs: list[str]  # ICCIDs of operator "opB"
     op_b: tuple[Path, Path]  # opB's client certificate and key
     db_url: str = ""  # the server's database, to look at what it stored
+
+
+# -- the operator's progress endpoint ----------------------------------------------------------------
+
+
+class CallbackServer:
+    """The operator's callback endpoint: records bodies; answers 500 to the first `fail_first` calls,
+    and waits for `hold` (when given) before answering anything."""
+
+    def __init__(self, fail_first: int = 0, hold: threading.Event | None = None, port: int = 0) -> None:
+        self.bodies: list[dict] = []
+        self.headers: list[dict] = []
+        self.fail_first = fail_first
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if hold is not None:
+                    hold.wait(30)
+                if outer.fail_first > 0:
+                    outer.fail_first -= 1
+                    self.send_response(500)
+                else:
+                    outer.bodies.append(body)
+                    outer.headers.append(dict(self.headers))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/gsma/rsp2/es2plus/handleDownloadProgressInfo"
+
+    def wait_for(self, count: int, timeout: float = 10) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while len(self.bodies) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.bodies
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

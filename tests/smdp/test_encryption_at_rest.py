@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 
 from openrsp.profile import Subscription
+from openrsp.rspserver.sealing import SealError
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import open_repository
 from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.inventory import generate_profiles, import_packages
-from openrsp.smdp.sealing import SealError
 
 KNOWN_KI = bytes.fromhex("5A17C0DEFEEDFACE0123456789ABCDEF")
 KNOWN_OPC = bytes.fromhex("0FEDCBA9876543210C0FFEE15BADF00D")

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from openrsp.smdp.errors import Es2Error
-from openrsp.smdp.es2plus import Es2Service, OrderDefaults
+from openrsp.smdp.es2.service import Es2Service, OrderDefaults
 from openrsp.smdp.repository import NewProfile
 
 ICCID, OTHER = "8900000000000000001", "8900000000000000002"

@@ -23,7 +23,7 @@ from es9_harness import (
 
 from openrsp.asn1 import rsp
 from openrsp.asn1.rsp_types import CancelSessionReason, ErrorReason, NotificationEvent, iccid_from_bytes
-from openrsp.smdp.es2plus import Es2Service
+from openrsp.smdp.es2.service import Es2Service
 from openrsp.smdp.outbox import Outbox
 from openrsp.smdp.smds_events import SmdsRegistrar
 

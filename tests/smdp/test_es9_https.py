@@ -28,7 +28,7 @@ from openrsp.pki.credentials import SmdpCredentials
 from openrsp.pki.eid import make_eid
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import open_repository
-from openrsp.smdp.es2plus import Es2Service
+from openrsp.smdp.es2.service import Es2Service
 from openrsp.smdp.inventory import import_packages
 
 SGP26_HOST = "testsmdpplus1.example.com"

@@ -2,7 +2,7 @@
 
 import os
 
-from openrsp.smdp.es9_tokens import issue_transaction_id, open_transaction_id, server_challenge
+from openrsp.rspserver.tokens import issue_transaction_id, open_transaction_id, server_challenge
 
 KEY = bytes(range(32))
 PKID = bytes.fromhex("F54172BDF98A95D65CBEB88A38A1C11D800A85C3")

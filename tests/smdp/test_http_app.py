@@ -9,9 +9,9 @@ import httpx
 import pytest
 from smdp_support import ES_HEADERS, codes_of
 
-from openrsp.smdp import es9plus
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import build_context
+from openrsp.smdp.es9 import service as es9plus
 from openrsp.smdp.http.app import create_app
 
 INITIATE = "/gsma/rsp2/es9plus/initiateAuthentication"

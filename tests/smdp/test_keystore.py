@@ -11,6 +11,7 @@ from openrsp.pki.credentials import SmdpCredentials
 from openrsp.pki.hsm.uri import parse_pkcs11_uri
 from openrsp.pki.testpki import init_pki
 from openrsp.profile import Subscription
+from openrsp.rspserver.sealing import Sealer, SealError, parse_kek
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import open_repository
 from openrsp.smdp.db.models import RspSession
@@ -18,7 +19,6 @@ from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.inventory import generate_profiles
 from openrsp.smdp.keystore import import_credentials, open_keystore
 from openrsp.smdp.rotation import rotate_seal
-from openrsp.smdp.sealing import Sealer, SealError, parse_kek
 from openrsp.smdp.tlsfiles import load_credentials
 
 

@@ -9,7 +9,7 @@ import random
 import pytest
 
 from openrsp.smdp.errors import Es2Error
-from openrsp.smdp.es2plus import Es2Service
+from openrsp.smdp.es2.service import Es2Service
 from openrsp.smdp.outbox import DELIVERED, FAILED, PENDING, Outbox, OutboxRefused, OutboxRetry, enqueue
 from openrsp.smdp.repository import NewProfile
 from openrsp.smdp.smds_events import DELETE, REGISTER, SmdsRegistrar

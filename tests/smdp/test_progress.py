@@ -1,67 +1,21 @@
-"""handleDownloadProgressInfo: the operator hears how its downloads go, without holding anything up."""
+"""handleDownloadProgressInfo: the operator hears how its downloads go, durably (the outbox), without
+holding anything up."""
 
 from __future__ import annotations
 
-import json
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from smdp_support import CallbackServer
 
-from openrsp.smdp.es2plus import Es2Service
-from openrsp.smdp.progress import ProgressNotifier
+from openrsp.smdp.es2.progress import PROGRESS, ProgressDeliverer
+from openrsp.smdp.es2.service import Es2Service
+from openrsp.smdp.outbox import DELIVERED, PENDING, Outbox
 from openrsp.smdp.repository import NewProfile, ProgressPoint
 from openrsp.smdp.states import Event
 
 ICCID = "8900000000000000001"
 EID = "89049032123451234512345678901235"
-
-
-class CallbackServer:
-    """The operator's callback endpoint: records bodies; answers 500 to the first `fail_first` calls,
-    and waits for `hold` (when given) before answering anything."""
-
-    def __init__(self, fail_first: int = 0, hold: threading.Event | None = None) -> None:
-        self.bodies: list[dict] = []
-        self.headers: list[dict] = []
-        self.fail_first = fail_first
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if hold is not None:
-                    hold.wait(30)
-                if outer.fail_first > 0:
-                    outer.fail_first -= 1
-                    self.send_response(500)
-                else:
-                    outer.bodies.append(body)
-                    outer.headers.append(dict(self.headers))
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/gsma/rsp2/es2plus/handleDownloadProgressInfo"
-
-    def wait_for(self, count: int, timeout: float = 10) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while len(self.bodies) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self.bodies
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
@@ -72,10 +26,17 @@ def callback():
 
 
 @pytest.fixture
-def notifier():
-    notifier = ProgressNotifier(backoff=0.05)
-    yield notifier
-    notifier.close()
+def outbox(repo, clock):
+    deliverer = ProgressDeliverer(timeout=2)
+    yield Outbox(repo.engine, deliverer, clock)
+    deliverer.close()
+
+
+def deliver_all(outbox: Outbox, clock, rounds: int = 8) -> None:
+    """What the nodes' outbox workers do over time: deliver what is due, again after each back-off."""
+    for _ in range(rounds):
+        outbox.run_once()
+        clock.advance(seconds=60)
 
 
 def released(repo, callback_url: str | None) -> None:
@@ -87,13 +48,13 @@ def released(repo, callback_url: str | None) -> None:
     es2.confirm_order({"iccid": ICCID, "releaseFlag": True})
 
 
-def test_the_operator_hears_download_and_installation(repo, callback, notifier, clock):
-    repo.on_progress = notifier.submit
+def test_the_operator_hears_download_and_installation(repo, callback, outbox, clock):
     released(repo, callback.url)
     for event in (Event.BPP_DELIVERED, Event.INSTALLED):
         with repo.transaction() as session:
             repo.transition(session, repo.get_profile(session, ICCID, lock=True), event)
-    bodies = callback.wait_for(2)
+    deliver_all(outbox, clock)
+    bodies = callback.bodies
     assert [b["notificationPointId"] for b in bodies] == [
         3,
         4,
@@ -106,8 +67,7 @@ def test_the_operator_hears_download_and_installation(repo, callback, notifier, 
     assert callback.headers[0]["X-Admin-Protocol"].startswith("gsma/rsp/v2.")  # after one retry (500)
 
 
-def test_failures_and_steps_without_a_state_change_are_reported_too(repo, callback, notifier):
-    repo.on_progress = notifier.submit
+def test_failures_and_steps_without_a_state_change_are_reported_too(repo, callback, outbox, clock):
     released(repo, callback.url)
     with repo.transaction() as session:
         profile = repo.get_profile(session, ICCID, lock=True)
@@ -121,7 +81,8 @@ def test_failures_and_steps_without_a_state_change_are_reported_too(repo, callba
         profile = repo.get_profile(session, ICCID, lock=True)
         point = ProgressPoint(4, success=False, result_data="vzcA")
         repo.transition(session, profile, Event.INSTALL_FAILED, progress=point)
-    bodies = callback.wait_for(3)
+    deliver_all(outbox, clock)
+    bodies = callback.bodies
     assert [(b["notificationPointId"], b["notificationPointStatus"]["status"]) for b in bodies] == [
         (2, "Failed"),
         (3, "Executed-Success"),
@@ -137,8 +98,7 @@ def test_failures_and_steps_without_a_state_change_are_reported_too(repo, callba
     assert events[-3:] == ["confirmationCodeRefused", "bppDelivered", "installFailed"]
 
 
-def test_nothing_is_sent_when_the_transaction_rolls_back(repo, callback, notifier):
-    repo.on_progress = notifier.submit
+def test_nothing_is_sent_when_the_transaction_rolls_back(repo, callback, outbox, clock):
     released(repo, callback.url)
     with pytest.raises(RuntimeError), repo.transaction() as session:
         repo.transition(session, repo.get_profile(session, ICCID, lock=True), Event.BPP_DELIVERED)
@@ -149,33 +109,73 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(repo, callback, notifie
         with repo.transaction() as session:
             repo.transition(session, repo.get_profile(session, ICCID, lock=True), event)
     # reports go out in order: a leaked report of the rolled-back change would come first
-    assert [b["notificationPointId"] for b in callback.wait_for(2)] == [3, 4]
+    deliver_all(outbox, clock)
+    assert [b["notificationPointId"] for b in callback.bodies] == [3, 4]
 
 
-def test_a_slow_operator_never_holds_up_the_download(repo, notifier):
+def test_a_slow_operator_never_holds_up_the_download(repo, outbox, clock):
     """The callback endpoint does not answer until the state change is done and visible."""
     gate = threading.Event()
     slow = CallbackServer(hold=gate)
     try:
-        repo.on_progress = notifier.submit
         released(repo, slow.url)
+        delivery = threading.Thread(target=outbox.run_once, daemon=True)
         with repo.transaction() as session:
             repo.transition(session, repo.get_profile(session, ICCID, lock=True), Event.BPP_DELIVERED)
+        delivery.start()  # a node's outbox worker posts the report; the operator sits on it
         with repo.transaction() as session:
             assert repo.get_profile(session, ICCID).state == "Downloaded"
         assert slow.bodies == []  # the operator has not even been answered yet
         gate.set()
-        assert [b["notificationPointId"] for b in slow.wait_for(1)] == [3]
+        delivery.join(10)
+        assert [b["notificationPointId"] for b in slow.bodies] == [3]
     finally:
         gate.set()
         slow.close()
 
 
-def test_an_unreachable_operator_is_given_up_on(repo, notifier):
-    repo.on_progress = notifier.submit
+def test_an_unreachable_operator_holds_up_nothing_and_its_reports_wait(repo, outbox, clock):
     released(repo, "http://127.0.0.1:9/unreachable")  # discard port: nothing listens
     with repo.transaction() as session:
         repo.transition(session, repo.get_profile(session, ICCID, lock=True), Event.BPP_DELIVERED)
-    notifier.close()  # delivers (or gives up on) what is queued
+    assert outbox.run_once() == 1
     with repo.transaction() as session:
         assert repo.get_profile(session, ICCID).state == "Downloaded"
+    [row] = outbox.items(PROGRESS)
+    assert (row["state"], row["attempts"]) == (PENDING, 1)  # kept, to try again after its back-off
+    assert row["last_error"]
+
+
+def test_operator_down_then_up_every_report_arrives_exactly_once_per_key(repo, outbox, clock):
+    """The operator's endpoint is down while reports pile up (and a node dies with one claimed);
+    once it is back, each report arrives once, in order, under its own idempotency key."""
+    from ports import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/gsma/rsp2/es2plus/handleDownloadProgressInfo"
+    released(repo, url)
+    with repo.transaction() as session:
+        profile = repo.get_profile(session, ICCID, lock=True)
+        repo.report_progress(session, profile, ProgressPoint(1), event_="eligibilityCheck")
+    for event in (Event.BPP_DELIVERED, Event.INSTALLED):
+        with repo.transaction() as session:
+            repo.transition(session, repo.get_profile(session, ICCID, lock=True), event)
+    rows = outbox.items(PROGRESS)
+    keys = [row["idempotency_key"] for row in rows]
+    assert len(rows) == 3 and len(set(keys)) == 3
+    for _ in range(3):  # down: every round fails (the rest of a round waits behind the first)
+        outbox.run_once()
+        clock.advance(seconds=60)
+    assert all(row["state"] == PENDING for row in outbox.items(PROGRESS))
+    assert outbox._claim(rows[0]["id"]) is not None  # a node claims the first one, then dies
+
+    server = CallbackServer(port=port)
+    try:
+        deliver_all(outbox, clock)  # the claim's lease runs out; any node delivers
+        deliver_all(outbox, clock)  # nothing left: nothing sent again
+    finally:
+        server.close()
+    received = [body["header"]["functionCallIdentifier"] for body in server.bodies]
+    assert received == keys
+    assert [body["notificationPointId"] for body in server.bodies] == [1, 3, 4]
+    assert [row["state"] for row in outbox.items(PROGRESS)] == [DELIVERED] * 3

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from openrsp.smdp.db.models import Notification
 from openrsp.smdp.errors import Es2Error, InventoryError, StateConflict
-from openrsp.smdp.es2plus import Es2Service
+from openrsp.smdp.es2.service import Es2Service
 from openrsp.smdp.repository import NewProfile
 from openrsp.smdp.states import Event, State
 

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
+from openrsp.rspserver.sealing import Sealer, SealError, load_or_create_kek, parse_kek
 from openrsp.smdp.errors import ConfigError
-from openrsp.smdp.sealing import Sealer, SealError, load_or_create_kek, parse_kek
 
 KEK = bytes(range(32))
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from openrsp.es12.client import SmdsClient, SmdsTarget, ssl_context
+from openrsp.rspserver.es12_client import SmdsClient, SmdsTarget, ssl_context
 
 OPENRSP = Path(sys.executable).parent / "openrsp"
 HEADERS = {"X-Admin-Protocol": "gsma/rsp/v2.2.0", "Content-Type": "application/json"}

@@ -10,7 +10,6 @@ import pytest
 from smds_support import Smds, codes, executed
 
 from openrsp.asn1.tlv import encode_tlv, iter_tlvs, read_tlv
-from openrsp.es12.client import SmdsRefused, SmdsUnreachable
 from openrsp.euicc.store import create_euicc, open_card
 from openrsp.lpa.core.device import DeviceInfo, encode_ctx_params1
 from openrsp.lpa.core.discovery import retrieve_events
@@ -31,6 +30,7 @@ from openrsp.pki.certio import (
 from openrsp.pki.curves import generate_key
 from openrsp.pki.layout import PkiIndex
 from openrsp.pki.testpki import init_pki
+from openrsp.rspserver.es12_client import SmdsRefused, SmdsUnreachable
 
 ES12 = "/gsma/rsp2/es12/"
 

@@ -22,10 +22,11 @@ from openrsp.errors import InputError
 from openrsp.hexutil import to_hex
 from openrsp.profile.identifiers import encode_header_iccid, encode_iccid, luhn_check_digit
 from openrsp.profile.package import ProfilePackage
+from openrsp.rspserver.ids import utcnow
+from openrsp.rspserver.sealing import Sealer
 from openrsp.smdp.db.models import Order, Profile
-from openrsp.smdp.ids import utcnow
+from openrsp.smdp.db.models import ProfilePackage as SealedPackage
 from openrsp.smdp.repository import NewProfile, Repository
-from openrsp.smdp.sealing import Sealer
 from openrsp.smdp.states import State
 
 BENCH_PROFILE_TYPE = "bench"
@@ -188,7 +189,10 @@ def fill_available(
                 }
             )
         with repo.transaction() as db:
-            db.execute(insert(Profile), rows)
+            db.execute(insert(Profile), [{k: v for k, v in row.items() if k != "package"} for row in rows])
+            db.execute(
+                insert(SealedPackage), [{"iccid": row["iccid"], "package": row["package"]} for row in rows]
+            )
         done += len(rows)
         if progress is not None:
             progress(done)

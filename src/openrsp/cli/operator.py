@@ -15,8 +15,8 @@ from typing import Annotated, Any
 import typer
 
 from openrsp.errors import InputError, OpenRSPError
+from openrsp.rspserver.ids import activation_code
 from openrsp.smdp.errors import Es2Error
-from openrsp.smdp.ids import activation_code
 from openrsp.status_codes import describe
 
 app = typer.Typer(
@@ -205,7 +205,7 @@ def _operator(
     """ES2+ client: order, confirm, release, cancel and look up profiles at an SM-DP+."""
 
     def connect() -> tuple[Call, Callable[[], None]]:
-        from openrsp.smdp.es2client import Es2Client
+        from openrsp.smdp.es2.client import Es2Client
 
         client = Es2Client(smdp, client_cert=client_cert, client_key=client_key, ca=ca, tls_name=tls_name)
         return client.call, client.close

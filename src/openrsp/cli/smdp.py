@@ -260,7 +260,7 @@ def list_(
     json_output: JsonOpt = False,
 ) -> None:
     """List the inventory: ICCID, state, type, operator."""
-    from openrsp.smdp.es2plus import status_of
+    from openrsp.smdp.es2.service import status_of
 
     repo = _repository(config, data, db, keys)
     with repo.transaction() as session:
@@ -392,7 +392,7 @@ def _admin(
 
     def connect():
         from openrsp.smdp.context import open_repository, smds_outbox
-        from openrsp.smdp.es2plus import Es2Service, OrderDefaults
+        from openrsp.smdp.es2.service import Es2Service, OrderDefaults
         from openrsp.smdp.smds_events import SmdsRegistrar
         from openrsp.smdp.tlsfiles import load_credentials, resolve_address
 

@@ -38,8 +38,8 @@ from openrsp.network.errors import ServiceRefused
 from openrsp.network.events import NetworkEvent
 from openrsp.network.gateway import Session
 from openrsp.pki.layout import OPERATOR_GROUP
-from openrsp.smdp.es2client import Es2Client
-from openrsp.smdp.ids import activation_code
+from openrsp.rspserver.ids import activation_code
+from openrsp.smdp.es2.client import Es2Client
 
 DEVICE_APN = "internet"  # what the device asks for, whatever profile it runs
 OTHER_HOST = "www.example.com:443"  # somewhere a provisioning bearer must not go

@@ -21,7 +21,7 @@ from openrsp.asn1.rsp_types import (
     iccid_from_bytes,
 )
 from openrsp.errors import OpenRSPError
-from openrsp.smdp import es9_messages as messages
+from openrsp.rspserver import messages
 
 MAX_BODY = 1 << 20
 

@@ -42,15 +42,15 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from openrsp.smdp.db.engine import normalize_url, sqlite_url
+from openrsp.rspserver.configfiles import default_data_dir, read_toml_file
+from openrsp.rspserver.database import normalize_url, sqlite_url
+from openrsp.rspserver.sealing import load_or_create_kek, parse_kek, read_kek_file
 from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.limits import Limits
-from openrsp.smdp.sealing import load_or_create_kek, parse_kek, read_kek_file
 
 ENV_CONFIG = "OPENRSP_SMDP_CONFIG_JSON"  # how `serve` hands the resolved config to its workers
 
@@ -158,29 +158,6 @@ def load_config(config_file: Path | None = None, **overrides: Any) -> SmdpConfig
         values["default_operator"] = None
     config = SmdpConfig(data_dir=data_dir, db_url=normalize_url(db_url), operators=tuple(operators), **values)
     return _with_credential_defaults(config)
-
-
-def default_data_dir(role: str = "smdp") -> Path:
-    """Where a user's server (SM-DP+, SM-DS) keeps its data when neither TOML nor --data names a
-    folder: the XDG data directory ($XDG_DATA_HOME/openrsp/ROLE, else ~/.local/share/openrsp/ROLE),
-    never the working folder."""
-    base = os.environ.get("XDG_DATA_HOME", "")
-    root = Path(base) if os.path.isabs(base) else Path.home() / ".local" / "share"
-    return root / "openrsp" / role
-
-
-def read_toml_file(path: Path) -> dict[str, Any]:
-    """A server's TOML configuration file as a dict, or one ConfigError line saying what is wrong."""
-    try:
-        return tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"configuration file not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not valid TOML: not UTF-8 text") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror or exc}") from None
 
 
 def _read_toml(path: Path) -> tuple[dict[str, Any], list[OperatorConfig]]:

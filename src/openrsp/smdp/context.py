@@ -1,4 +1,4 @@
-"""What every SM-DP+ request handler gets: storage, keys, address, clock, randomness, notifier.
+"""What every SM-DP+ request handler gets: storage, keys, address, clock, randomness, outbox.
 
 One SmdpContext per worker process, built from the resolved configuration. Workers keep no
 state of their own: everything that must outlive a request is in the database.
@@ -6,6 +6,7 @@ state of their own: everything that must outlive a request is in the database.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,16 +17,18 @@ from typing import Any
 from sqlalchemy import select
 
 from openrsp.private_files import ensure_private_dir
+from openrsp.rspserver.ids import utcnow
+from openrsp.rspserver.sealing import Sealer
 from openrsp.smdp.config import SmdpConfig
 from openrsp.smdp.db.engine import make_engine, migrate
 from openrsp.smdp.db.models import Profile
 from openrsp.smdp.errors import ConfigError
-from openrsp.smdp.es2plus import OrderDefaults
-from openrsp.smdp.ids import utcnow
-from openrsp.smdp.outbox import Outbox
-from openrsp.smdp.progress import ProgressNotifier
+from openrsp.smdp.es2.progress import ProgressDeliverer
+from openrsp.smdp.es2.service import OrderDefaults
+from openrsp.smdp.es9.store import Es9Store
+from openrsp.smdp.es9.views import Es9Storage
+from openrsp.smdp.outbox import Deliverer, Deliverers, Outbox
 from openrsp.smdp.repository import Repository
-from openrsp.smdp.sealing import Sealer
 from openrsp.smdp.smds_events import SmdsDeliverer, SmdsRegistrar
 from openrsp.smdp.tlsfiles import load_credentials, resolve_address
 
@@ -39,15 +42,22 @@ class SmdpContext:
     sealer: Sealer  # the KEK: packages and Ki/OPc are sealed under it
     address: str  # this SM-DP+'s address (FQDN[:port]), as in activation codes
     credentials: Any | None  # openrsp.pki.credentials.SmdpCredentials, when the folder loads
-    notifier: ProgressNotifier
     clock: Callable[[], datetime] = utcnow
     rng: Callable[[int], bytes] = os.urandom
-    outbox: Outbox | None = None  # calls to SM-DSs that must not be lost (None: no TLS credentials)
+    # calls to other servers that must not be lost: progress reports, SM-DS events (with TLS credentials)
+    outbox: Outbox | None = None
+    smds_deliverer: Deliverer | None = None
+    es9_storage: Es9Storage | None = None  # another storage for the ES9+ core (default: the database's)
 
     @property
     def smds(self) -> SmdsRegistrar | None:
         """ConfirmOrder's way to an SM-DS: queue the event and try it at once."""
-        return SmdsRegistrar(self.outbox.deliver) if self.outbox is not None else None
+        return SmdsRegistrar(self.smds_deliverer) if self.smds_deliverer is not None else None
+
+    @functools.cached_property
+    def es9_store(self) -> Es9Storage:
+        """ES9+'s storage: `es9_storage` when one is given, else SQLAlchemy Core over `repo`."""
+        return self.es9_storage if self.es9_storage is not None else Es9Store(self.repo)
 
     @property
     def session_ttl(self) -> timedelta:
@@ -58,7 +68,6 @@ class SmdpContext:
         return OrderDefaults.from_config(self.config)
 
     def close(self) -> None:
-        self.notifier.close()
         self.repo.engine.dispose()
 
 
@@ -66,7 +75,6 @@ def open_repository(
     config: SmdpConfig,
     *,
     clock: Callable[[], datetime] = utcnow,
-    notifier: ProgressNotifier | None = None,
 ) -> Repository:
     """Engine + schema upgrade + sealer: what the CLI needs to work on the SM-DP+'s data."""
     ensure_private_dir(config.data_dir)
@@ -74,7 +82,7 @@ def open_repository(
     migrate(engine)
     _refuse_a_new_kek_for_sealed_data(config, engine)
     sealer = Sealer(config.seal_key())
-    repo = Repository(engine, sealer, clock, on_progress=notifier.submit if notifier else None)
+    repo = Repository(engine, sealer, clock)
     with repo.transaction() as session:
         for op in config.operators:
             repo.ensure_operator(
@@ -120,19 +128,22 @@ def build_context(
     clock: Callable[[], datetime] = utcnow,
     rng: Callable[[int], bytes] = os.urandom,
 ) -> SmdpContext:
-    verify: bool | Path = config.callback_ca if config.callback_ca else True
-    notifier = ProgressNotifier(verify=verify)
-    repo = open_repository(config, clock=clock, notifier=notifier)
+    repo = open_repository(config, clock=clock)
     credentials = load_credentials(config.credentials_dir, config.keys_uri)
     address = resolve_address(config, credentials)
+    smds = SmdsDeliverer.from_credentials(credentials, timeout=SMDS_TIMEOUT) if credentials else None
+    verify: bool | Path = config.callback_ca if config.callback_ca else True
+    deliverers: dict[str, Deliverer] = {"es2.": ProgressDeliverer(verify=verify)}
+    if smds is not None:
+        deliverers["smds."] = smds
     return SmdpContext(
-        outbox=smds_outbox(repo, credentials, clock),
+        outbox=Outbox(repo.engine, Deliverers(deliverers), clock),
+        smds_deliverer=smds,
         config=config,
         repo=repo,
         sealer=repo.sealer,
         address=address,
         credentials=credentials,
-        notifier=notifier,
         clock=clock,
         rng=rng,
     )

@@ -6,17 +6,24 @@ codes); the HTTP layer turns them into `header.functionExecutionStatus` with sta
 
 from __future__ import annotations
 
-from typing import Any
+from openrsp.rspserver.errors import ConfigError, Es9Error, RspServerError, RspStatusError
 
-from openrsp.errors import OpenRSPError
+__all__ = [
+    "ConfigError",
+    "Es2Error",
+    "Es9Error",
+    "InvalidTransition",
+    "IntegrityConflict",
+    "InventoryError",
+    "RspStatusError",
+    "SmdpError",
+    "StateConflict",
+]
 
 
-class SmdpError(OpenRSPError):
-    """Base of every error the SM-DP+ raises on purpose."""
-
-
-class ConfigError(SmdpError):
-    """The SM-DP+ configuration (TOML, options, credentials folder) is unusable."""
+# The SM-DP+'s base error is the RSP servers' one: `except SmdpError` also catches ConfigError and
+# the function failures (RspStatusError, Es9Error) defined with the other server role's.
+SmdpError = RspServerError
 
 
 class InventoryError(SmdpError):
@@ -41,36 +48,9 @@ class StateConflict(SmdpError):
         self.expected = expected
 
 
-class RspStatusError(SmdpError):
-    """A function failure with its SGP.22 subject and reason codes."""
-
-    def __init__(
-        self,
-        subject_code: str,
-        reason_code: str,
-        message: str = "",
-        subject_identifier: str | None = None,
-    ) -> None:
-        super().__init__(
-            f"{subject_code}/{reason_code}: {message}" if message else f"{subject_code}/{reason_code}"
-        )
-        self.subject_code = subject_code
-        self.reason_code = reason_code
-        self.message = message
-        self.subject_identifier = subject_identifier
-
-    def status_code_data(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"subjectCode": self.subject_code, "reasonCode": self.reason_code}
-        if self.subject_identifier:
-            data["subjectIdentifier"] = self.subject_identifier
-        if self.message:
-            data["message"] = self.message
-        return data
-
-
-class Es9Error(RspStatusError):
-    """An ES9+ function failed; raised by openrsp.smdp.es9plus, reported as a Failed status."""
-
-
 class Es2Error(RspStatusError):
     """An ES2+ function failed; reported to the operator as a Failed status."""
+
+
+class IntegrityConflict(SmdpError):
+    """A statement broke a uniqueness or reference rule (e.g. two callers inserting one key)."""

@@ -1,5 +1,5 @@
-"""The outbox: calls to other servers that must not be lost (SM-DS event registrations and deletions;
-the operator's progress callbacks are meant to move here too).
+"""The outbox: calls to other servers that must not be lost (SM-DS event registrations and deletions,
+the operator's progress callbacks).
 
 A change that needs a call writes an `outbox` row in its own transaction (`enqueue`, or
 `insert_values` for the ES9+ path's direct statements), so the call exists exactly when the change
@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from openrsp.errors import OpenRSPError
+from openrsp.rspserver.ids import utcnow
 from openrsp.smdp.db.models import OutboxItem
-from openrsp.smdp.ids import utcnow
 
 _log = logging.getLogger(__name__)
 
@@ -42,6 +42,22 @@ BATCH = 50
 
 _table = OutboxItem.__table__
 INSERT = insert(_table)
+_earlier = _table.alias("earlier")
+_DUE = (
+    select(_table.c.id, _table.c.target)
+    .where(
+        _table.c.state == PENDING,
+        _table.c.next_attempt_at <= bindparam("now"),
+        ~exists().where(
+            _earlier.c.target == _table.c.target,
+            _earlier.c.state == PENDING,
+            _earlier.c.id < _table.c.id,
+            _earlier.c.next_attempt_at > bindparam("now"),
+        ),
+    )
+    .order_by(_table.c.id)
+    .limit(BATCH)
+)
 
 
 class OutboxRetry(OpenRSPError):
@@ -55,13 +71,16 @@ class OutboxRefused(OpenRSPError):
 Deliverer = Callable[[str, str, dict[str, Any]], None]  # (kind, target, payload); raises the above
 
 
-def insert_values(kind: str, target: str, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """The column values of a new pending row (for callers that insert with their own statements)."""
+def insert_values(
+    kind: str, target: str, payload: dict[str, Any], now: datetime, *, idempotency_key: str | None = None
+) -> dict[str, Any]:
+    """The column values of a new pending row (for callers that insert with their own statements).
+    The idempotency key names this call for good: the receiver may use it to drop a second copy."""
     return {
         "kind": kind,
         "target": target,
         "payload": payload,
-        "idempotency_key": f"{kind}:{os.urandom(12).hex()}",
+        "idempotency_key": idempotency_key or f"{kind}:{os.urandom(12).hex()}",
         "state": PENDING,
         "attempts": 0,
         "next_attempt_at": now,
@@ -83,6 +102,21 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS))
 
 
+class Deliverers:
+    """One Deliverer per kind prefix ("smds.", "es2."): the outbox's deliverer for every kind.
+    A kind with no deliverer here (no TLS credentials for ES12, say) stays pending."""
+
+    def __init__(self, by_prefix: dict[str, Deliverer]) -> None:
+        self.by_prefix = dict(by_prefix)
+
+    def __call__(self, kind: str, target: str, payload: dict[str, Any]) -> None:
+        for prefix, deliver in self.by_prefix.items():
+            if kind.startswith(prefix):
+                deliver(kind, target, payload)
+                return
+        raise OutboxRetry(f"no deliverer for {kind} is configured on this node")
+
+
 @dataclass(frozen=True)
 class Outcome:
     state: str  # delivered, pending (will retry), failed
@@ -96,16 +130,13 @@ class Outbox:
         self.clock = clock
 
     def run_once(self) -> int:
-        """Deliver what is due; the number of rows attempted. A target that is down is skipped for
-        the rest of the round, so calls to it keep their order (a registration before its deletion)."""
+        """Deliver what is due; the number of rows attempted. Calls to one target keep their order
+        (a registration before its deletion, progress reports as they happened): a target that is
+        down is skipped for the rest of the round, and a call waits while an earlier one to its
+        target is not due (backing off, or claimed by a node that may have died)."""
         now = self.clock()
         with self.engine.connect() as conn:
-            due = conn.execute(
-                select(_table.c.id, _table.c.target)
-                .where(_table.c.state == PENDING, _table.c.next_attempt_at <= now)
-                .order_by(_table.c.id)
-                .limit(BATCH)
-            ).all()
+            due = conn.execute(_DUE, {"now": now}).all()
         down: set[str] = set()
         attempted = 0
         for item_id, target in due:

@@ -6,7 +6,7 @@ depends on the session, so it is computed at import: a PPK of the profile's own 
 segments under it. A download then protects only ConfigureISDP, StoreMetadata and the PPK itself
 under the session keys.
 
-The record takes the place of the bare DER in `profiles.package`, sealed under the KEK as before,
+The record takes the place of the bare DER in `profile_packages.package`, sealed under the KEK as before,
 so the schema does not change. It holds the protected segments, not the DER besides them (the DER
 is what they decrypt to): the row stays the size it was, which matters on SQLite, where every
 state change rewrites the whole row. A record sealed before (the bare DER) still opens; such a

@@ -1,9 +1,10 @@
 """The SM-DP+ inventory: profiles, orders, RSP sessions, notifications, events — over SQLAlchemy.
 
-Every state change goes through `Repository.transition`, inside the caller's transaction: it asks
-the state table (states.py) for the next state, then writes it with a conditional UPDATE
-(`… WHERE state = :expected`). Of two racing callers exactly one changes the row; the other gets
-StateConflict. Callbacks for the operator (handleDownloadProgressInfo) run only after the commit.
+Every state change goes through `Repository.transition`, inside the caller's transaction, written
+by db/order_moves.py as the ES9+ path's are: the state table (states.py) gives the next state, a
+conditional UPDATE (`… WHERE state = :expected`) writes it (of two racing callers exactly one
+changes the row; the other gets StateConflict), and the operator's progress report goes to the
+outbox in the same transaction: it exists exactly when the change does.
 """
 
 from __future__ import annotations
@@ -16,58 +17,31 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Engine, delete, event, func, insert, or_, select, update
+from sqlalchemy import Engine, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from openrsp.hexutil import to_hex
-from openrsp.smdp import prepared_package, smds_events
-from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, Profile, RspSession
-from openrsp.smdp.errors import InventoryError, StateConflict
-from openrsp.smdp.ids import utcnow
-from openrsp.smdp.sealing import Sealer
-from openrsp.smdp.states import REMOVABLE_STATES, Event, State, next_state
+from openrsp.rspserver.ids import utcnow
+from openrsp.rspserver.sealing import Sealer
+from openrsp.smdp import prepared_package
+from openrsp.smdp.db import order_moves
+from openrsp.smdp.db.models import (
+    EventLog,
+    Notification,
+    Operator,
+    Order,
+    Profile,
+    ProfilePackage,
+    RspSession,
+)
+from openrsp.smdp.errors import InventoryError
+from openrsp.smdp.es2.points import ProgressPoint
+from openrsp.smdp.states import REMOVABLE_STATES, Event, State
 
 DEFAULT_PROFILE_TYPE = "default"
 _log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ProgressPoint:
-    """One handleDownloadProgressInfo report (SGP.22 §5.3.5): where the download is, and how it went."""
-
-    point_id: int  # 1 eligibility/retry check, 2 confirmation failure, 3 BPP download, 4 BPP installation
-    success: bool = True
-    status_code_data: dict[str, Any] | None = None
-    result_data: str | None = None  # base64 (e.g. the ProfileInstallationResult)
-
-
-# Which state changes the operator hears about by default. Changes the operator made itself over
-# ES2+ are not reported back to it.
-DEFAULT_PROGRESS: dict[Event, ProgressPoint] = {
-    Event.BPP_DELIVERED: ProgressPoint(3),
-    Event.INSTALLED: ProgressPoint(4),
-    Event.INSTALL_FAILED: ProgressPoint(4, success=False),
-    Event.SESSION_RETRYABLE: ProgressPoint(3, success=False),
-    Event.SESSION_FAILED: ProgressPoint(3, success=False),
-}
-
-
-@dataclass(frozen=True)
-class ProgressRecord:
-    """What the progress notifier needs to tell the operator, captured inside the transaction."""
-
-    iccid: str
-    operator: str
-    callback_url: str | None
-    profile_type: str
-    eid: str | None
-    event: str
-    from_state: str | None
-    to_state: str | None
-    at: datetime
-    point: ProgressPoint
 
 
 @dataclass
@@ -103,15 +77,11 @@ class Repository:
         engine: Engine,
         sealer: Sealer,
         clock: Callable[[], datetime] = utcnow,
-        on_progress: Callable[[ProgressRecord], None] | None = None,
     ) -> None:
         self.engine = engine
         self.sealer = sealer
         self.clock = clock
-        self.on_progress = on_progress
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        event.listen(self._sessions, "after_commit", _run_after_commit)
-        event.listen(self._sessions, "after_soft_rollback", _drop_after_commit)
 
     # -- transactions --------------------------------------------------------------------------
 
@@ -120,10 +90,6 @@ class Repository:
         """One DB transaction: committed when the block ends, rolled back when it raises."""
         with self._sessions() as session, session.begin():
             yield session
-
-    def after_commit(self, session: Session, callback: Callable[[], None]) -> None:
-        """Run `callback` once this session's transaction has committed (dropped on rollback)."""
-        session.info.setdefault("after_commit", []).append(callback)
 
     # -- operators -----------------------------------------------------------------------------
 
@@ -191,8 +157,10 @@ class Repository:
                     shown = ", ".join(sorted(known)[:5]) + (" …" if len(known) > 5 else "")
                     raise InventoryError(f"ICCID already in the inventory: {shown}; nothing imported")
                 rows = [self._profile_row(item, owner.id, now) for item in profiles]
+                packages = [{"iccid": row["iccid"], "package": row.pop("package")} for row in rows]
                 for start in range(0, len(rows), 500):
                     session.execute(insert(Profile), rows[start : start + 500])
+                    session.execute(insert(ProfilePackage), packages[start : start + 500])
         except IntegrityError:
             raise InventoryError("an ICCID was added concurrently; nothing imported") from None
         return [item.iccid for item in profiles]
@@ -267,6 +235,7 @@ class Repository:
                 )
             ids = [p.id for p in found.values()]
             session.execute(delete(RspSession).where(RspSession.iccid.in_(wanted)))
+            session.execute(delete(ProfilePackage).where(ProfilePackage.iccid.in_(wanted)))
             session.execute(delete(Order).where(Order.profile_id.in_(ids)))
             # The state condition again: an order taken since the check above keeps its profile.
             gone = session.execute(
@@ -284,7 +253,13 @@ class Repository:
 
     def open_package(self, profile: Profile) -> bytes:
         """The profile's SAIP package (DER)."""
-        return self.open_prepared(profile.iccid, profile.package).der
+        if object_session(profile) is not None:  # its own table, read only when asked for
+            return self.open_prepared(profile.iccid, profile.package).der
+        with self.transaction() as session:  # a profile read in a transaction that is over
+            sealed = session.scalar(
+                select(ProfilePackage.package).where(ProfilePackage.iccid == profile.iccid)
+            )
+        return self.open_prepared(profile.iccid, sealed).der
 
     def open_prepared(self, iccid: str, sealed: bytes) -> prepared_package.PreparedPackage:
         """The package with the protection prepared at import (when it was)."""
@@ -336,79 +311,24 @@ class Repository:
         """Move the profile along the state table, atomically; StateConflict if someone beat us to it.
 
         `progress`: None reports the event's default point to the operator (DEFAULT_PROGRESS),
-        False reports nothing, a ProgressPoint reports that one.
+        False reports nothing, a ProgressPoint reports that one. Written by db/order_moves.py, as
+        every other caller's state changes are.
         """
-        current = State(profile.state)
-        new = next_state(current, event_)
+        session.flush()  # the ORM's pending changes first: the move runs on the session's connection
         now = self.clock()
-        result = session.execute(
-            update(Profile)
-            .where(Profile.id == profile.id, Profile.state == current.value)
-            .values(state=new.value, updated_at=now)
-            .execution_options(synchronize_session=False)
+        new = order_moves.move(
+            session.connection(), _subject(profile), event_, now, detail=detail, point=progress
         )
-        if result.rowcount != 1:
-            raise StateConflict(profile.iccid, current.value)
         set_committed_value(profile, "state", new.value)
         set_committed_value(profile, "updated_at", now)
-        session.add(
-            EventLog(
-                iccid=profile.iccid,
-                event=Event(event_).value,
-                from_state=current.value,
-                to_state=new.value,
-                detail=dict(detail or {}),
-                created_at=now,
-            )
-        )
-        point = DEFAULT_PROGRESS.get(Event(event_)) if progress is None else progress
-        if point:
-            self._schedule_progress(session, profile, Event(event_).value, current.value, new.value, point)
-        if new in smds_events.END_STATES and profile.order is not None:
-            smds_events.queue_deletion(session, profile.order, now)  # the order ended: so does its event
         return new
 
     def report_progress(
         self, session: Session, profile: Profile, point: ProgressPoint, *, event_: str
     ) -> None:
         """Tell the operator about a step that changes no state (e.g. eligibility check, CC failure)."""
-        session.add(
-            EventLog(
-                iccid=profile.iccid,
-                event=event_,
-                from_state=profile.state,
-                to_state=profile.state,
-                detail={"notificationPointId": point.point_id, "success": point.success},
-                created_at=self.clock(),
-            )
-        )
-        self._schedule_progress(session, profile, event_, profile.state, profile.state, point)
-
-    def _schedule_progress(
-        self,
-        session: Session,
-        profile: Profile,
-        event_: str,
-        from_state: str,
-        to_state: str,
-        point: ProgressPoint,
-    ) -> None:
-        if self.on_progress is None:
-            return
-        record = ProgressRecord(
-            iccid=profile.iccid,
-            operator=profile.operator.name,
-            callback_url=profile.operator.callback_url,
-            profile_type=profile.profile_type,
-            eid=profile.order.eid if profile.order else None,
-            event=event_,
-            from_state=from_state,
-            to_state=to_state,
-            at=self.clock(),
-            point=point,
-        )
-        sink = self.on_progress
-        self.after_commit(session, lambda: sink(record))
+        session.flush()
+        order_moves.report(session.connection(), _subject(profile), point, event_, self.clock())
 
     def events(self, session: Session, iccid: str) -> list[EventLog]:
         return list(session.scalars(select(EventLog).where(EventLog.iccid == iccid).order_by(EventLog.id)))
@@ -531,13 +451,13 @@ def _tid(transaction_id: str | bytes) -> str:
     return to_hex(transaction_id) if isinstance(transaction_id, bytes) else transaction_id.upper()
 
 
-def _run_after_commit(session: Session) -> None:
-    for callback in session.info.pop("after_commit", []):
-        try:
-            callback()
-        except Exception:  # a failed progress hand-off must never undo or fail a committed change
-            _log.exception("after-commit callback failed")
-
-
-def _drop_after_commit(session: Session, _previous: Any) -> None:
-    session.info.pop("after_commit", None)
+def _subject(profile: Profile) -> order_moves.Subject:
+    return order_moves.Subject(
+        id=profile.id,
+        iccid=profile.iccid,
+        state=profile.state,
+        profile_type=profile.profile_type,
+        operator_name=profile.operator.name,
+        callback_url=profile.operator.callback_url,
+        order=profile.order,
+    )

@@ -1,7 +1,7 @@
 """Rotating the sealing key: every sealed blob opened under the old key and sealed under the new one,
 in one database transaction (all or nothing), then the new key put where the old one was.
 
-Sealed at rest: profiles.package, profiles.secrets (Ki/OPc) and the binding secrets of ES9+
+Sealed at rest: profile_packages.package, profiles.secrets (Ki/OPc) and the binding secrets of ES9+
 sessions. transactionIds are MACed under a key derived from the sealing key, so downloads under
 way when the SM-DP+ restarts with the new key start again (their sessions are unknown to it).
 Run it with the SM-DP+ stopped.
@@ -16,12 +16,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from openrsp.private_files import create_private_file, ensure_private_dir
+from openrsp.rspserver.sealing import KEK_LEN, Sealer
 from openrsp.smdp.config import SmdpConfig
 from openrsp.smdp.db.engine import make_engine, migrate
 from openrsp.smdp.db.models import Profile, RspSession
 from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.repository import Repository
-from openrsp.smdp.sealing import KEK_LEN, Sealer
 
 _BATCH = 500
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from openrsp.es12.client import SmdsClient, SmdsRefused, SmdsTarget, SmdsUnreachable, ssl_context
+from openrsp.rspserver.es12_client import SmdsClient, SmdsRefused, SmdsTarget, SmdsUnreachable, ssl_context
 from openrsp.smdp.errors import Es2Error
 from openrsp.smdp.outbox import (
     DELIVERED,

@@ -25,10 +25,10 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from openrsp.smdp.config import default_data_dir, read_toml_file
-from openrsp.smdp.db.engine import normalize_url, sqlite_url
-from openrsp.smdp.errors import ConfigError
-from openrsp.smdp.sealing import load_or_create_kek
+from openrsp.rspserver.configfiles import default_data_dir, read_toml_file
+from openrsp.rspserver.database import normalize_url, sqlite_url
+from openrsp.rspserver.errors import ConfigError
+from openrsp.rspserver.sealing import load_or_create_kek
 
 ENV_CONFIG = "OPENRSP_SMDS_CONFIG_JSON"  # how `serve` hands the resolved config to its workers
 DEFAULT_PORT = 8444

@@ -21,7 +21,7 @@ from openrsp.pki.certio import load_certificate, load_private_key
 from openrsp.pki.layout import PkiIndex
 from openrsp.pki.roles import role_of
 from openrsp.pki.verify import ski_of
-from openrsp.smdp.errors import ConfigError
+from openrsp.rspserver.errors import ConfigError
 
 TAG_OCTET_STRING = 0x04
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import uvicorn
 
-from openrsp.smdp.errors import ConfigError
+from openrsp.rspserver.errors import ConfigError
 from openrsp.smdp.http.protocol import limited_protocol
 from openrsp.smdp.http.tls import make_ssl_context
 from openrsp.smdp.limits import Limits

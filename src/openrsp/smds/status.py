@@ -1,7 +1,7 @@
 """The SGP.22 status codes of the SM-DS functions (ES11, ES12, ES15), by name.
 
 ES11 fails exactly as ES9+ does up to authenticateClient (SGP.22 §5.8: the same checks of the
-eUICC), so those codes are the SM-DP+'s (openrsp.smdp.es9_status); the address check names the
+eUICC), so those codes are the SM-DP+'s (openrsp.rspserver.status); the address check names the
 SM-DS. ES12/ES15 (§5.9, §5.10) have their own: the event record, the SM-DS being reachable.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from openrsp.smdp.errors import RspStatusError
+from openrsp.rspserver.errors import RspStatusError
 from openrsp.status_codes import FUNCTION_REQUESTER, PROTOCOL_FORMAT
 
 

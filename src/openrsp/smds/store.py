@@ -2,7 +2,7 @@
 
 One table of events and one of transactionIds already used by an ES11 AuthenticateClient (so a
 recorded exchange cannot be replayed within the session lifetime). SQLAlchemy Core over the
-engines the SM-DP+ uses (openrsp.smdp.db.engine: WAL + BEGIN IMMEDIATE on SQLite, psycopg 3 on
+engines the SM-DP+ uses (openrsp.rspserver.database: WAL + BEGIN IMMEDIATE on SQLite, psycopg 3 on
 PostgreSQL). The schema is created at start-up by `openrsp smds serve` before any worker runs.
 """
 
@@ -29,9 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from openrsp.smdp.db.engine import make_engine
-from openrsp.smdp.db.models import UtcDateTime
-from openrsp.smdp.ids import utcnow
+from openrsp.rspserver.database import UtcDateTime, make_engine
+from openrsp.rspserver.ids import utcnow
 
 metadata = MetaData()
 

@@ -1,93 +1,21 @@
-"""Engines for SQLite and PostgreSQL, and the schema migration run at start-up.
-
-SQLite: WAL journal, a generous busy timeout, and every transaction opened with BEGIN IMMEDIATE,
-so two writers queue up instead of both reading a state and then failing to upgrade their lock.
-PostgreSQL: psycopg 3; row locks (SELECT … FOR UPDATE) plus conditional updates do the same job.
-"""
+"""The SM-DP+ schema migration run at start-up (the engines themselves: openrsp.rspserver.database)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
-from openrsp.extras import require
-from openrsp.private_files import PrivateFileError, check_private_file, ensure_private_dir
-from openrsp.smdp.errors import ConfigError
+from openrsp.rspserver.database import make_engine, normalize_url, sqlite_url
+
+__all__ = ["HEAD_REVISION", "make_engine", "migrate", "normalize_url", "schema_revision", "sqlite_url"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK_KEY = 0x6F72_7370  # "orsp": one advisory lock id for schema upgrades on PostgreSQL
 # The newest migration. Checked against Alembic by the tests; lets a start-up on an up-to-date
 # schema skip importing Alembic at all (it costs a third of a second per command).
-HEAD_REVISION = "notification_once"
-
-
-def normalize_url(url: str) -> str:
-    """Accept `postgresql://` and `postgres://` for psycopg 3; keep everything else as given."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path.resolve()}"
-
-
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    url = normalize_url(url)
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ConfigError(f"not a database URL: {url!r}") from None
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            _prepare_sqlite_file(Path(parsed.database))
-        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, **kwargs)
-        _serialise_sqlite_writers(engine)
-        return engine
-    if parsed.get_backend_name() == "postgresql":
-        require("psycopg", "postgres", "a PostgreSQL database")  # one line, not a traceback, without it
-        return create_engine(url, pool_pre_ping=True, **kwargs)
-    raise ConfigError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql://")
-
-
-def _prepare_sqlite_file(path: Path) -> None:
-    """The database holds matchingIds and sealed secrets: create it 0600 (SQLite gives its -wal and
-    -shm files the database file's mode) and refuse one that other users may read."""
-    if not path.parent.exists():
-        ensure_private_dir(path.parent)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        os.fchmod(fd, 0o600)
-        os.close(fd)  # an empty file is an empty SQLite database
-    try:
-        for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-            check_private_file(candidate, "database file")
-    except PrivateFileError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def _serialise_sqlite_writers(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we send BEGIN ourselves, below
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=60000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+HEAD_REVISION = "package_table"
 
 
 def schema_revision(engine: Engine) -> str | None:

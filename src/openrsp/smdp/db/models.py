@@ -1,47 +1,30 @@
 """The SM-DP+ tables (SQLAlchemy 2 ORM). The schema itself is created by the Alembic migrations.
 
-Secrets are never stored in clear: `profiles.package` and `profiles.secrets` hold AES-GCM sealed
-blobs (see openrsp.smdp.sealing); `orders.cc_hash` holds SHA-256 of the confirmation code.
+Secrets are never stored in clear: `profile_packages.package` and `profiles.secrets` hold AES-GCM sealed
+blobs (see openrsp.rspserver.sealing); `orders.cc_hash` holds SHA-256 of the confirmation code.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
     String,
     Text,
-    TypeDecorator,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.ext.mutable import MutableDict
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in Python, naive UTC in the database (SQLite has no time zones)."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
+from openrsp.rspserver.database import UtcDateTime
 
 JsonDict = MutableDict.as_mutable(JSON().with_variant(JSONB(), "postgresql"))
 
@@ -71,7 +54,6 @@ class Profile(Base):
     operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
     profile_type: Mapped[str] = mapped_column(String(128))
     state: Mapped[str] = mapped_column(String(16), index=True)
-    package: Mapped[bytes] = mapped_column(LargeBinary)  # sealed SAIP package (DER)
     secrets: Mapped[bytes] = mapped_column(LargeBinary)  # sealed JSON: AKA algorithm, Ki, OPc
     imsi: Mapped[str | None] = mapped_column(String(16))
     msisdn: Mapped[str | None] = mapped_column(String(32))
@@ -89,6 +71,23 @@ class Profile(Base):
     order: Mapped[Order | None] = relationship(
         back_populates="profile", uselist=False, cascade="all, delete-orphan", lazy="joined"
     )
+    # The sealed package lives in its own table, read only when asked for (`profile.package`).
+    package_row: Mapped[ProfilePackage] = relationship(
+        uselist=False, cascade="all, delete-orphan", lazy="select", passive_deletes=True
+    )
+    package: AssociationProxy[bytes] = association_proxy(
+        "package_row", "package", creator=lambda package: ProfilePackage(package=package)
+    )
+
+
+class ProfilePackage(Base):
+    """A profile's sealed package (prepared_package record, AES-GCM under the KEK), kept apart from
+    the profile row so that state changes do not rewrite it (migration package_table)."""
+
+    __tablename__ = "profile_packages"
+
+    iccid: Mapped[str] = mapped_column(ForeignKey("profiles.iccid", ondelete="CASCADE"), primary_key=True)
+    package: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Order(Base):

@@ -2,7 +2,7 @@
 
 The eUICC authenticates to an SM-DS exactly as to an SM-DP+ (§3.6.3 "Event Retrieval": the common
 mutual authentication), so this reuses the SM-DP+'s pieces for it: the stateless transactionId and
-serverChallenge (openrsp.smdp.es9_tokens), the parsing of AuthenticateServerResponse
+serverChallenge (openrsp.rspserver.tokens), the parsing of AuthenticateServerResponse
 (es9_messages), the eUICC chain and signature checks and their status codes (es9_verify,
 es9_status). What differs: the server signs with CERT.DSauth, the ctxParams1 must be those of
 common authentication without a matchingId, and the answer is the event list of the EID that
@@ -23,10 +23,11 @@ from openrsp.asn1.rsp_types import AuthenticateErrorCode, code_name
 from openrsp.asn1.tlv import encode_tlv
 from openrsp.crypto.ecdsa import sign_plain
 from openrsp.hexutil import to_hex
-from openrsp.smdp import es9_status, es9_tokens
-from openrsp.smdp.es9_messages import AuthenticateServerOk, EuiccRefusal, parse_authenticate_server_response
-from openrsp.smdp.es9_verify import verify_euicc_chain, verify_signature
-from openrsp.smdp.es9_wire import base64_field, decode, transaction_id_field
+from openrsp.rspserver import status as es9_status
+from openrsp.rspserver import tokens as es9_tokens
+from openrsp.rspserver.messages import AuthenticateServerOk, EuiccRefusal, parse_authenticate_server_response
+from openrsp.rspserver.verify import verify_euicc_chain, verify_signature
+from openrsp.rspserver.wire import base64_field, decode, transaction_id_field
 from openrsp.smds import status
 from openrsp.smds.credentials import SmdsCredentials
 from openrsp.smds.store import EventStore

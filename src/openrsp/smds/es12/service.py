@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from openrsp.smdp.ids import is_valid_eid
+from openrsp.rspserver.ids import is_valid_eid
 from openrsp.smds import status
 from openrsp.smds.es15.forwarding import RootLink
 from openrsp.smds.store import EventConflict, EventStore

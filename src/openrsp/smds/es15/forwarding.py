@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from openrsp.es12.client import SmdsClient, SmdsRefused, SmdsTarget, SmdsUnreachable
+from openrsp.rspserver.es12_client import SmdsClient, SmdsRefused, SmdsTarget, SmdsUnreachable
 from openrsp.smds import status
 
 EVENT_UNKNOWN = ("8.9.5", "3.9")

@@ -1,6 +1,7 @@
 """The SM-DS ASGI application: ES11 (LPA), ES12 (SM-DP+) and ES15 (alternative SM-DS) over HTTPS.
 
-Framing (Content-Type, X-Admin-Protocol, JSON, body size) is checked with the SM-DP+'s helpers;
+Framing (Content-Type, X-Admin-Protocol, JSON, body size) is checked as the SM-DP+ checks it
+(openrsp.rspserver.framing);
 every failure is an HTTP 200 with a Failed functionExecutionStatus and SGP.22 codes. Who may call:
 
     ES11  anyone (the eUICC authenticates inside the protocol)
@@ -27,19 +28,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from openrsp.es12.client import SmdsClient, split_url, ssl_context
 from openrsp.pki.certio import load_certificates
 from openrsp.pki.roles import role_of
-from openrsp.smdp.errors import RspStatusError
-from openrsp.smdp.http.app import (
-    _check_headers,
-    _decode_body,
-    _issued_by_one_of,
-    _peer_certificates,
+from openrsp.rspserver.errors import RspStatusError
+from openrsp.rspserver.es12_client import SmdsClient, split_url, ssl_context
+from openrsp.rspserver.framing import (
+    BodyTooLarge,
+    ClientGone,
+    check_headers,
+    decode_body,
+    issued_by_one_of,
+    peer_certificates,
+    read_body,
 )
-from openrsp.smdp.ids import utcnow
-from openrsp.smdp.jsonapi import ADMIN_PROTOCOL, failure, success
-from openrsp.smdp.limits import Limits
+from openrsp.rspserver.ids import utcnow
+from openrsp.rspserver.jsonapi import ADMIN_PROTOCOL, failure, success
 from openrsp.smds import status
 from openrsp.smds.config import ENV_CONFIG, SmdsConfig
 from openrsp.smds.credentials import SmdsCredentials
@@ -47,16 +50,16 @@ from openrsp.smds.es11.service import Es11Context, Es11Service
 from openrsp.smds.es12.service import Es12Service
 from openrsp.smds.es15.forwarding import RootLink
 from openrsp.smds.store import EventStore
-from openrsp.status_codes import FUNCTION, FUNCTION_PROVIDER
+from openrsp.status_codes import FUNCTION, FUNCTION_PROVIDER, PROTOCOL_FORMAT
 
 _log = logging.getLogger("openrsp.smds")
-MAX_BODY = Limits().max_body_bytes  # the SM-DP+'s default request limit
 
 ES11_FIELDS = {
     "initiateAuthentication": ("euiccChallenge", "euiccInfo1"),
     "authenticateClient": ("transactionId", "authenticateServerResponse"),
 }
 ES12_FUNCTIONS = ("registerEvent", "deleteEvent")
+MAX_BODY = 1 << 20  # request body, counted while it arrives; more is refused
 
 
 class SmdsApp:
@@ -129,10 +132,10 @@ class SmdsApp:
 
     @staticmethod
     def _caller(request: Request, role: str, cas: tuple[x509.Certificate, ...]) -> str:
-        chain = _peer_certificates(request.scope)
+        chain = peer_certificates(request.scope)
         if not chain:
             raise status.NO_CLIENT_CERTIFICATE.error()
-        cert = _issued_by_one_of(chain[0], cas)
+        cert = issued_by_one_of(chain[0], cas)
         if cert is None:
             raise status.NOT_ALLOWED.error(
                 "the client certificate is not from a CA trusted for this interface"
@@ -149,9 +152,16 @@ class SmdsApp:
         self, request: Request, what: str, call: Callable[[dict[str, Any]], dict[str, Any]]
     ) -> Response:
         try:
-            _check_headers(request.headers, status.SmdsError, MAX_BODY)
-            body = _decode_body(await _bounded_body(request), status.SmdsError)
+            check_headers(request.headers, status.SmdsError, MAX_BODY)
+            body = decode_body(await read_body(request.receive, MAX_BODY), status.SmdsError)
             result = await run_in_threadpool(call, body)
+        except BodyTooLarge:
+            error = status.SmdsError(PROTOCOL_FORMAT, "2.1", f"request body over {MAX_BODY} bytes")
+            _log.info("%s failed: %s", what, error)
+            return _json(failure(error), close=True)
+        except ClientGone:
+            _log.info("%s: the client went away before its request was complete", what)
+            return Response(status_code=400, headers={"connection": "close"})
         except RspStatusError as exc:
             _log.info("%s failed: %s", what, exc)
             return _json(failure(exc))
@@ -161,19 +171,11 @@ class SmdsApp:
         return _json(success(result))
 
 
-async def _bounded_body(request: Request) -> bytes:
-    """The body, read no further than MAX_BODY (a longer one is refused by _decode_body)."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return b" " * (MAX_BODY + 1)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _json(content: dict[str, Any], status_code: int = 200) -> JSONResponse:
-    return JSONResponse(content, status_code=status_code, headers={"X-Admin-Protocol": ADMIN_PROTOCOL})
+def _json(content: dict[str, Any], status_code: int = 200, *, close: bool = False) -> JSONResponse:
+    headers = {"X-Admin-Protocol": ADMIN_PROTOCOL}
+    if close:  # the rest of the request is not read: the connection cannot carry another one
+        headers["Connection"] = "close"
+    return JSONResponse(content, status_code=status_code, headers=headers)
 
 
 async def _health(_request: Request) -> Response:

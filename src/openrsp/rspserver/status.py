@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from openrsp.smdp.errors import Es9Error
+from openrsp.rspserver.errors import Es9Error
 
 
 class StatusCode(NamedTuple):
@@ -22,7 +22,7 @@ class StatusCode(NamedTuple):
         return Es9Error(self.subject, self.reason, f"{self.message}: {detail}" if detail else self.message)
 
 
-# Malformed requests (SGP.22 §6.5, as openrsp.smdp.jsonapi reports them): protocol format.
+# Malformed requests (SGP.22 §6.5, as openrsp.rspserver.jsonapi reports them): protocol format.
 INVALID_INPUT = StatusCode("1.3.1", "2.1", "invalid input")
 MISSING_INPUT = StatusCode("1.3.1", "2.2", "mandatory element missing")
 

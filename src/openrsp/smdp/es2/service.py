@@ -22,9 +22,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from openrsp.smdp.db.models import Profile
-from openrsp.smdp.errors import Es2Error, StateConflict
-from openrsp.smdp.ids import (
+from openrsp.rspserver.ids import (
     confirmation_code_hash,
     is_valid_eid,
     is_valid_matching_id,
@@ -32,7 +30,9 @@ from openrsp.smdp.ids import (
     normalize_iccid,
     utcnow,
 )
-from openrsp.smdp.jsonapi import optional_string, require_string
+from openrsp.rspserver.jsonapi import optional_string, require_string
+from openrsp.smdp.db.models import Profile
+from openrsp.smdp.errors import Es2Error, StateConflict
 from openrsp.smdp.repository import Repository
 from openrsp.smdp.smds_events import SmdsRegistrar, check_smds_address
 from openrsp.smdp.smds_events import pending_error as smds_pending_error

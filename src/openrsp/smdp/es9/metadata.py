@@ -9,7 +9,7 @@ from typing import Any
 
 from openrsp.asn1 import rsp
 from openrsp.asn1.rsp_types import IconType, NotificationEvent, ProfileClass, bit_string, iccid_to_bytes
-from openrsp.smdp.es9_store import ProfileView
+from openrsp.smdp.es9.views import ProfileView
 from openrsp.smdp.profile_policy import ppr_bits, profile_pprs
 
 # Which operations the eUICC reports back to this SM-DP+ (profile.extra["notify"] overrides).

@@ -22,7 +22,7 @@ import hmac
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from openrsp.asn1 import rsp
 from openrsp.asn1.rsp_types import (
@@ -41,14 +41,9 @@ from openrsp.crypto.keys import public_key_from_point
 from openrsp.errors import OpenRSPError
 from openrsp.hexutil import to_hex
 from openrsp.pki.verify import aki_of
-from openrsp.smdp import es9_binding, es9_orders, es9_tokens
-from openrsp.smdp import es9_status as status
-from openrsp.smdp.context import SmdpContext
-from openrsp.smdp.db.direct import IntegrityConflict
-from openrsp.smdp.errors import Es9Error, StateConflict
-from openrsp.smdp.es9_binding import Binding
-from openrsp.smdp.es9_credentials import SigningSet, choose_set, set_for_pkid, signing_sets
-from openrsp.smdp.es9_messages import (
+from openrsp.rspserver import status
+from openrsp.rspserver import tokens as es9_tokens
+from openrsp.rspserver.messages import (
     AuthenticateServerOk,
     EuiccRefusal,
     OtherSignedNotification,
@@ -58,22 +53,30 @@ from openrsp.smdp.es9_messages import (
     parse_pending_notification,
     parse_prepare_download_response,
 )
-from openrsp.smdp.es9_metadata import store_metadata
-from openrsp.smdp.es9_status import StatusCode
-from openrsp.smdp.es9_store import Es9Store, Es9Tx, ProfileView, SessionRow, tid
-from openrsp.smdp.es9_verify import (
+from openrsp.rspserver.status import StatusCode
+from openrsp.rspserver.verify import (
     AuthenticatedEuicc,
     load_certificate,
     public_key_for,
     verify_euicc_chain,
     verify_signature,
 )
-from openrsp.smdp.es9_wire import base64_field, decode, require_field, transaction_id_field
+from openrsp.rspserver.wire import base64_field, decode, require_field, transaction_id_field
+from openrsp.smdp.errors import Es9Error, IntegrityConflict, StateConflict
+from openrsp.smdp.es2.points import ProgressPoint
+from openrsp.smdp.es9 import binding as es9_binding
+from openrsp.smdp.es9 import orders as es9_orders
+from openrsp.smdp.es9.binding import Binding
+from openrsp.smdp.es9.credentials import SigningSet, choose_set, set_for_pkid, signing_sets
+from openrsp.smdp.es9.metadata import store_metadata
+from openrsp.smdp.es9.views import Es9Tx, ProfileView, SessionRow, tid
 from openrsp.smdp.prepared_package import PreparedPackage
 from openrsp.smdp.profile_policy import forbidden_pprs, profile_pprs
-from openrsp.smdp.repository import ProgressPoint
 from openrsp.smdp.rsp_session import SessionEvent, SessionState, allows, next_state
 from openrsp.smdp.states import Event, State
+
+if TYPE_CHECKING:
+    from openrsp.smdp.context import SmdpContext
 
 _T = TypeVar("_T")
 _log = logging.getLogger("openrsp.smdp.es9")
@@ -95,7 +98,7 @@ def _signature_tlv(signature: bytes) -> bytes:
 class Es9Service:
     def __init__(self, context: SmdpContext) -> None:
         self.context = context
-        self.store = Es9Store(context.repo)
+        self.store = context.es9_store  # the storage, behind es9/views.py's Es9Storage
 
     # -- initiateAuthentication (SGP.22 §5.6.1) ---------------------------------------------------
 

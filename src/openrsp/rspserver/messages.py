@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from openrsp.asn1.tlv import Tlv, encode_tlv
-from openrsp.smdp import es9_status as status
-from openrsp.smdp.es9_wire import children, decode, single_tlv
+from openrsp.rspserver import status
+from openrsp.rspserver.wire import children, decode, single_tlv
 
 TAG_SEQUENCE = 0x30
 TAG_SIGNATURE = 0x5F37

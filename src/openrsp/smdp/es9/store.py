@@ -2,10 +2,10 @@
 
 ES9+ is the SM-DP+'s hot path (four calls per download, each its own transaction). The ORM
 Repository serves ES2+ and the command line; here each call costs a handful of statements, built
-with SQLAlchemy Core once and run on the DB-API cursor (db/direct.py):
+with SQLAlchemy Core once (its compiled cache keeps their SQL) and run in db/transactions.py:
 one join reads a profile with its order and operator, state changes are the same conditional
 UPDATE (`… WHERE state = :expected`) plus an `events` row as `Repository.transition` writes, and
-progress reports go to the same notifier after the commit. Rows come back as small dataclasses
+progress reports go to the same outbox in the same transaction. Rows come back as small dataclasses
 with the attribute names of the ORM models, so the rules (es9_orders, es9_metadata) read them
 the same way.
 """
@@ -15,20 +15,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
-from openrsp.hexutil import to_hex
-from openrsp.smdp import smds_events
-from openrsp.smdp.db import direct
-from openrsp.smdp.db.models import EventLog, Notification, Operator, Order, OutboxItem, Profile, RspSession
-from openrsp.smdp.errors import StateConflict
+from openrsp.smdp.db import order_moves, transactions
+from openrsp.smdp.db.models import (
+    Notification,
+    Operator,
+    Order,
+    Profile,
+    ProfilePackage,
+    RspSession,
+)
+from openrsp.smdp.es2.points import ProgressPoint
+from openrsp.smdp.es9.views import OrderView, ProfileView, SessionRow
 from openrsp.smdp.prepared_package import PreparedPackage
-from openrsp.smdp.repository import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord, Repository
-from openrsp.smdp.states import Event, State, next_state
+from openrsp.smdp.repository import Repository
+from openrsp.smdp.states import Event, State
 
 _log = logging.getLogger(__name__)
 
@@ -36,54 +42,8 @@ _profiles = Profile.__table__
 _orders = Order.__table__
 _operators = Operator.__table__
 _sessions = RspSession.__table__
-_events = EventLog.__table__
 _notifications = Notification.__table__
-
-
-@dataclass
-class OrderView:
-    id: int
-    eid: str | None
-    matching_id: str | None
-    cc_hash: bytes | None
-    cc_attempts: int
-    cc_max_attempts: int
-    download_attempts: int
-    max_download_attempts: int
-    expires_at: datetime | None
-    release_flag: bool
-    smds_address: str | None
-    retry_binding: dict[str, Any] | None
-
-
-@dataclass
-class ProfileView:
-    id: int
-    iccid: str
-    state: str
-    profile_type: str
-    operator_name: str
-    callback_url: str | None
-    spn: str | None
-    profile_name: str | None
-    profile_class: str
-    icon_type: str | None
-    icon: bytes | None
-    extra: dict[str, Any]
-    order: OrderView | None
-    package: bytes | None = None  # the sealed package, when asked for
-
-
-@dataclass
-class SessionRow:
-    transaction_id: str
-    state: str
-    eid: str | None
-    iccid: str | None
-    expires_at: datetime | None
-    data: dict[str, Any]
-    updated_at: datetime
-    stored: bool = True  # False for a session authenticateClient is about to write first
+_packages = ProfilePackage.__table__
 
 
 _ORDER_FIELDS = [f.name for f in fields(OrderView)]
@@ -108,11 +68,12 @@ _SESSION_WRITABLE = ("state", "eid", "iccid", "expires_at", "data", "updated_at"
 
 def _profile_query(where: Any, *, with_package: bool = False, lock: bool = True) -> Any:
     columns = [*_PROFILE_COLUMNS, *_ORDER_COLUMNS]
-    if with_package:
-        columns.append(_profiles.c.package)
     joined = _profiles.join(_operators, _operators.c.id == _profiles.c.operator_id).outerjoin(
         _orders, _orders.c.profile_id == _profiles.c.id
     )
+    if with_package:  # the package has its own table: joined only when the call needs it
+        columns.append(_packages.c.package)
+        joined = joined.join(_packages, _packages.c.iccid == _profiles.c.iccid)
     query = select(*columns).select_from(joined).where(where)
     return query.with_for_update(of=_profiles) if lock else query
 
@@ -138,15 +99,8 @@ _SESSIONS_OF = (
 _INSERT_SESSION = insert(_sessions)
 _UPDATE_SESSION = update(_sessions).where(_sessions.c.transaction_id == bindparam("tid"))
 _PURGE_SESSIONS = delete(_sessions).where(_sessions.c.expires_at < bindparam("now"))
-_MOVE_PROFILE = (
-    update(_profiles)
-    .where(and_(_profiles.c.id == bindparam("profile_id"), _profiles.c.state == bindparam("expected")))
-    .values(state=bindparam("new_state"), updated_at=bindparam("now"))
-)
 _UPDATE_ORDER = update(_orders).where(_orders.c.id == bindparam("order_id"))
-_INSERT_EVENT = insert(_events)
 _INSERT_NOTIFICATION = insert(_notifications)
-_INSERT_OUTBOX = insert(OutboxItem.__table__)
 _NOTIFICATION_SEEN = select(_notifications.c.id).where(
     _notifications.c.eid == bindparam("eid"), _notifications.c.seq == bindparam("seq")
 )
@@ -166,10 +120,9 @@ def _profile_from(data: dict[str, Any]) -> ProfileView:
 class Es9Tx:
     """One database transaction of an ES9+ call."""
 
-    def __init__(self, store: Es9Store, cursor: direct.Cursor) -> None:
+    def __init__(self, store: Es9Store, cursor: transactions.Cursor) -> None:
         self.store = store
         self.cursor = cursor
-        self.after_commit: list[Callable[[], None]] = []
 
     # -- RSP sessions ----------------------------------------------------------------------------
 
@@ -182,12 +135,10 @@ class Es9Tx:
         """Write the row: an UPDATE, or the INSERT of a session stored for the first time."""
         values = {name: getattr(row, name) for name in _SESSION_WRITABLE}
         if row.stored:
-            self.cursor.execute(
-                _UPDATE_SESSION, {"tid": row.transaction_id, **values}, column_keys=_SESSION_WRITABLE
-            )
+            self.cursor.execute(_UPDATE_SESSION, {"tid": row.transaction_id, **values})
             return
         values.update(transaction_id=row.transaction_id, created_at=self.store.clock())
-        self.cursor.execute(_INSERT_SESSION, values, column_keys=tuple(values))
+        self.cursor.execute(_INSERT_SESSION, values)
         row.stored = True
 
     def bound_sessions(self, iccid: str, eid: str, state: str) -> list[SessionRow]:
@@ -217,9 +168,7 @@ class Es9Tx:
     def save_order(self, order: OrderView, **values: Any) -> None:
         for name, value in values.items():
             setattr(order, name, value)
-        self.cursor.execute(
-            _UPDATE_ORDER, {"order_id": order.id, **values}, column_keys=tuple(sorted(values))
-        )
+        self.cursor.execute(_UPDATE_ORDER, {"order_id": order.id, **values})
 
     # -- state changes and the audit trail -------------------------------------------------------
 
@@ -231,58 +180,21 @@ class Es9Tx:
         detail: dict[str, Any] | None = None,
         progress: ProgressPoint | Literal[False] | None = None,
     ) -> State:
-        """As Repository.transition: the state table, a conditional UPDATE, an event, a report."""
-        current = State(profile.state)
-        new = next_state(current, event_)
-        now = self.store.clock()
-        changed = self.cursor.execute(
-            _MOVE_PROFILE,
-            {"profile_id": profile.id, "expected": current.value, "new_state": new.value, "now": now},
+        """The state change, as every caller writes it (db/order_moves.py)."""
+        new = order_moves.move(
+            self.cursor.connection,
+            _subject(profile),
+            event_,
+            self.store.clock(),
+            detail=detail,
+            point=progress,
         )
-        if changed != 1:
-            raise StateConflict(profile.iccid, current.value)
         profile.state = new.value
-        self._log_event(profile.iccid, Event(event_).value, current.value, new.value, dict(detail or {}), now)
-        point = DEFAULT_PROGRESS.get(Event(event_)) if progress is None else progress
-        if point:
-            self._schedule_progress(profile, Event(event_).value, current.value, new.value, point)
-        deletion = smds_events.deletion_values(profile.order, now) if new in smds_events.END_STATES else None
-        if deletion is not None:  # the order ended: so does its event at the SM-DS (outbox, same transaction)
-            self.cursor.execute(_INSERT_OUTBOX, deletion, column_keys=tuple(deletion))
         return new
 
     def report_progress(self, profile: ProfileView, point: ProgressPoint, *, event_: str) -> None:
         """A step that changes no state (eligibility check, confirmation code failure)."""
-        detail = {"notificationPointId": point.point_id, "success": point.success}
-        self._log_event(profile.iccid, event_, profile.state, profile.state, detail, self.store.clock())
-        self._schedule_progress(profile, event_, profile.state, profile.state, point)
-
-    def _log_event(
-        self, iccid: str, event_: str, from_state: str, to_state: str, detail: dict[str, Any], at: datetime
-    ) -> None:
-        values = {"iccid": iccid, "event": event_, "from_state": from_state, "to_state": to_state}
-        values.update(detail=detail, created_at=at)
-        self.cursor.execute(_INSERT_EVENT, values, column_keys=tuple(values))
-
-    def _schedule_progress(
-        self, profile: ProfileView, event_: str, from_state: str, to_state: str, point: ProgressPoint
-    ) -> None:
-        sink = self.store.on_progress
-        if sink is None:
-            return
-        record = ProgressRecord(
-            iccid=profile.iccid,
-            operator=profile.operator_name,
-            callback_url=profile.callback_url,
-            profile_type=profile.profile_type,
-            eid=profile.order.eid if profile.order else None,
-            event=event_,
-            from_state=from_state,
-            to_state=to_state,
-            at=self.store.clock(),
-            point=point,
-        )
-        self.after_commit.append(lambda: sink(record))
+        order_moves.report(self.cursor.connection, _subject(profile), point, event_, self.store.clock())
 
     # -- notifications ---------------------------------------------------------------------------
 
@@ -308,19 +220,15 @@ class Es9Tx:
             return False
         values = {"seq": seq, "eid": eid, "iccid": iccid, "event": event_, "raw": raw, "result": result}
         values["received_at"] = self.store.clock()
-        self.cursor.execute(_INSERT_NOTIFICATION, values, column_keys=tuple(values))
+        self.cursor.execute(_INSERT_NOTIFICATION, values)
         return True
 
 
 @dataclass
 class Es9Store:
-    """The ES9+ storage over the Repository's engine, sealer, clock and progress sink."""
+    """The ES9+ storage over the Repository's engine, sealer and clock."""
 
     repo: Repository
-    on_progress: Callable[[ProgressRecord], None] | None = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.on_progress = self.repo.on_progress
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -328,16 +236,9 @@ class Es9Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Es9Tx]:
-        """One transaction: committed when the block ends, rolled back when it raises; the
-        progress reports it scheduled are handed on only after the commit."""
-        with direct.begin(self.repo.engine) as cursor:
-            tx = Es9Tx(self, cursor)
-            yield tx
-        for callback in tx.after_commit:
-            try:
-                callback()
-            except Exception:  # a failed hand-off must never undo or fail a committed change
-                _log.exception("after-commit callback failed")
+        """One transaction: committed when the block ends, rolled back when it raises."""
+        with transactions.begin(self.repo.engine) as cursor:
+            yield Es9Tx(self, cursor)
 
     def open_package(self, profile: ProfileView) -> PreparedPackage:
         """The profile's package, with its PPK protection when it was prepared at import."""
@@ -345,6 +246,13 @@ class Es9Store:
         return self.repo.open_prepared(profile.iccid, profile.package)
 
 
-def tid(transaction_id: str | bytes) -> str:
-    """transactionId as the session table keys it: uppercase hex."""
-    return to_hex(transaction_id) if isinstance(transaction_id, bytes) else transaction_id.upper()
+def _subject(profile: ProfileView) -> order_moves.Subject:
+    return order_moves.Subject(
+        id=profile.id,
+        iccid=profile.iccid,
+        state=profile.state,
+        profile_type=profile.profile_type,
+        operator_name=profile.operator_name,
+        callback_url=profile.callback_url,
+        order=profile.order,
+    )

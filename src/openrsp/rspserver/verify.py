@@ -22,8 +22,8 @@ from openrsp.errors import InputError
 from openrsp.pki.eid import eid_from_certificate
 from openrsp.pki.untrusted import PARSE_ERRORS, CertificateFormatError, parse_certificate
 from openrsp.pki.verify import ChainError, ChainVerifier, aki_of
-from openrsp.smdp import es9_status as status
-from openrsp.smdp.es9_status import StatusCode
+from openrsp.rspserver import status
+from openrsp.rspserver.status import StatusCode
 
 _VERIFIER = ChainVerifier(cache_size=1024)
 

@@ -18,9 +18,9 @@ from openrsp.crypto.kdf import KEY_LENGTH, SessionKeys
 from openrsp.crypto.keys import FIELD_SIZE, PrivateKey, private_key_from_scalar, private_key_to_scalar
 from openrsp.es8.build import build_bound_profile_package
 from openrsp.hexutil import to_hex
-from openrsp.smdp.es9_credentials import SigningSet
+from openrsp.rspserver.sealing import Sealer
+from openrsp.smdp.es9.credentials import SigningSet
 from openrsp.smdp.prepared_package import PreparedPackage
-from openrsp.smdp.sealing import Sealer
 
 
 @dataclass(frozen=True)

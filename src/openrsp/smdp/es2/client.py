@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 
 from openrsp.errors import OpenRSPError
+from openrsp.rspserver.jsonapi import ADMIN_PROTOCOL
 from openrsp.smdp.errors import Es2Error
-from openrsp.smdp.jsonapi import ADMIN_PROTOCOL
 
 ES2_PREFIX = "/gsma/rsp2/es2plus/"
 STATUS_PATH = "/openrsp/es2plus/profileStatus"

@@ -12,7 +12,7 @@ from typing import Any
 
 from openrsp.asn1 import Asn1Error, rsp
 from openrsp.asn1.tlv import Tlv, TlvError, read_single_tlv
-from openrsp.smdp import es9_status as status
+from openrsp.rspserver import status
 
 
 def require_field(body: dict[str, Any], name: str) -> str:

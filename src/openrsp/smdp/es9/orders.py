@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from openrsp.smdp import es9_status as status
-from openrsp.smdp.es9_status import StatusCode
-from openrsp.smdp.es9_store import Es9Tx, ProfileView
+from openrsp.rspserver import status
+from openrsp.rspserver.status import StatusCode
+from openrsp.smdp.es9.views import Es9Tx, ProfileView
 from openrsp.smdp.states import State
 
 # States an LPA may download from: a first download, or a retry of a delivered package.

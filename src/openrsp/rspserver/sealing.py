@@ -17,14 +17,14 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from openrsp.private_files import PrivateFileError, create_private_file, ensure_private_dir, read_private_file
-from openrsp.smdp.errors import ConfigError, SmdpError
+from openrsp.rspserver.errors import ConfigError, RspServerError
 
 _VERSION = b"\x01"
 _NONCE_LEN = 12
 KEK_LEN = 32
 
 
-class SealError(SmdpError):
+class SealError(RspServerError):
     """A sealed blob does not open: wrong key, wrong row, or damaged data."""
 
 

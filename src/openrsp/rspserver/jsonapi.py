@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openrsp.smdp.errors import RspStatusError
+from openrsp.rspserver.errors import RspStatusError
 from openrsp.status_codes import PROTOCOL_FORMAT
 
 ADMIN_PROTOCOL = "gsma/rsp/v2.2.0"  # what we send in X-Admin-Protocol

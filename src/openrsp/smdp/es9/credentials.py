@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from openrsp.asn1.tlv import encode_tlv
 from openrsp.crypto.signer import Signer, as_signer
-from openrsp.smdp import es9_status as status
+from openrsp.rspserver import status
 
 TAG_OCTET_STRING = 0x04
 

@@ -1,0 +1,146 @@
+"""Transactions for the SM-DP+'s statements, on SQLAlchemy Core's public API.
+
+Statements are SQLAlchemy Core objects built once at import (module constants): SQLAlchemy's
+compiled cache then keeps their SQL per dialect, so running one costs a cache look-up, not a
+compilation. Values go in as plain dicts; SQLAlchemy applies the type conversions (UTC datetimes,
+JSON, booleans ...) both ways.
+
+`begin(engine)` opens one transaction (SQLite: BEGIN IMMEDIATE, see db/engine.py; after waiting
+for its turn, see WriterTurn) and commits or rolls it back at the end of the block. It blocks:
+callers on an event loop run it in the database's thread pool (db/executor.py).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import Executable
+
+from openrsp.smdp.errors import IntegrityConflict
+
+__all__ = ["Cursor", "IntegrityConflict", "Transaction", "WriterTurn", "begin"]
+
+
+class Cursor:
+    """Runs statements on one connection inside a transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def execute(self, statement: Executable, values: Mapping[str, Any]) -> int:
+        """Run an INSERT/UPDATE/DELETE; how many rows it changed. For an INSERT or an UPDATE
+        without .values(), the keys of `values` that name columns are the columns written."""
+        try:
+            return self.connection.execute(statement, dict(values)).rowcount
+        except IntegrityError as exc:
+            raise IntegrityConflict(str(exc.orig)) from None
+
+    def rows(self, statement: Executable, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        result = self.connection.execute(statement, dict(values))
+        return [dict(row) for row in result.mappings()]
+
+    def first(self, statement: Executable, values: Mapping[str, Any]) -> dict[str, Any] | None:
+        found = self.rows(statement, values)
+        return found[0] if found else None
+
+
+class Transaction:
+    """One transaction on a pooled connection (`with Transaction(engine) as cursor:`): committed
+    when the block ends, rolled back when it raises."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.turn = _writer_turn(engine)
+
+    def __enter__(self) -> Cursor:
+        if self.turn is not None:
+            self.turn.acquire()
+        try:
+            self.connection = self.engine.connect()
+            self.connection.begin()
+        except BaseException:
+            self._release()
+            raise
+        return Cursor(self.connection)
+
+    def __exit__(self, kind: type[BaseException] | None, *_: Any) -> None:
+        try:
+            if kind is None:
+                try:
+                    self.connection.commit()
+                except IntegrityError as exc:  # a deferred constraint, checked at commit
+                    raise IntegrityConflict(str(exc.orig)) from None
+            else:
+                self.connection.rollback()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        try:
+            connection = getattr(self, "connection", None)
+            if connection is not None:
+                connection.close()  # back to the pool
+        finally:
+            if self.turn is not None:
+                self.turn.release()
+
+
+class WriterTurn:
+    """Whose turn it is to write an SQLite file, among the SM-DP+'s threads and worker processes.
+
+    SQLite lets one writer in at a time; a writer that finds the file locked polls, sleeping 1,
+    2, 5, 10… ms between tries, so with two busy workers one can starve for tens of
+    milliseconds while the other keeps taking the lock. An exclusive flock on a file next to the
+    database queues the processes in the kernel instead: the next in line wakes the moment the
+    lock is free. A flock is held per open file, so the threads of one process queue on a thread
+    lock first. Both block: only ever taken in the database's thread pool, never on the event
+    loop. Advisory only: anything else opening the database still meets SQLite's own lock.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._threads = threading.Lock()
+
+    def acquire(self) -> None:
+        self._threads.acquire()
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
+_TURNS: weakref.WeakKeyDictionary[Engine, WriterTurn | None] = weakref.WeakKeyDictionary()
+_TURNS_LOCK = threading.Lock()
+
+
+def _writer_turn(engine: Engine) -> WriterTurn | None:
+    with _TURNS_LOCK:
+        if engine not in _TURNS:
+            database = engine.url.database if engine.dialect.name == "sqlite" else None
+            turn = None
+            if database and database != ":memory:" and not database.startswith("file:"):
+                turn = WriterTurn(f"{database}-writer.lock")
+            _TURNS[engine] = turn
+        return _TURNS[engine]
+
+
+def begin(engine: Engine) -> Transaction:
+    return Transaction(engine)
