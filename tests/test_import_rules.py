@@ -3,8 +3,8 @@
 - Roles (lpa, smdp, smds, euicc, network, lab) never import each other, except the one named driver:
   the LPA's in-process APDU driver opens a virtual eUICC. The front ends that wire parts together
   (cli, demo, device, lab, bench) may import any role.
-- crypto imports nothing above it; es8 imports only crypto, asn1, profile and pki; es12 (the client
-  both servers use to call an SM-DS) only crypto, asn1 and pki.
+- crypto imports nothing above it; es8 imports only crypto, asn1, profile and pki; rspserver (what
+  both servers share: mutual authentication, framing, the ES12 client, storage helpers) imports no role.
 Every import counts: at module level, inside functions, under TYPE_CHECKING.
 """
 
@@ -29,7 +29,7 @@ ALLOWED_ROLE_IMPORTS = {("openrsp.lpa.drivers.in_process", "euicc")}
 ONLY_BELOW = {
     "crypto": {"crypto"} | BASE,
     "es8": {"es8", "crypto", "asn1", "profile", "pki"} | BASE,
-    "es12": {"es12", "crypto", "asn1", "pki"} | BASE,
+    "rspserver": {"rspserver", "crypto", "asn1", "pki", "profile", "es8", "wire"} | BASE,
 }
 # Known exceptions, to be removed when the code is refactored, never added to lightly: the SM-DS
 # still imports SM-DP+ internals (ES9+ tokens and verification, the outbox, the HTTP front); they are

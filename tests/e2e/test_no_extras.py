@@ -18,7 +18,7 @@ from lpa_support import OPENRSP, SMDP_HOST, Smdp
 
 OPTIONAL = ("smartcard", "psycopg", "psycopg_binary", "zxingcpp", "segno", "PIL", "matplotlib")
 # The parts `pip install openrsp` alone must give, module by module.
-CORE_PACKAGES = ("smdp", "lpa", "euicc", "es8", "es12", "wire", "crypto", "asn1", "pki", "profile")
+CORE_PACKAGES = ("smdp", "lpa", "euicc", "es8", "rspserver", "wire", "crypto", "asn1", "pki", "profile")
 NOT_IMPORTABLE = {"openrsp.smdp.db.migrations.env"}  # Alembic's env script: only Alembic runs it
 
 BLOCKER = f"""
