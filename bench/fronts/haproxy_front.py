@@ -36,7 +36,7 @@ from typing import Any
 
 from openrsp.smdp.config import ENV_CONFIG, SmdpConfig
 from openrsp.smdp.errors import ConfigError
-from openrsp.smdp.limits import Limits
+from openrsp.rspserver.limits import Limits
 
 _log = logging.getLogger("openrsp.smdp.http")
 
@@ -189,7 +189,7 @@ def _pem_of(b64: bytes) -> str:
 
 def proxied_app(app: Any, limits: Limits) -> Any:
     """The app, with what HAProxy passed in its headers put where the Python front puts it."""
-    from openrsp.smdp.http.protocol import _busy, _refusals
+    from openrsp.rspserver.protocol import _busy, _refusals
 
     async def with_front_headers(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -242,7 +242,7 @@ def main() -> None:
 
     from openrsp.smdp.config import load_config
     from openrsp.smdp.http.app import create_app_from_env
-    from openrsp.smdp.http.protocol import limited_protocol
+    from openrsp.rspserver.protocol import limited_protocol
     from openrsp.smdp.server import prepare
 
     config, ssl_factory = prepare(load_config(Path(sys.argv[sys.argv.index("--config") + 1])))

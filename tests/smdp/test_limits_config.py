@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from openrsp.rspserver.limits import Limits
 from openrsp.smdp.config import SmdpConfig, load_config
 from openrsp.smdp.errors import ConfigError
-from openrsp.smdp.limits import Limits
 
 
 def _load(tmp_path, text: str) -> SmdpConfig:

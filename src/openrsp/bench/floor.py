@@ -19,7 +19,7 @@ from openrsp.crypto.ecdsa import sign_plain, verify_plain
 from openrsp.crypto.ecka import generate_one_time_key, shared_secret
 from openrsp.crypto.keys import generate_private_key
 from openrsp.pki.layout import PkiIndex
-from openrsp.smdp.http.tls import make_ssl_context
+from openrsp.rspserver.tls import make_ssl_context
 from openrsp.smdp.tlsfiles import PKI_TLS_CHAIN, PKI_TLS_KEY
 
 SIGNATURES = 3

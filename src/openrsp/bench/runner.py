@@ -109,7 +109,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "openssl": ssl.OPENSSL_VERSION,
         "platform": platform.platform(),
-        "http_parser": "httptools",  # what `smdp serve` always runs (openrsp.smdp.http.protocol)
+        "http_parser": "httptools",  # what `smdp serve` always runs (openrsp.rspserver.protocol)
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 

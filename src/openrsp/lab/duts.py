@@ -71,6 +71,8 @@ def lpac_args(step: Step) -> list[str]:
 class _Sequential:
     """Runs the steps one by one; a step it cannot do is skipped and said so."""
 
+    perform: Callable[[Step], StepOutcome]  # each driver's own way of carrying out one step
+
     name = ""
     capabilities: frozenset[str] = frozenset()
 
@@ -98,9 +100,6 @@ class _Sequential:
             outcomes.append(self.perform(step))
             after_step()
         return outcomes, None
-
-    def perform(self, step: Step) -> StepOutcome:
-        raise NotImplementedError
 
 
 class OpenrspDut(_Sequential):

@@ -39,13 +39,13 @@ from openrsp.pki.certio import certificate_pem, load_private_key, write_file, wr
 from openrsp.pki.credentials import detect_layout
 from openrsp.pki.curves import generate_key
 from openrsp.pki.testpki import init_pki
+from openrsp.rspserver.protocol import limited_protocol
+from openrsp.rspserver.tls import make_ssl_context
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import SmdpContext, build_context
 from openrsp.smdp.es2.service import Es2Service
 from openrsp.smdp.es9.credentials import signing_sets
 from openrsp.smdp.http.app import create_app
-from openrsp.smdp.http.protocol import limited_protocol
-from openrsp.smdp.http.tls import make_ssl_context
 from openrsp.smdp.inventory import (
     ProfileExtras,
     generate_profiles,

@@ -28,7 +28,7 @@ TOML keys (all optional; relative paths are relative to the TOML file):
     cert_cn = "CN of the operator's client certificate"
     callback_url = "https://…/gsma/rsp2/es2plus/handleDownloadProgressInfo"
 
-    [limits]                          # what one client may cost: see openrsp.smdp.limits
+    [limits]                          # what one client may cost: see openrsp.rspserver.limits
     header_timeout_seconds = 10
     body_timeout_seconds = 30
     keep_alive_timeout_seconds = 5
@@ -48,9 +48,9 @@ from typing import Any
 
 from openrsp.rspserver.configfiles import default_data_dir, read_toml_file
 from openrsp.rspserver.database import normalize_url, sqlite_url
+from openrsp.rspserver.limits import Limits
 from openrsp.rspserver.sealing import load_or_create_kek, parse_kek, read_kek_file
 from openrsp.smdp.errors import ConfigError
-from openrsp.smdp.limits import Limits
 
 ENV_CONFIG = "OPENRSP_SMDP_CONFIG_JSON"  # how `serve` hands the resolved config to its workers
 

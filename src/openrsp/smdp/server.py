@@ -15,11 +15,11 @@ from dataclasses import replace
 
 import uvicorn
 
+from openrsp.rspserver.protocol import limited_protocol
+from openrsp.rspserver.tls import make_ssl_context
 from openrsp.smdp.config import ENV_CONFIG, SmdpConfig
 from openrsp.smdp.context import open_repository
 from openrsp.smdp.errors import ConfigError
-from openrsp.smdp.http.protocol import limited_protocol
-from openrsp.smdp.http.tls import make_ssl_context
 from openrsp.smdp.tlsfiles import load_credentials, resolve_address, tls_server_files
 
 

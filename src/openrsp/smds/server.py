@@ -13,9 +13,9 @@ from dataclasses import replace
 import uvicorn
 
 from openrsp.rspserver.errors import ConfigError
-from openrsp.smdp.http.protocol import limited_protocol
-from openrsp.smdp.http.tls import make_ssl_context
-from openrsp.smdp.limits import Limits
+from openrsp.rspserver.limits import Limits
+from openrsp.rspserver.protocol import limited_protocol
+from openrsp.rspserver.tls import make_ssl_context
 from openrsp.smds.config import ENV_CONFIG, SmdsConfig
 from openrsp.smds.credentials import SmdsCredentials
 from openrsp.smds.store import EventStore

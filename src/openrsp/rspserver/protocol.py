@@ -1,4 +1,4 @@
-"""uvicorn's httptools protocol with the SM-DP+ limits (`openrsp.smdp.limits`) on every connection.
+"""uvicorn's httptools protocol with the SM-DP+ limits (`openrsp.rspserver.limits`) on every connection.
 
 uvicorn bounds the keep-alive idle time (`timeout_keep_alive`) and the graceful shutdown
 (`timeout_graceful_shutdown`); those two are passed straight to it. What it leaves open, this
@@ -33,9 +33,9 @@ import time
 from functools import partial
 from typing import Any
 
-from openrsp.smdp.errors import ConfigError
-from openrsp.smdp.http.tls import with_client_certificate
-from openrsp.smdp.limits import Limits
+from openrsp.rspserver.errors import ConfigError
+from openrsp.rspserver.limits import Limits
+from openrsp.rspserver.tls import with_client_certificate
 
 try:  # httptools is a dependency; its callbacks are what the limits hook into
     from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol

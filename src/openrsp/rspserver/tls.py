@@ -1,7 +1,7 @@
 """TLS for the SM-DP+: the server SSL context, and the verified client certificate in the ASGI scope.
 
 uvicorn does not tell the application which certificate the client presented. The SM-DP+'s
-subclass of uvicorn's httptools protocol (`openrsp.smdp.http.protocol`) calls
+subclass of uvicorn's httptools protocol (`openrsp.rspserver.protocol`) calls
 `with_client_certificate` once the handshake is done, which reads it from the TLS connection and
 puts it in every request's scope as the ASGI "tls" extension
 (`scope["extensions"]["tls"]["client_cert_chain"]`:

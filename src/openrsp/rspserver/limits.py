@@ -12,7 +12,7 @@ clients (slowloris), huge headers or bodies, and floods of connections cannot ex
     max_connections = 1000            # open connections per worker; more: 503 and closed
     shutdown_timeout_seconds = 10     # SIGTERM: requests in flight get this long, then are cancelled
 
-The HTTP layer (`openrsp.smdp.http.protocol`) enforces them.
+The HTTP layer (`openrsp.rspserver.protocol`) enforces them.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from openrsp.smdp.errors import ConfigError
+from openrsp.rspserver.errors import ConfigError
 
 
 @dataclass(frozen=True)
