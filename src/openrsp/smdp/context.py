@@ -57,7 +57,7 @@ class SmdpContext:
     @functools.cached_property
     def es9_store(self) -> Es9Storage:
         """ES9+'s storage: `es9_storage` when one is given, else SQLAlchemy Core over `repo`."""
-        return self.es9_storage if self.es9_storage is not None else Es9Store(self.repo)
+        return self.es9_storage if self.es9_storage is not None else Es9Store(self.repo.database)
 
     @property
     def session_ttl(self) -> timedelta:

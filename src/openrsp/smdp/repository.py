@@ -27,6 +27,7 @@ from openrsp.rspserver.ids import utcnow
 from openrsp.rspserver.sealing import Sealer
 from openrsp.smdp import prepared_package
 from openrsp.smdp.db import order_moves
+from openrsp.smdp.db.database import SmdpDatabase
 from openrsp.smdp.db.models import (
     EventLog,
     Notification,
@@ -81,6 +82,7 @@ class Repository:
         self.engine = engine
         self.sealer = sealer
         self.clock = clock
+        self.database = SmdpDatabase(engine, sealer, clock)
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     # -- transactions --------------------------------------------------------------------------
@@ -263,7 +265,7 @@ class Repository:
 
     def open_prepared(self, iccid: str, sealed: bytes) -> prepared_package.PreparedPackage:
         """The package with the protection prepared at import (when it was)."""
-        return prepared_package.from_bytes(self.sealer.open(sealed, f"package/{iccid}"))
+        return self.database.open_prepared(iccid, sealed)
 
     def open_secrets(self, profile: Profile) -> ProfileSecrets:
         data = json.loads(self.sealer.open(profile.secrets, f"secrets/{profile.iccid}"))

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from openrsp.smdp.db import order_moves, transactions
+from openrsp.smdp.db.database import SmdpDatabase
 from openrsp.smdp.db.models import (
     Notification,
     Operator,
@@ -33,7 +34,6 @@ from openrsp.smdp.db.models import (
 from openrsp.smdp.es2.points import ProgressPoint
 from openrsp.smdp.es9.views import OrderView, ProfileView, SessionRow
 from openrsp.smdp.prepared_package import PreparedPackage
-from openrsp.smdp.repository import Repository
 from openrsp.smdp.states import Event, State
 
 _log = logging.getLogger(__name__)
@@ -226,24 +226,24 @@ class Es9Tx:
 
 @dataclass
 class Es9Store:
-    """The ES9+ storage over the Repository's engine, sealer and clock."""
+    """The ES9+ storage over the SM-DP+'s database (engine, sealer, clock)."""
 
-    repo: Repository
+    database: SmdpDatabase
 
     @property
     def clock(self) -> Callable[[], datetime]:
-        return self.repo.clock
+        return self.database.clock
 
     @contextmanager
     def transaction(self) -> Iterator[Es9Tx]:
         """One transaction: committed when the block ends, rolled back when it raises."""
-        with transactions.begin(self.repo.engine) as cursor:
+        with transactions.begin(self.database.engine) as cursor:
             yield Es9Tx(self, cursor)
 
     def open_package(self, profile: ProfileView) -> PreparedPackage:
         """The profile's package, with its PPK protection when it was prepared at import."""
         assert profile.package is not None, "read the profile with_package=True"
-        return self.repo.open_prepared(profile.iccid, profile.package)
+        return self.database.open_prepared(profile.iccid, profile.package)
 
 
 def _subject(profile: ProfileView) -> order_moves.Subject:
