@@ -33,6 +33,7 @@ VPCD_CONF = Path("/etc/reader.conf.d/vpcd")
 LOCK_PATH = Path(tempfile.gettempdir()) / "openrsp-pcsc-tests.lock"
 LOCK_TIMEOUT = 600.0
 TIMEOUT = 20.0
+STARTUP_TIMEOUT = 60.0  # pcscd's first listing, on a machine that may be busy
 
 
 @dataclass
@@ -172,10 +173,14 @@ def _pcscd_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pcsc]:
         return sorted(reader for reader in list_readers() if reader.startswith(name))
 
     try:
-        wait_for(
-            lambda: (started is not None and started.poll() is not None) or bool(vpcd_readers()),
-            f"pcscd to list the {name!r} reader",
-        )
+        try:
+            wait_for(
+                lambda: (started is not None and started.poll() is not None) or bool(vpcd_readers()),
+                f"pcscd to list the {name!r} reader",
+                timeout=STARTUP_TIMEOUT,
+            )
+        except AssertionError as timed_out:
+            raise AssertionError(f"{timed_out}\n{_startup_report(started, log_path, first_port)}") from None
         if started is not None and started.poll() is not None:
             raise AssertionError(f"pcscd exited with {started.returncode}:\n{log_path.read_text()}")
         readers = vpcd_readers()
@@ -188,3 +193,19 @@ def _pcscd_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pcsc]:
             except subprocess.TimeoutExpired:
                 started.kill()
                 started.wait()
+
+
+def _startup_report(started: subprocess.Popen[bytes] | None, log_path: Path, first_port: int) -> str:
+    """What to look at when pcscd never listed vpcd's readers: whose pcscd, its log, who holds the ports."""
+    whose = (
+        "a pcscd already running (not started by this session)" if started is None else "this session's pcscd"
+    )
+    log = log_path.read_text(errors="replace")[-4000:] if log_path.exists() else "(no log)"
+    try:
+        listeners = subprocess.run(["ss", "-ltnp"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError) as failed:
+        listeners = f"(ss: {failed})"
+    ports = "\n".join(
+        line for line in listeners.splitlines() if f":{first_port}" in line or f":{first_port + 1}" in line
+    )
+    return f"{whose}; its log:\n{log}\nlisteners on vpcd's ports:\n{ports or '(none)'}"
