@@ -99,6 +99,25 @@ def vpcd_config() -> tuple[str, int]:
     return name.group(1), int(channel.group(1), 0)
 
 
+def wait_until_bindable(ports: list[int], timeout: float = 90.0) -> None:
+    """vpcd binds its ports without SO_REUSEADDR, so it cannot start while an earlier pcscd's closed
+    connections on them sit in TIME_WAIT (up to 60 s on Linux): pcscd then runs without the reader.
+    Wait until a plain bind, the way vpcd does it, succeeds on each port."""
+    deadline = time.monotonic() + timeout
+    for port in ports:
+        while True:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.bind(("0.0.0.0", port))
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise AssertionError(
+                            f"vpcd's port {port} stayed in use for {timeout:.0f} s"
+                        ) from None
+            time.sleep(0.5)
+
+
 # --- one test session per machine at a time ----------------------------------------------------------
 
 
@@ -162,6 +181,7 @@ def _pcscd_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pcsc]:
     started: subprocess.Popen[bytes] | None = None
     log_path = tmp_path_factory.mktemp("pcscd") / "pcscd.log"
     if not pcscd_answers():
+        wait_until_bindable([first_port, first_port + 1])
         binary = shutil.which("pcscd") or shutil.which("pcscd", path="/usr/sbin:/sbin")
         assert binary, "pcscd not found: install the pcscd package"
         with log_path.open("wb") as log:
