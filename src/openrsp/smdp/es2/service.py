@@ -79,11 +79,10 @@ class Es2Service:
         with self.database.transaction() as connection:
             now = self.clock()
             caller = self._caller(connection)
-            if request.iccid is not None:
-                profile = profiles.get_profile(connection, request.iccid, lock=True)
-                decision = core.download_order(request, caller, profile, now, self.defaults)
-            else:
-                decision = self._claim_by_type(connection, request, caller, now)
+            if request.iccid is None:
+                return self._claim_by_type(connection, request, caller, now).response
+            profile = profiles.get_profile(connection, request.iccid, lock=True)
+            decision = core.download_order(request, caller, profile, now, self.defaults)
             self._apply(connection, decision, now)
             return decision.response
 
@@ -149,7 +148,9 @@ class Es2Service:
     def _claim_by_type(
         self, connection: Connection, request: core.DownloadOrderRequest, caller: str | None, now: datetime
     ) -> core.Decision:
-        """The first Available profile of the type we win: a conflicting claim makes us try the next."""
+        """The first Available profile of the type we win, ordered: a claim another caller makes
+        first (its Move has no conflict answer, so StateConflict comes through, before any other
+        effect is stored) makes us try the next one."""
         name = core.claimable_by_type(request, caller)
         assert request.profile_type is not None
         owner = operators.ensure_operator(connection, name, now)
@@ -158,10 +159,10 @@ class Es2Service:
             candidate = profiles.find_available(connection, owner.id, request.profile_type) if known else None
             decision = core.download_order_by_type(request, known, candidate, now, self.defaults)
             try:
-                self._apply_move(connection, decision.profile, decision.effects[0], now)
+                self._apply(connection, decision, now)
             except StateConflict:
                 continue
-            return replace(decision, effects=decision.effects[1:])
+            return decision
         raise core.no_profile_left(request)
 
     def _caller(self, connection: Connection) -> str | None:
