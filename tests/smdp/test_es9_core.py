@@ -147,7 +147,7 @@ def core(smdp_credentials, clock, ts48_package, tmp_path):
     rows.packages[ICCID] = prepared_package.prepare(ts48_package)
     context = SmdpContext(
         config=SmdpConfig(data_dir=tmp_path, db_url="sqlite://", credentials_dir=smdp_credentials.source),
-        repo=None,  # no database at all
+        database=None,  # no database at all
         sealer=Sealer(bytes(range(32))),
         address=smdp_credentials.address,
         credentials=smdp_credentials,

@@ -18,7 +18,7 @@ import uvicorn
 from openrsp.rspserver.protocol import limited_protocol
 from openrsp.rspserver.tls import make_ssl_context
 from openrsp.smdp.config import ENV_CONFIG, SmdpConfig
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
 from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.tlsfiles import load_credentials, resolve_address, tls_server_files
 
@@ -40,8 +40,8 @@ def prepare(config: SmdpConfig) -> tuple[SmdpConfig, functools.partial]:
     for path in client_cas:
         if not os.path.isfile(path):
             raise ConfigError(f"CA file not found: {path}")
-    repo = open_repository(config)  # schema upgrade + KEK + operators, once, before any worker
-    repo.engine.dispose()
+    database = open_database(config)  # schema upgrade + KEK + operators, once, before any worker
+    database.engine.dispose()
     factory = functools.partial(
         make_ssl_context, chain_file=str(chain), key_file=str(key), client_ca_files=tuple(client_cas)
     )
