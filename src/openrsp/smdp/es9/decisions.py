@@ -61,7 +61,7 @@ from openrsp.smdp.es2.points import ProgressPoint
 from openrsp.smdp.es9 import binding as es9_binding
 from openrsp.smdp.es9 import orders as es9_orders
 from openrsp.smdp.es9.binding import Binding
-from openrsp.smdp.es9.credentials import SigningSet, set_for_pkid, signing_sets
+from openrsp.smdp.es9.credentials import SigningSet, choose_set, set_for_pkid, signing_sets
 from openrsp.smdp.es9.effects import (
     Effect,
     MoveOrder,
@@ -79,6 +79,7 @@ from openrsp.smdp.states import Event, State
 from openrsp.smdp.states import next_state as next_order_state
 
 TAG_SIGNATURE = 0x5F37
+SUPPORTED_SVN_MAJOR = (2, 3)  # v2.x eUICCs, and v3 eUICCs, which speak v2 to a v2 SM-DP+
 # cancelSession reasons after which the user may simply try again; any other ends the order.
 RETRYABLE_CANCEL = (CancelSessionReason.postponed, CancelSessionReason.timeout)
 
@@ -198,6 +199,49 @@ def new_session(setup: Es9Setup, transaction_id: bytes, issued: es9_tokens.Issue
         updated_at=issued_at,
         stored=False,
     )
+
+
+# -- initiateAuthentication (SGP.22 §5.6.1) --------------------------------------------------------
+
+
+def initiate(
+    setup: Es9Setup, now: datetime, euicc_challenge: bytes, info1: dict[str, Any], address: str
+) -> dict[str, Any]:
+    """The answer to initiateAuthentication: it stores nothing, as the transactionId itself carries
+    (under a MAC) what authenticateClient needs to know about this session (rspserver/tokens.py).
+    euicc_challenge: the 16 bytes the caller checked before decoding euiccInfo1."""
+    if address.lower() != setup.address.lower():
+        raise status.UNKNOWN_SMDP_ADDRESS.error(f"this SM-DP+ is {setup.address}, not {address}")
+    svn = info1["svn"]
+    if len(svn) != 3:
+        raise status.INVALID_INPUT.error("euiccInfo1: svn must be 3 bytes")
+    if svn[0] not in SUPPORTED_SVN_MAJOR:
+        raise status.UNSUPPORTED_SVN.error(f"v{svn[0]}.{svn[1]}.{svn[2]}")
+    chosen = choose_set(
+        setup.credentials,
+        list(info1["euiccCiPKIdListForVerification"]),
+        list(info1["euiccCiPKIdListForSigning"]),
+    )
+    token_key = setup.token_key
+    set_index = signing_sets(setup.credentials).index(chosen)
+    transaction_id = es9_tokens.issue_transaction_id(token_key, set_index, int(now.timestamp()), setup.rng)
+    server_signed1 = rsp().encode(
+        "ServerSigned1",
+        {
+            "transactionId": transaction_id,
+            "euiccChallenge": euicc_challenge,
+            "serverAddress": setup.address,
+            "serverChallenge": es9_tokens.server_challenge(token_key, transaction_id, chosen.ci_pkid),
+        },
+    )
+    signature = chosen.dpauth_key.sign_plain(server_signed1)
+    return {
+        "transactionId": to_hex(transaction_id),
+        "serverSigned1": b64(server_signed1),
+        "serverSignature1": b64(signature_tlv(signature)),
+        "euiccCiPKIdToBeUsed": b64(chosen.ci_pkid_tlv),
+        "serverCertificate": b64(chosen.dpauth_der),
+    }
 
 
 # -- authenticateClient (SGP.22 §5.6.3) -------------------------------------------------------------
@@ -369,9 +413,7 @@ def _bind(
     if snapshot.profile is None or snapshot.profile.order is None or snapshot.profile.package is None:
         raise status.BPP_NOT_AVAILABLE.error("the download order was cancelled")
     profile = _copy(snapshot.profile)
-    package = prepared_package.from_bytes(
-        setup.sealer.open(snapshot.profile.package, f"package/{profile.iccid}")
-    )
+    package = prepared_package.open_sealed(setup.sealer, profile.iccid, snapshot.profile.package)
 
     if row.state == SessionState.BOUND.value:  # the LPA asks again within the session
         binding = es9_binding.unseal(data["binding"], setup.sealer, profile.iccid)

@@ -18,10 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from openrsp.asn1 import rsp
-from openrsp.hexutil import to_hex
 from openrsp.rspserver import status
-from openrsp.rspserver import tokens as es9_tokens
 from openrsp.rspserver.messages import (
     OtherSignedNotification,
     parse_authenticate_server_response,
@@ -35,8 +32,8 @@ from openrsp.rspserver.wire import base64_field, decode, require_field, transact
 from openrsp.smdp.errors import Es9Error, IntegrityConflict, StateConflict
 from openrsp.smdp.es9 import decisions
 from openrsp.smdp.es9 import orders as es9_orders
-from openrsp.smdp.es9.credentials import choose_set, signing_sets
-from openrsp.smdp.es9.decisions import Decision, Es9Setup, PackageToBuild, b64, signature_tlv
+from openrsp.smdp.es9.credentials import signing_sets
+from openrsp.smdp.es9.decisions import Decision, Es9Setup, PackageToBuild
 from openrsp.smdp.es9.effects import RecordNotification
 from openrsp.smdp.es9.views import Es9Tx, OrderSnapshot, SessionSnapshot, tid
 from openrsp.smdp.rsp_session import SessionState
@@ -47,8 +44,6 @@ if TYPE_CHECKING:
 
 _T = TypeVar("_T")
 _log = logging.getLogger("openrsp.smdp.es9")
-
-SUPPORTED_SVN_MAJOR = (2, 3)  # v2.x eUICCs, and v3 eUICCs, which speak v2 to a v2 SM-DP+
 
 
 class Es9Service:
@@ -71,42 +66,7 @@ class Es9Service:
             raise status.INVALID_INPUT.error("euiccChallenge must be 16 bytes")
         info1 = decode("EUICCInfo1", base64_field(body, "euiccInfo1"), "euiccInfo1")
         address = require_field(body, "smdpAddress").strip()
-        if address.lower() != self.context.address.lower():
-            raise status.UNKNOWN_SMDP_ADDRESS.error(f"this SM-DP+ is {self.context.address}, not {address}")
-        svn = info1["svn"]
-        if len(svn) != 3:
-            raise status.INVALID_INPUT.error("euiccInfo1: svn must be 3 bytes")
-        if svn[0] not in SUPPORTED_SVN_MAJOR:
-            raise status.UNSUPPORTED_SVN.error(f"v{svn[0]}.{svn[1]}.{svn[2]}")
-        chosen = choose_set(
-            self.context.credentials,
-            list(info1["euiccCiPKIdListForVerification"]),
-            list(info1["euiccCiPKIdListForSigning"]),
-        )
-        # Nothing is stored yet: the transactionId itself carries (under a MAC) what
-        # authenticateClient needs to know about this session (es9_tokens).
-        token_key = self.setup.token_key
-        set_index = signing_sets(self.context.credentials).index(chosen)
-        issued_at = int(self.context.clock().timestamp())
-        transaction_id = es9_tokens.issue_transaction_id(token_key, set_index, issued_at, self.context.rng)
-        server_challenge = es9_tokens.server_challenge(token_key, transaction_id, chosen.ci_pkid)
-        server_signed1 = rsp().encode(
-            "ServerSigned1",
-            {
-                "transactionId": transaction_id,
-                "euiccChallenge": euicc_challenge,
-                "serverAddress": self.context.address,
-                "serverChallenge": server_challenge,
-            },
-        )
-        signature = chosen.dpauth_key.sign_plain(server_signed1)
-        return {
-            "transactionId": to_hex(transaction_id),
-            "serverSigned1": b64(server_signed1),
-            "serverSignature1": b64(signature_tlv(signature)),
-            "euiccCiPKIdToBeUsed": b64(chosen.ci_pkid_tlv),
-            "serverCertificate": b64(chosen.dpauth_der),
-        }
+        return decisions.initiate(self.setup, self.context.clock(), euicc_challenge, info1, address)
 
     # -- authenticateClient (SGP.22 §5.6.3) -------------------------------------------------------
 
