@@ -204,7 +204,7 @@ class Es9Tx:
                 if not self._record_notification(effect):
                     applied.notifications_skipped += 1
             elif isinstance(effect, PurgeExpiredSessions):
-                self.cursor.execute(_PURGE_SESSIONS, {"now": self.store.clock()})
+                self.cursor.execute(_PURGE_SESSIONS, {"now": effect.now})
             else:  # pragma: no cover - the Effect union is closed
                 raise TypeError(f"unknown effect {effect!r}")
         return applied
