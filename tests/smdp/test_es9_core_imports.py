@@ -12,6 +12,10 @@ STORAGE = ("openrsp.smdp.db", "openrsp.smdp.http", "openrsp.smdp.context", "open
 CORE = (
     "openrsp.smdp.es9.service",
     "openrsp.smdp.es9.decisions",
+    "openrsp.smdp.es9.decisions.authenticate",
+    "openrsp.smdp.es9.decisions.bind",
+    "openrsp.smdp.es9.decisions.notification",
+    "openrsp.smdp.es9.decisions.cancel",
     "openrsp.smdp.es9.effects",
     "openrsp.smdp.es9.views",
     "openrsp.smdp.es9.orders",

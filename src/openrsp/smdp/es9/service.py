@@ -6,7 +6,7 @@ an Es9Error becomes a Failed functionExecutionStatus with its subjectCode/reason
 
 Each call is the same four steps (the h11 shape): parse and check the request (no storage); in one
 transaction, read the snapshot it needs (es9/views.py: one joined, locked read for most calls) and
-run its pure decision (es9/decisions.py: request, snapshot, now, randomness and keys in; answer and
+run its pure decision (es9/decisions/: request, snapshot, now, randomness and keys in; answer and
 effects out); apply the effects (es9/effects.py) with their conditional writes; commit before
 answering. initiateAuthentication stores nothing: its transactionId carries, under a MAC, what
 authenticateClient needs to know (rspserver/tokens.py), and authenticateClient writes the session row.

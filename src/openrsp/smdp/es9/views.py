@@ -3,7 +3,7 @@ snapshots a call reads before it decides, and the storage interface around the c
 implements it on SQLAlchemy Core).
 
 Nothing here does I/O, and the core imports nothing else from the storage: the storage reads a
-snapshot, the core decides (es9/decisions.py), the storage applies the effects (es9/effects.py).
+snapshot, the core decides (es9/decisions/), the storage applies the effects (es9/effects.py).
 """
 
 from __future__ import annotations
