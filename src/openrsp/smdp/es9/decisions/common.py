@@ -114,7 +114,7 @@ def copy_profile(profile: ProfileView) -> ProfileView:
     return replace(profile, order=replace(profile.order) if profile.order is not None else None)
 
 
-KEEP: Any = object()
+_UNCHANGED: Any = object()  # expires_at not given: the row keeps its own
 
 
 class Changes:
@@ -124,7 +124,7 @@ class Changes:
         self.now = now
         self.effects: list[Effect] = []
 
-    def move_session(self, row: SessionRow, event: SessionEvent, *, expires_at: Any = KEEP) -> None:
+    def move_session(self, row: SessionRow, event: SessionEvent, *, expires_at: Any = _UNCHANGED) -> None:
         """The session's next state (and what else changed in the row), written at once."""
         expected = row.state if row.stored else None
         new = next_state(SessionState(row.state), event)
@@ -132,7 +132,7 @@ class Changes:
         row.updated_at = self.now
         if new == SessionState.ENDED:
             row.expires_at = self.now  # the next purge removes it
-        elif expires_at is not KEEP:
+        elif expires_at is not _UNCHANGED:
             row.expires_at = expires_at
         self.effects.append(SaveSession(replace(row, data=dict(row.data)), expected))
         row.stored = True
@@ -145,6 +145,8 @@ class Changes:
         detail: dict[str, Any] | None = None,
         progress: ProgressPoint | None = None,
     ) -> None:
+        """The order's next state, expected from the state the profile has now (its copy goes into
+        the effect, so later changes here do not alter what the UPDATE expects)."""
         self.effects.append(MoveOrder(copy_profile(profile), event, detail, progress))
         profile.state = next_order_state(State(profile.state), event).value
 
@@ -152,6 +154,7 @@ class Changes:
         self.effects.append(ReportProgress(copy_profile(profile), point, event))
 
     def save_order(self, order: OrderView, **values: Any) -> None:
+        """These order columns, in the effect and on the decision's copy of the order."""
         for name, value in values.items():
             setattr(order, name, value)
         self.effects.append(SaveOrder(order.id, values))
