@@ -33,4 +33,4 @@ class SmdpDatabase:
 
     def open_prepared(self, iccid: str, sealed: bytes) -> prepared_package.PreparedPackage:
         """A sealed package opened: the SAIP DER, with the protection prepared at import (when it was)."""
-        return prepared_package.from_bytes(self.sealer.open(sealed, f"package/{iccid}"))
+        return prepared_package.open_sealed(self.sealer, iccid, sealed)
