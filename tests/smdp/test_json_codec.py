@@ -123,7 +123,7 @@ class Colour(enum.StrEnum):
 
 EDGE_ANSWERS: list[Any] = [
     {"header": {"functionExecutionStatus": {"status": "Executed-Success"}}, "bpp": "QUJD" * 5000},
-    {"message": "quotes \" \\ and controls \n\t\x00\x1f\x7f, é, 😀, \u2028"},
+    {"message": 'quotes " \\ and controls \n\t\x00\x1f\x7f, é, 😀, \u2028'},
     {"message": "a client's lone surrogate \ud800"},
     {"n": [0, -1, 2**63 - 1, -(2**63), 2**64 - 1, 2**64, -(2**70)], "t": True, "f": False, "z": None},
     {"colour": Colour.RED, "tuple": (1, 2)},

@@ -141,7 +141,9 @@ def common_name(cert: x509.Certificate) -> str | None:
 
 # orjson would write dataclasses, datetimes and subclasses of str/int/dict/list its own way; with
 # these it refuses them instead, and json.dumps (below) writes them as it always did.
-_ORJSON_STRICT = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+_ORJSON_STRICT = (
+    orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
 
 
 def encode(content: dict[str, Any]) -> bytes:
