@@ -1,4 +1,4 @@
-"""The servers' JSON codec (openrsp.rspserver.framing): orjson where it reads and writes exactly what
+"""The servers' JSON codec (openrsp.rspserver.jsoncodec): orjson where it reads and writes exactly what
 the standard library does, the standard library for everything else. Every request body reads as
 json.loads reads it (or is refused where json.loads refuses it), every answer is json.dumps's bytes."""
 
@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openrsp.rspserver.framing import encode, load_json
+from openrsp.rspserver.jsoncodec import dump_json as encode
+from openrsp.rspserver.jsoncodec import load_json
 
 EDGE_BODIES = [
     b'{"a":1,"a":2}',

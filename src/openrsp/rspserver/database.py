@@ -20,6 +20,7 @@ from sqlalchemy.types import TypeDecorator
 from openrsp.extras import require
 from openrsp.private_files import PrivateFileError, check_private_file, ensure_private_dir
 from openrsp.rspserver.errors import ConfigError
+from openrsp.rspserver.jsoncodec import load_json
 
 
 def normalize_url(url: str) -> str:
@@ -35,6 +36,8 @@ def sqlite_url(path: Path) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # JSON columns (an ES9+ session's data, read on every call) read as json.loads reads them, faster.
+    kwargs.setdefault("json_deserializer", load_json)
     url = normalize_url(url)
     try:
         parsed = make_url(url)

@@ -5,17 +5,16 @@ answer's bytes. Failures are the caller's RspStatusError type with SGP.22 codes.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from starlette.types import Receive, Scope
 
 from openrsp.rspserver.errors import RspStatusError
 from openrsp.rspserver.jsonapi import ADMIN_PROTOCOL_PREFIX
+from openrsp.rspserver.jsoncodec import dump_json, load_json
 from openrsp.status_codes import PROTOCOL_FORMAT, PROTOCOL_VERSION
 
 
@@ -68,46 +67,6 @@ def decode_body(raw: bytes, error: type[RspStatusError]) -> dict[str, Any]:
     return body
 
 
-def load_json(raw: bytes) -> Any:
-    """The JSON value of `raw` exactly as the standard library's json.loads reads it; ValueError
-    for whatever json.loads refuses (too deep a nesting included).
-
-    orjson (compiled) reads well-formed UTF-8 JSON in a third of the time. Everything it refuses
-    is read again by json.loads, which decides as before: lone surrogates (\\uD800 escapes and
-    their UTF-8 bytes), NaN and Infinity, overflowing numbers (1e999), a UTF-8 BOM, UTF-16/32
-    text, nesting past 1024 levels. What it takes, it reads as json.loads does, except an integer
-    beyond 64 bits, which it turns into a float: a float in its result sends the body to json.loads
-    too (SGP.22 has no float fields, so a real request never takes that way).
-    """
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        pass
-    else:
-        if not _holds_float(value):
-            return value
-    try:
-        return json.loads(raw)  # C decoder: linear; too deep a nesting is a RecursionError
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
-
-
-def _holds_float(value: Any) -> bool:
-    """Any float in a decoded JSON value; iterative (orjson nests up to 1024 levels), and linear
-    in the body's size, which max_body_bytes bounds."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        kind = type(item)
-        if kind is float:
-            return True
-        if kind is dict:
-            pending.extend(item.values())
-        elif kind is list:
-            pending.extend(item)
-    return False
-
-
 def peer_certificates(scope: Scope) -> list[str]:
     tls = scope.get("extensions", {}).get("tls") or {}
     return list(tls.get("client_cert_chain") or [])
@@ -139,28 +98,7 @@ def common_name(cert: x509.Certificate) -> str | None:
     return str(names[0].value) if names else None
 
 
-# orjson would write dataclasses, datetimes and subclasses of str/int/dict/list its own way; with
-# these it refuses them instead, and json.dumps (below) writes them as it always did.
-_ORJSON_STRICT = (
-    orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
-)
-
-
-def encode(content: dict[str, Any]) -> bytes:
-    """The JSON answer as JSONResponse encodes it (compact, UTF-8, no NaN); a message quoting a
-    client's lone surrogate (a \\uD800 escape it sent) comes out escaped instead of failing the
-    answer. orjson writes the same bytes for what it takes (str keys, 64-bit integers, no float
-    in an answer); anything else (lone surrogates, NaN, big integers, other types) goes to
-    json.dumps, as before."""
-    if not _holds_float(content):
-        try:
-            return orjson.dumps(content, option=_ORJSON_STRICT)
-        except orjson.JSONEncodeError:
-            pass
-    try:
-        return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-    except UnicodeEncodeError:
-        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+encode = dump_json  # the JSON answer's bytes
 
 
 def brief(error: Exception) -> str:
