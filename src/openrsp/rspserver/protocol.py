@@ -131,6 +131,7 @@ if HttpToolsProtocol is not None:
             self.limits = limits
             self.head_bytes = 0  # bytes received while a request head is incomplete
             self.reading_head = True  # between requests, or inside a request head
+            self.partial = False  # bytes of a request not yet complete have arrived
             self.deadline: asyncio.TimerHandle | None = None
             self.head_size = 0  # request line + headers of the request being parsed, exactly
             self.body_bytes = 0
@@ -164,14 +165,20 @@ if HttpToolsProtocol is not None:
             if self.transport.is_closing():
                 return
             if self.reading_head:
-                if self.deadline is None:  # the first byte of a request on a kept-alive connection
-                    self._arm(self.limits.header_timeout_seconds, self._head_too_slow)
                 self.head_bytes += len(data)
+                self.partial = True  # bytes of a request (or of what should become one)
             super().data_received(data)
             if self.reading_head and self.head_bytes > self.limits.max_header_bytes:
                 # Still incomplete and already too large: stop before the parser buffers more.
                 self._log_head_too_large()
                 self._answer_and_close(431, "request header fields too large")
+            elif self.deadline is None and not self.transport.is_closing():
+                # Timers only for what is still incomplete once these bytes are parsed: a request
+                # that came whole (the usual case) costs no timer at all.
+                if not self.reading_head:  # a head without all of its body
+                    self._arm(self.limits.body_timeout_seconds, self._body_too_slow)
+                elif self.partial:  # part of a head, on a kept-alive connection
+                    self._arm(self.limits.header_timeout_seconds, self._head_too_slow)
 
         def shutdown(self) -> None:
             if self.corked is not None:
@@ -191,6 +198,7 @@ if HttpToolsProtocol is not None:
 
         def on_message_begin(self) -> None:
             self.head_size = 0
+            self.partial = True
             super().on_message_begin()
 
         def on_url(self, url: bytes) -> None:
@@ -205,7 +213,7 @@ if HttpToolsProtocol is not None:
             self.reading_head = False
             self.head_bytes = 0
             self.body_bytes = 0
-            self._arm(self.limits.body_timeout_seconds, self._body_too_slow)
+            self._disarm()  # the head is in; data_received arms the body's timer if the body is not
             if self.head_size > self.limits.max_header_bytes:
                 # Complete, but too large (it came in one read): answered 431 as a request.
                 self._log_head_too_large()
@@ -229,6 +237,7 @@ if HttpToolsProtocol is not None:
 
         def on_message_complete(self) -> None:
             self.reading_head = True
+            self.partial = False
             self._disarm()
             super().on_message_complete()
 
