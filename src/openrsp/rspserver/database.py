@@ -86,7 +86,9 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight on the sqlite3 connection: SQLAlchemy's statement machinery around a fixed
+        # statement cost about 14 µs of CPU per transaction.
+        connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
