@@ -91,6 +91,8 @@ def test_download_over_https_with_the_test_pki(curve, database, pki_dir, ts48_di
             ok(call("handleNotification", {"pendingNotification": b64(result)}))  # 204, no body
         after = inventory.status(iccid)
         assert (after["state"], after["eid"], after["downloadAttempts"]) == ("Installed", euicc.eid, 1)
+        # One worker: no other process to queue with, so no writer lock file next to the database.
+        assert not list(inventory.data.glob("*-writer.lock"))
     finally:
         server.stop()
         inventory.close()

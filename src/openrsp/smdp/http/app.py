@@ -42,7 +42,7 @@ from openrsp.rspserver.framing import (
 from openrsp.rspserver.jsonapi import ADMIN_PROTOCOL, failure, success
 from openrsp.smdp.config import ENV_CONFIG, SmdpConfig
 from openrsp.smdp.context import SmdpContext, build_context
-from openrsp.smdp.db import operators
+from openrsp.smdp.db import operators, transactions
 from openrsp.smdp.db.executor import DatabaseExecutor
 from openrsp.smdp.errors import Es2Error, Es9Error
 from openrsp.smdp.es2.service import EXTENSION_FUNCTIONS, Es2Service
@@ -321,6 +321,8 @@ def create_app_from_env() -> ASGIApp:
         raise RuntimeError(f"{ENV_CONFIG} is not set; start the SM-DP+ with `openrsp smdp serve`")
     config = SmdpConfig.from_json(text)
     _log_to_stderr(config.log_level)
+    if config.workers == 1:  # no other worker to queue with on an SQLite file (db/transactions.py)
+        transactions.sole_writer_process(config.db_url)
     return create_app(build_context(config))
 
 
