@@ -34,9 +34,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from openrsp.rspserver.limits import Limits
 from openrsp.smdp.config import ENV_CONFIG, SmdpConfig
 from openrsp.smdp.errors import ConfigError
-from openrsp.rspserver.limits import Limits
 
 _log = logging.getLogger("openrsp.smdp.http")
 
@@ -240,9 +240,9 @@ def main() -> None:
 
     import uvicorn
 
+    from openrsp.rspserver.protocol import limited_protocol
     from openrsp.smdp.config import load_config
     from openrsp.smdp.http.app import create_app_from_env
-    from openrsp.rspserver.protocol import limited_protocol
     from openrsp.smdp.server import prepare
 
     config, ssl_factory = prepare(load_config(Path(sys.argv[sys.argv.index("--config") + 1])))

@@ -26,7 +26,7 @@ import pytest
 from openrsp.euicc.store import create_euicc, read_state
 from openrsp.pki.testpki import init_pki
 from openrsp.smdp.config import load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
 from openrsp.smdp.es2.client import Es2Client
 from openrsp.smdp.inventory import generate_profiles, subscriptions_from_rows
 from ports import free_port
@@ -125,8 +125,8 @@ class Smdp:
             client.close()
 
     # --- inventory and orders ----------------------------------------------------------------------
-    def _repository(self):  # noqa: ANN202 - the SM-DP+'s own Repository
-        return open_repository(load_config(data_dir=self.data))
+    def _database(self):  # noqa: ANN202 - the SM-DP+'s own database (engine, sealer, clock)
+        return open_database(load_config(data_dir=self.data))
 
     def import_files(self, files: list[Path]) -> list[str]:
         """`openrsp smdp profile import FILE...` (run in this process); the ICCIDs added."""
@@ -141,13 +141,13 @@ class Smdp:
 
     def generate(self, *, spn: str = "openrsp test", name: str = "LPA e2e") -> str:
         iccid = unique_iccid()
-        repo = self._repository()
+        database = self._database()
         try:
             imsi = f"00101{int(iccid[-10:]):010d}"
             rows = [{"iccid": iccid, "imsi": imsi, "spn": spn, "profile_name": name}]
-            [sub] = generate_profiles(repo, subscriptions_from_rows(rows), operator="default")
+            [sub] = generate_profiles(database, subscriptions_from_rows(rows), operator="default")
         finally:
-            repo.engine.dispose()
+            database.engine.dispose()
         return sub.iccid
 
     def order(

@@ -32,7 +32,8 @@ from openrsp.lpa.drivers.https import HttpsSettings, load_ca_certificates
 from openrsp.lpa.drivers.in_process import InProcessTransport
 from openrsp.lpa.ui.session import LpaSession
 from openrsp.smdp.config import load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
+from openrsp.smdp.db.events import events
 
 
 @pytest.fixture
@@ -63,13 +64,13 @@ def generate(smdp: Smdp, *options: str) -> str:
 
 
 def last_event(smdp: Smdp, iccid: str) -> tuple[str, dict]:
-    repo = open_repository(load_config(data_dir=smdp.data))
+    database = open_database(load_config(data_dir=smdp.data))
     try:
-        with repo.transaction() as session:
-            event = repo.events(session, iccid)[-1]
+        with database.transaction() as connection:
+            event = events(connection, iccid)[-1]
             return event.event, dict(event.detail)
     finally:
-        repo.engine.dispose()
+        database.engine.dispose()
 
 
 class Lpa:

@@ -16,7 +16,7 @@ from openrsp.pki.layout import PkiIndex
 from openrsp.pki.testpki import init_pki
 from openrsp.rspserver.sealing import SealError
 from openrsp.smdp.config import load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
 from openrsp.smdp.db.models import Profile
 from openrsp.smdp.inventory import generate_profiles, subscriptions_from_rows
 
@@ -28,22 +28,22 @@ def openrsp(*args: str) -> subprocess.CompletedProcess[str]:
 def generate(data, keys_uri: str) -> str:
     """A new profile in the inventory, sealed by the token's key (as `profile generate --keys` does)."""
     iccid = unique_iccid()
-    repo = open_repository(load_config(data_dir=data, keys_uri=keys_uri))
+    database = open_database(load_config(data_dir=data, keys_uri=keys_uri))
     try:
         rows = [{"iccid": iccid, "imsi": f"00101{int(iccid[-10:]):010d}", "spn": "HSM Mobile"}]
-        [sub] = generate_profiles(repo, subscriptions_from_rows(rows), operator="default")
+        [sub] = generate_profiles(database, subscriptions_from_rows(rows), operator="default")
     finally:
-        repo.engine.dispose()
+        database.engine.dispose()
     return sub.iccid
 
 
 def sealed_secrets(data, keys_uri: str, iccid: str) -> bytes:
-    repo = open_repository(load_config(data_dir=data, keys_uri=keys_uri))
+    database = open_database(load_config(data_dir=data, keys_uri=keys_uri))
     try:
-        with repo.transaction() as session:
-            return session.scalar(select(Profile.secrets).where(Profile.iccid == iccid))
+        with database.transaction() as connection:
+            return connection.execute(select(Profile.secrets).where(Profile.iccid == iccid)).scalar_one()
     finally:
-        repo.engine.dispose()
+        database.engine.dispose()
 
 
 def download(smdp: Smdp, euicc, iccid: str) -> dict:
@@ -103,14 +103,14 @@ def test_download_with_keys_in_a_token_then_rotate_the_sealing_key(tmp_path, pki
     ]
     assert [row["label"] for row in seal_keys if row["kind"] == "secret key"] == ["smdp/seal"]  # old one gone
 
-    repo = open_repository(load_config(data_dir=data, keys_uri=hsm_uri))
+    database = open_database(load_config(data_dir=data, keys_uri=hsm_uri))
     try:
         new_blob = sealed_secrets(data, hsm_uri, after)
         assert new_blob != old_blob
         with pytest.raises(SealError):  # what was sealed under the old key no longer opens
-            repo.sealer.open(old_blob, f"secrets/{after}")
+            database.sealer.open(old_blob, f"secrets/{after}")
     finally:
-        repo.engine.dispose()
+        database.engine.dispose()
 
     smdp = Smdp(pki, data, extra=("--keys", hsm_uri)).start()
     try:

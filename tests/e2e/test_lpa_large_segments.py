@@ -16,30 +16,34 @@ from lpa_support import (
     pki_fixture,  # noqa: F401 - fixture
     smdp_fixture,  # noqa: F401 - fixture
 )
+from sqlalchemy import update
 
 from openrsp.es8.bsp import TAG_PROFILE, BspSender
 from openrsp.euicc.store import set_strict
 from openrsp.smdp import prepared_package
+from openrsp.smdp.db.models import ProfilePackage
+from openrsp.smdp.db.profiles import sealed_package
 
 OSMO_CHUNK = 1008
 
 
 def _serve_osmo_style(smdp, iccid: str) -> None:
     """Re-protect the stored profile in 1008-byte chunks under its own PPK (1036-byte segments)."""
-    repo = smdp._repository()
+    database = smdp._database()
     try:
-        with repo.transaction() as session:
-            profile = repo.get_profile(session, iccid, lock=True)
-            prepared = repo.open_prepared(iccid, profile.package)
+        with database.transaction() as connection:
+            prepared = database.open_prepared(iccid, sealed_package(connection, iccid))
             der, ppk = prepared.der, prepared.ppk
             sender = BspSender(ppk, max_segment_size=1036)
             chunks = [der[i : i + OSMO_CHUNK] for i in range(0, len(der), OSMO_CHUNK)]
             protected = b"".join(sender.protect(TAG_PROFILE, chunk) for chunk in chunks)
             assert len(protected) // 1036 >= 1
             record = prepared_package.PreparedPackage(ppk, protected)
-            profile.package = repo.sealer.seal(prepared_package.to_bytes(record), f"package/{iccid}")
+            sealed = database.sealer.seal(prepared_package.to_bytes(record), f"package/{iccid}")
+            packages = ProfilePackage.__table__
+            connection.execute(update(packages).where(packages.c.iccid == iccid).values(package=sealed))
     finally:
-        repo.engine.dispose()
+        database.engine.dispose()
 
 
 def card(directory) -> list[str]:

@@ -33,8 +33,8 @@ from openrsp.euicc.store import create_euicc
 from openrsp.lpa.drivers.es10_client import Es10Client
 from openrsp.profile.package import ProfilePackage
 from openrsp.rspserver.sealing import Sealer
+from openrsp.smdp.db.database import SmdpDatabase
 from openrsp.smdp.db.engine import make_engine, migrate, sqlite_url
-from openrsp.smdp.repository import Repository
 
 PACKAGE = "TS48V1-A-UNIQUE.der"
 NOTIFY_ALL = [((0, 1, 2, 3), "notify.openrsp.test")]
@@ -175,8 +175,8 @@ def build_smdp_world(base: Path, pki_dir: Path, smdp_credentials, ts48_dir: Path
     engine = make_engine(sqlite_url(base / "smdp.sqlite"))
     migrate(engine)
     clock = FakeClock(now=datetime.now(UTC).replace(microsecond=0))
-    repo = Repository(engine, Sealer(bytes(range(32))), clock)
-    context = make_context(repo, smdp_credentials, clock, base)
+    database = SmdpDatabase(engine, Sealer(bytes(range(32))), clock)
+    context = make_context(database, smdp_credentials, clock, base)
     rig = Es9Rig(context, clock, SoftEuicc.load(pki_dir, "nist"), (ts48_dir / TS48_PROFILE).read_bytes())
     es9: dict[str, list[dict[str, Any]]] = {name: [] for name in ES9_FUNCTIONS}
     es2: dict[str, list[dict[str, Any]]] = {name: [] for name in ES2_FUNCTIONS}

@@ -20,10 +20,10 @@ from smdp_support import (
 
 from openrsp.rspserver.sealing import Sealer
 from openrsp.smdp.config import load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
+from openrsp.smdp.db.database import SmdpDatabase
 from openrsp.smdp.db.engine import make_engine, migrate, sqlite_url
 from openrsp.smdp.inventory import import_packages
-from openrsp.smdp.repository import Repository
 
 KEK = bytes(range(32))
 
@@ -56,12 +56,11 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def repo(db_url: str, clock: FakeClock) -> Iterator[Repository]:
+def database(db_url: str, clock: FakeClock) -> Iterator[SmdpDatabase]:
     engine = make_engine(db_url)
     migrate(engine)
-    repository = Repository(engine, Sealer(KEK), clock)
     try:
-        yield repository
+        yield SmdpDatabase(engine, Sealer(KEK), clock)
     finally:
         engine.dispose()
 
@@ -91,10 +90,10 @@ def _serve(backend: str, pki_dir: Path, tmp_path_factory, ts48_dir: Path) -> Ite
     base = tmp_path_factory.mktemp(f"served-{backend}")
     db_url = create_database() if backend == "postgresql" else None
     files = sorted(ts48_dir.glob("*-UNIQUE.der"))
-    repo = open_repository(load_config(data_dir=base / "data", db_url=db_url))
-    mine = import_packages(repo, files[:14], operator="default")
-    theirs = import_packages(repo, files[14:16], operator="opB")
-    repo.engine.dispose()
+    database = open_database(load_config(data_dir=base / "data", db_url=db_url))
+    mine = import_packages(database, files[:14], operator="default")
+    theirs = import_packages(database, files[14:16], operator="opB")
+    database.engine.dispose()
     operator_ca = pki_dir / "operator-tls"
     op_b = issue_client_cert(operator_ca / "ca.cert.pem", operator_ca / "ca.key.pem", "opB", base / "certs")
     args = ["--lpa-ca", str(pki_dir / "lpa-tls" / "ca.cert.pem"), *(["--db", db_url] if db_url else [])]

@@ -45,11 +45,13 @@ from openrsp.pki.eid import eid_from_certificate
 from openrsp.rspserver.jsonapi import failure, success
 from openrsp.smdp.config import SmdpConfig
 from openrsp.smdp.context import SmdpContext
+from openrsp.smdp.db import events as event_log
+from openrsp.smdp.db.database import SmdpDatabase
 from openrsp.smdp.db.models import Notification, RspSession
+from openrsp.smdp.db.profiles import NewProfile, add_profiles, get_profile
 from openrsp.smdp.errors import Es9Error
 from openrsp.smdp.es2.service import Es2Service
 from openrsp.smdp.es9.service import Es9Service
-from openrsp.smdp.repository import NewProfile, Repository
 from ports import free_port
 
 TS48_PROFILE = "TS48V2-SAIP2-1-BERTLV-UNIQUE.der"
@@ -468,14 +470,16 @@ class Es9Rig:
 
     @property
     def es2(self) -> Es2Service:
-        return Es2Service(self.context.repo, operator=self.operator, address=self.address, clock=self.clock)
+        return Es2Service(
+            self.context.database, operator=self.operator, address=self.address, clock=self.clock
+        )
 
     def add_profile(self, **fields: Any) -> str:
         self.serial += 1
         iccid = fields.pop("iccid", f"89000123456789{self.serial:05d}")
         fields.setdefault("spn", "openrsp")
         fields.setdefault("profile_name", f"Test {self.serial}")
-        self.context.repo.add_profiles([NewProfile(iccid, self.package, **fields)], self.operator)
+        add_profiles(self.context.database, [NewProfile(iccid, self.package, **fields)], self.operator)
         return iccid
 
     def order(self, iccid: str, *, eid: str | None = None, release: bool = True, **confirm: Any) -> str:
@@ -492,33 +496,35 @@ class Es9Rig:
         return self.es2.profile_status({"iccid": iccid})["state"]
 
     def order_row(self, iccid: str) -> Any:
-        with self.context.repo.transaction() as db:
-            profile = self.context.repo.get_profile(db, iccid)
+        with self.context.database.transaction() as connection:
+            profile = get_profile(connection, iccid)
             assert profile is not None and profile.order is not None
             return profile.order
 
     def events(self, iccid: str) -> list[tuple[str, str | None, str | None, dict[str, Any]]]:
-        with self.context.repo.transaction() as db:
-            rows = self.context.repo.events(db, iccid)
+        with self.context.database.transaction() as connection:
+            rows = event_log.events(connection, iccid)
             return [(r.event, r.from_state, r.to_state, dict(r.detail)) for r in rows]
 
     def stored_sessions(self) -> str:
         """Every RSP session row as the database holds it (JSON text), to look for secrets in."""
-        with self.context.repo.transaction() as db:
-            rows = db.scalars(select(RspSession)).all()
+        with self.context.database.transaction() as connection:
+            rows = connection.execute(select(*RspSession.__table__.c)).all()
             return json.dumps([[r.transaction_id, r.state, r.data] for r in rows])
 
     def notifications(self) -> list[Any]:
-        with self.context.repo.transaction() as db:
-            return list(db.scalars(select(Notification).order_by(Notification.id)))
+        with self.context.database.transaction() as connection:
+            return connection.execute(select(*Notification.__table__.c).order_by(Notification.id)).all()
 
 
-def make_context(repo: Repository, credentials: SmdpCredentials, clock: Any, data_dir: Path) -> SmdpContext:
+def make_context(
+    database: SmdpDatabase, credentials: SmdpCredentials, clock: Any, data_dir: Path
+) -> SmdpContext:
     config = SmdpConfig(data_dir=data_dir, db_url="sqlite://", credentials_dir=credentials.source)
     return SmdpContext(
         config=config,
-        repo=repo,
-        sealer=repo.sealer,
+        database=database,
+        sealer=database.sealer,
         address=credentials.address,
         credentials=credentials,
         clock=clock,
@@ -546,14 +552,14 @@ def ts48_package(ts48_dir: Path) -> bytes:
 
 @pytest.fixture
 def rig(
-    repo: Repository,
+    database: SmdpDatabase,
     smdp_credentials: SmdpCredentials,
     clock: FakeClock,
     pki_dir: Path,
     tmp_path: Path,
     ts48_package: bytes,
 ) -> Es9Rig:
-    context = make_context(repo, smdp_credentials, clock, tmp_path)
+    context = make_context(database, smdp_credentials, clock, tmp_path)
     return Es9Rig(context, clock, SoftEuicc.load(pki_dir, "nist"), ts48_package)
 
 

@@ -7,15 +7,15 @@ import zxingcpp
 from PIL import Image
 
 from openrsp.smdp.config import load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
 from openrsp.smdp.inventory import import_packages
 
 
 @pytest.fixture
 def data(tmp_path, ts48_dir):
-    repo = open_repository(load_config(data_dir=tmp_path / "data"))
-    import_packages(repo, [ts48_dir / "TS48V3-SAIP2-3-BERTLV-UNIQUE.der"], operator="acme")
-    repo.engine.dispose()
+    database = open_database(load_config(data_dir=tmp_path / "data"))
+    import_packages(database, [ts48_dir / "TS48V3-SAIP2-3-BERTLV-UNIQUE.der"], operator="acme")
+    database.engine.dispose()
     return tmp_path / "data"
 
 

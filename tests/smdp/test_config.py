@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from openrsp.smdp.config import SmdpConfig, load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
+from openrsp.smdp.db import operators
 from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.tlsfiles import load_credentials, resolve_address, tls_server_files
 
@@ -93,15 +94,18 @@ def test_no_credentials_is_a_clear_error(tmp_path):
 def test_operators_from_the_configuration_are_stored(tmp_path):
     toml = tmp_path / "smdp.toml"
     toml.write_text('[operators.acme]\ncert_cn = "acme-client"\ncallback_url = "https://bss.example/cb"\n')
-    repo = open_repository(load_config(toml, data_dir=tmp_path / "d"))
+    database = open_database(load_config(toml, data_dir=tmp_path / "d"))
     try:
-        with repo.transaction() as session:
-            operator = repo.operator_for_certificate(session, "acme-client", default=None)
+        with database.transaction() as connection:
+            operator = operators.operator_for_certificate(connection, "acme-client", None, database.clock())
             assert (operator.name, operator.callback_url) == ("acme", "https://bss.example/cb")
-            assert repo.operator_for_certificate(session, "stranger", default=None) is None
-            assert repo.operator_for_certificate(session, "stranger", default="default").name == "default"
+            assert operators.operator_for_certificate(connection, "stranger", None, database.clock()) is None
+            assert (
+                operators.operator_for_certificate(connection, "stranger", "default", database.clock()).name
+                == "default"
+            )
     finally:
-        repo.engine.dispose()
+        database.engine.dispose()
 
 
 def test_a_serve_without_credentials_says_what_is_missing(cli, tmp_path):

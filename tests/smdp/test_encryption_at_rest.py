@@ -7,7 +7,8 @@ import pytest
 from openrsp.profile import Subscription
 from openrsp.rspserver.sealing import SealError
 from openrsp.smdp.config import load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
+from openrsp.smdp.db.profiles import get_profile, list_profiles, open_package, open_secrets
 from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.inventory import generate_profiles, import_packages
 
@@ -28,18 +29,18 @@ def database_bytes(data_dir: Path) -> bytes:
 
 def test_no_ki_opc_or_package_in_the_sqlite_file(tmp_path, ts48_dir):
     config = load_config(data_dir=tmp_path)
-    repo = open_repository(config)
+    database = open_database(config)
     ts48 = ts48_dir / "TS48V5-SAIP2-3-NOBERTLV-UNIQUE.der"
     try:
-        import_packages(repo, [ts48], operator="op")
+        import_packages(database, [ts48], operator="op")
         sub = Subscription("8944000000000000128", "001010000000012", KNOWN_KI, KNOWN_OPC, spn="secretive")
-        generate_profiles(repo, [sub], operator="op")
-        with repo.transaction() as session:
-            generated = repo.get_profile(session, "8944000000000000128")
-            package = repo.open_package(generated)
-            assert repo.open_secrets(generated).ki == KNOWN_KI  # they are there, sealed
+        generate_profiles(database, [sub], operator="op")
+        with database.transaction() as connection:
+            generated = get_profile(connection, "8944000000000000128")
+        package = open_package(database, generated.iccid)
+        assert open_secrets(database.sealer, generated).ki == KNOWN_KI  # they are there, sealed
     finally:
-        repo.engine.dispose()
+        database.engine.dispose()
 
     raw = database_bytes(tmp_path)
     assert b"8944000000000000128" in raw  # the file is the right one: ICCIDs are stored in clear
@@ -53,21 +54,21 @@ def test_no_ki_opc_or_package_in_the_sqlite_file(tmp_path, ts48_dir):
 
 def test_the_kek_comes_from_the_configuration_and_is_needed_to_open(tmp_path, ts48_dir):
     kek_hex = "11" * 32
-    repo = open_repository(load_config(data_dir=tmp_path, kek_hex=kek_hex))
+    database = open_database(load_config(data_dir=tmp_path, kek_hex=kek_hex))
     try:
-        import_packages(repo, [ts48_dir / "TS48V1-A-UNIQUE.der"], operator="op")
+        import_packages(database, [ts48_dir / "TS48V1-A-UNIQUE.der"], operator="op")
     finally:
-        repo.engine.dispose()
+        database.engine.dispose()
     assert not (tmp_path / "kek.key").exists()  # a configured key: no key file is made
     # Without the key, no new kek.key is made for data sealed under another one: a clear refusal.
     with pytest.raises(ConfigError, match="sealed under a key that is not here"):
-        open_repository(load_config(data_dir=tmp_path))
+        open_database(load_config(data_dir=tmp_path))
     assert not (tmp_path / "kek.key").exists()
-    other = open_repository(load_config(data_dir=tmp_path, kek_hex="22" * 32))  # the wrong key
+    other = open_database(load_config(data_dir=tmp_path, kek_hex="22" * 32))  # the wrong key
     try:
-        with other.transaction() as session:
-            (profile,) = other.list_profiles(session)
+        with other.transaction() as connection:
+            (profile,) = list_profiles(connection)
         with pytest.raises(SealError):
-            other.open_package(profile)
+            open_package(other, profile.iccid)
     finally:
         other.engine.dispose()

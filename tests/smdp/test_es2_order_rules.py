@@ -26,7 +26,7 @@ from smdp_support import (
 
 from openrsp.pki.eid import make_eid
 from openrsp.smdp.config import load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
 from openrsp.smdp.inventory import generate_profiles, subscriptions_from_rows
 
 OTHER_EID = make_eid("89001012", 4242)
@@ -76,13 +76,15 @@ class Rules:
 def _serve(backend: str, pki_dir: Path, tmp_path_factory) -> Iterator[Rules]:
     base = tmp_path_factory.mktemp(f"order-rules-{backend}")
     db_url = create_database("openrsp_rules") if backend == "postgresql" else None
-    repo = open_repository(load_config(data_dir=base / "data", db_url=db_url))
+    database = open_database(load_config(data_dir=base / "data", db_url=db_url))
     rows = [
         {"iccid": f"899901{index:02d}0000012345", "imsi": f"0010100000{index:05d}"}
         for index in range(PROFILES)
     ]
-    subs = generate_profiles(repo, subscriptions_from_rows(rows, append_check_digit=True), operator="default")
-    repo.engine.dispose()
+    subs = generate_profiles(
+        database, subscriptions_from_rows(rows, append_check_digit=True), operator="default"
+    )
+    database.engine.dispose()
     server = start_server(pki_dir, base / "data", *(["--db", db_url] if db_url else []))
     operator = (pki_dir / "operator-tls" / "client.cert.pem", pki_dir / "operator-tls" / "client.key.pem")
     try:

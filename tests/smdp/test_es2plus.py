@@ -6,20 +6,21 @@ from datetime import timedelta
 
 import pytest
 
+from openrsp.smdp.db import orders
+from openrsp.smdp.db.profiles import NewProfile, add_profiles, get_profile
 from openrsp.smdp.errors import Es2Error
 from openrsp.smdp.es2.service import Es2Service, OrderDefaults
-from openrsp.smdp.repository import NewProfile
 
 ICCID, OTHER = "8900000000000000001", "8900000000000000002"
 EID, EID2 = "89049032123451234512345678901235", "89049032123451234512345678901236"
 
 
 @pytest.fixture
-def es2(repo, clock):
-    repo.add_profiles([NewProfile(ICCID, b"p1", "gold"), NewProfile(OTHER, b"p2", "gold")], "op")
-    repo.add_profiles([NewProfile("8900000000000000099", b"p3", "gold")], "rival")
+def es2(database, clock):
+    add_profiles(database, [NewProfile(ICCID, b"p1", "gold"), NewProfile(OTHER, b"p2", "gold")], "op")
+    add_profiles(database, [NewProfile("8900000000000000099", b"p3", "gold")], "rival")
     rng = random.Random(7)
-    return Es2Service(repo, operator="op", address="smdp.example", clock=clock, rng=rng.randbytes)
+    return Es2Service(database, operator="op", address="smdp.example", clock=clock, rng=rng.randbytes)
 
 
 def codes(call, *args) -> tuple[str, str]:
@@ -32,7 +33,7 @@ def status(es2, iccid=ICCID) -> dict:
     return es2.profile_status({"iccid": iccid})
 
 
-def test_order_confirm_and_release_in_one_go(es2, repo):
+def test_order_confirm_and_release_in_one_go(es2, database):
     assert es2.download_order({"iccid": ICCID}) == {"iccid": ICCID}
     assert status(es2)["state"] == "Allocated"
     answer = es2.confirm_order({"iccid": ICCID, "confirmationCode": "1234", "releaseFlag": True})
@@ -41,10 +42,10 @@ def test_order_confirm_and_release_in_one_go(es2, repo):
     assert all(group.isalnum() and group.isupper() or group.isdigit() for group in mid.split("-"))
     after = status(es2)
     assert after["state"] == "Released" and after["matchingId"] == mid and after["ccRequired"]
-    with repo.transaction() as session:
-        order = repo.get_profile(session, ICCID).order
-        assert order.cc_hash == hashlib.sha256(b"1234").digest()  # never the code itself
-        assert repo.find_order_by_matching_id(session, mid).profile.iccid == ICCID
+    with database.transaction() as connection:
+        profile = get_profile(connection, ICCID)
+        assert profile.order.cc_hash == hashlib.sha256(b"1234").digest()  # never the code itself
+        assert orders.find_order_by_matching_id(connection, mid).profile_id == profile.id
 
 
 def test_an_order_for_an_eid_keeps_it(es2):
@@ -159,17 +160,21 @@ def test_expiry_and_attempts_are_kept_with_the_order(es2, clock):
     assert codes(es2.confirm_order, bad) == ("8.8.5", "2.1")
 
 
-def test_default_order_lifetime_comes_from_the_configuration(repo, clock):
-    repo.add_profiles([NewProfile(ICCID, b"p1")], "op")
+def test_default_order_lifetime_comes_from_the_configuration(database, clock):
+    add_profiles(database, [NewProfile(ICCID, b"p1")], "op")
     service = Es2Service(
-        repo, operator="op", address="a", defaults=OrderDefaults(order_ttl=timedelta(hours=2)), clock=clock
+        database,
+        operator="op",
+        address="a",
+        defaults=OrderDefaults(order_ttl=timedelta(hours=2)),
+        clock=clock,
     )
     service.download_order({"iccid": ICCID})
     assert service.profile_status({"iccid": ICCID})["expiresAt"] == "2026-01-02T05:04:05Z"
 
 
-def test_the_administrator_acts_on_every_operators_profiles(repo, es2):
-    admin = Es2Service(repo, operator=None, address="smdp.example")
+def test_the_administrator_acts_on_every_operators_profiles(database, es2):
+    admin = Es2Service(database, operator=None, address="smdp.example")
     assert admin.download_order({"iccid": "8900000000000000099"}) == {"iccid": "8900000000000000099"}
     assert codes(admin.download_order, {"profileType": "gold"}) == ("8.2.5", "1.2")
 

@@ -48,8 +48,9 @@ from openrsp.asn1.rsp_types import CancelSessionReason, PprId, bits_set
 from openrsp.es8.segments import parse_initialise_secure_channel, split_bpp
 from openrsp.pki.credentials import SmdpCredentials
 from openrsp.smdp.config import load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
 from openrsp.smdp.db.models import Order
+from openrsp.smdp.db.profiles import get_profile
 
 
 @dataclass
@@ -114,14 +115,14 @@ class Site:
 
     def read(self, iccid: str) -> tuple[str, Order | None]:
         """The profile's state and order row, read from the database behind the server's back."""
-        repo = open_repository(load_config(data_dir=self.data, db_url=self.db_url))
+        database = open_database(load_config(data_dir=self.data, db_url=self.db_url))
         try:
-            with repo.transaction() as session:
-                profile = repo.get_profile(session, iccid)
+            with database.transaction() as connection:
+                profile = get_profile(connection, iccid)
                 assert profile is not None
                 return profile.state, profile.order
         finally:
-            repo.engine.dispose()
+            database.engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -92,7 +92,7 @@ def test_default_smdp_with_empty_or_omitted_matching_id(rig):
 def test_sm_ds_event_id_names_the_order(rig):
     registered = []  # what the SM-DS was told (ES12 over HTTPS: tests/smds)
     es2 = Es2Service(
-        rig.context.repo, operator=rig.operator, address=rig.address, clock=rig.clock,
+        rig.context.database, operator=rig.operator, address=rig.address, clock=rig.clock,
         smds=SmdsRegistrar(lambda kind, target, payload: registered.append((kind, target, payload))),
     )  # fmt: skip
     iccid = rig.add_profile()
@@ -111,7 +111,7 @@ def test_sm_ds_event_id_names_the_order(rig):
     result = rig.euicc.install_result(iccid, rig.address, rig.oid)
     ok(rig.call("handleNotification", {"pendingNotification": b64(result)}))
     assert rig.state(iccid) == "Installed"
-    rows = Outbox(rig.context.repo.engine, lambda *_: None, rig.clock).items("smds.deleteEvent")
+    rows = Outbox(rig.context.database.engine, lambda *_: None, rig.clock).items("smds.deleteEvent")
     assert [(r["target"], r["payload"], r["state"]) for r in rows] == [
         ("smds.openrsp.test", {"eid": rig.euicc.eid, "eventId": event_id}, "pending")
     ]

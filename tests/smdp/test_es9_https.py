@@ -27,7 +27,7 @@ from smdp_support import SMDP_HOST, create_database, drop_database
 from openrsp.pki.credentials import SmdpCredentials
 from openrsp.pki.eid import make_eid
 from openrsp.smdp.config import load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
 from openrsp.smdp.es2.service import Es2Service
 from openrsp.smdp.inventory import import_packages
 
@@ -43,8 +43,8 @@ class Inventory:
     db_url: str | None = None
 
     def __post_init__(self) -> None:
-        self.repo = open_repository(load_config(data_dir=self.data, db_url=self.db_url))
-        self.es2 = Es2Service(self.repo, operator=None, address=self.address)
+        self.database = open_database(load_config(data_dir=self.data, db_url=self.db_url))
+        self.es2 = Es2Service(self.database, operator=None, address=self.address)
 
     @property
     def db_args(self) -> tuple[str, ...]:
@@ -52,7 +52,7 @@ class Inventory:
 
     def released_order(self, package: Path, **confirm: object) -> tuple[str, str]:
         """Import the package, order and confirm it; (ICCID, matchingId)."""
-        [iccid] = import_packages(self.repo, [package], operator="default")
+        [iccid] = import_packages(self.database, [package], operator="default")
         self.es2.download_order({"iccid": iccid})
         answer = self.es2.confirm_order({"iccid": iccid, "releaseFlag": True, **confirm})
         return iccid, answer["matchingId"]
@@ -61,7 +61,7 @@ class Inventory:
         return self.es2.profile_status({"iccid": iccid})
 
     def close(self) -> None:
-        self.repo.engine.dispose()
+        self.database.engine.dispose()
 
 
 @pytest.fixture
@@ -91,6 +91,8 @@ def test_download_over_https_with_the_test_pki(curve, database, pki_dir, ts48_di
             ok(call("handleNotification", {"pendingNotification": b64(result)}))  # 204, no body
         after = inventory.status(iccid)
         assert (after["state"], after["eid"], after["downloadAttempts"]) == ("Installed", euicc.eid, 1)
+        # One worker: no other process to queue with, so no writer lock file next to the database.
+        assert not list(inventory.data.glob("*-writer.lock"))
     finally:
         server.stop()
         inventory.close()

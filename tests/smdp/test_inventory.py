@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from openrsp.profile import luhn_valid
 from openrsp.smdp.config import load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
+from openrsp.smdp.db.profiles import list_profiles, open_package, open_secrets
 from openrsp.smdp.errors import InventoryError
 from openrsp.smdp.inventory import import_packages
 
@@ -40,34 +41,34 @@ def test_every_ts48_package_imports(ts48_dir, tmp_path):
     files = sorted(set(ts48_dir.glob("*.der")) - set(unique_packages(ts48_dir)))
     assert len(files) == 18
     for number, path in enumerate(files):
-        repo = open_repository(load_config(data_dir=tmp_path / str(number)))
+        database = open_database(load_config(data_dir=tmp_path / str(number)))
         try:
-            assert import_packages(repo, [path], operator="op") in (
+            assert import_packages(database, [path], operator="op") in (
                 ["89000123456789012341"],
                 ["89000123456789012358"],
             )
-            assert repo.open_package(_only_profile(repo)) == path.read_bytes()
+            assert open_package(database, _only_profile(database).iccid) == path.read_bytes()
         finally:
-            repo.engine.dispose()
+            database.engine.dispose()
 
 
-def _only_profile(repo):
-    with repo.transaction() as session:
-        (profile,) = repo.list_profiles(session)
+def _only_profile(database):
+    with database.transaction() as connection:
+        (profile,) = list_profiles(connection)
         return profile
 
 
 def test_an_iccid_already_known_refuses_the_whole_import(cli, ts48_dir, tmp_path):
-    repo = open_repository(load_config(data_dir=tmp_path))
-    import_packages(repo, [ts48_dir / "TS48v1_A.der"], operator="default")
+    database = open_database(load_config(data_dir=tmp_path))
+    import_packages(database, [ts48_dir / "TS48v1_A.der"], operator="default")
     new, known = ts48_dir / "TS48V1-A-UNIQUE.der", ts48_dir / "TS48v1_B.der"  # B has A's ICCID
     result = cli("smdp", "profile", "import", str(new), str(known), "--data", str(tmp_path))
     assert result.returncode == 1
     assert "89000123456789012341" in result.stderr and "nothing imported" in result.stderr
     assert "Traceback" not in result.stderr
-    with repo.transaction() as session:  # the new one did not slip in
-        assert [p.iccid for p in repo.list_profiles(session)] == ["89000123456789012341"]
-    repo.engine.dispose()
+    with database.transaction() as connection:  # the new one did not slip in
+        assert [p.iccid for p in list_profiles(connection)] == ["89000123456789012341"]
+    database.engine.dispose()
 
 
 def test_a_file_that_is_not_a_package_is_a_clear_error(cli, tmp_path):
@@ -89,18 +90,18 @@ def test_generate_one_profile_computes_luhn_and_returns_the_keys_once(cli, tmp_p
     assert luhn_valid(row["iccid"])  # 18 digits given: the Luhn check digit was appended
     assert row["ki"] == ki  # given: used as given
     assert len(bytes.fromhex(row["opc"])) == 16  # absent: drawn at random, shown this once
-    repo = open_repository(load_config(data_dir=tmp_path))
+    database = open_database(load_config(data_dir=tmp_path))
     try:
-        profile = _only_profile(repo)
+        profile = _only_profile(database)
         assert (profile.iccid, profile.profile_name, profile.msisdn) == (
             row["iccid"],
             "Test line",
             "+15551234",
         )
-        secrets = repo.open_secrets(profile)
+        secrets = open_secrets(database.sealer, profile)
         assert (secrets.ki.hex().upper(), secrets.opc.hex().upper()) == (ki, row["opc"])
     finally:
-        repo.engine.dispose()
+        database.engine.dispose()
 
 
 def test_bulk_generation_from_csv_writes_the_secrets_privately(cli, tmp_path):
@@ -149,11 +150,13 @@ def test_generate_refuses_bad_subscriber_data(cli, tmp_path):
 
 
 def test_import_keeps_all_or_nothing_through_the_python_api(tmp_path, ts48_dir):
-    repo = open_repository(load_config(data_dir=tmp_path))
+    database = open_database(load_config(data_dir=tmp_path))
     try:
         with pytest.raises(InventoryError):
-            import_packages(repo, [ts48_dir / "TS48V1-A-UNIQUE.der", tmp_path / "missing.der"], operator="op")
-        with repo.transaction() as session:
-            assert repo.list_profiles(session) == []
+            import_packages(
+                database, [ts48_dir / "TS48V1-A-UNIQUE.der", tmp_path / "missing.der"], operator="op"
+            )
+        with database.transaction() as connection:
+            assert list_profiles(connection) == []
     finally:
-        repo.engine.dispose()
+        database.engine.dispose()

@@ -4,6 +4,7 @@ rotating a file sealing key in place."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import insert, select
 
 from openrsp.crypto.ecdsa import verify_plain
 from openrsp.errors import InputError
@@ -13,8 +14,9 @@ from openrsp.pki.testpki import init_pki
 from openrsp.profile import Subscription
 from openrsp.rspserver.sealing import Sealer, SealError, parse_kek
 from openrsp.smdp.config import load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
 from openrsp.smdp.db.models import RspSession
+from openrsp.smdp.db.profiles import list_profiles, open_package, open_secrets
 from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.inventory import generate_profiles
 from openrsp.smdp.keystore import import_credentials, open_keystore
@@ -103,26 +105,25 @@ def test_a_missing_token_or_wrong_pin_is_one_clear_error(hsm_uri):
 def test_rotating_a_file_sealing_key_reseals_in_place(tmp_path, db_url):
     data = tmp_path / "data"
     config = load_config(data_dir=data, db_url=db_url)
-    repo = open_repository(config)
+    database = open_database(config)
     sub = Subscription(
         iccid="8999001000000000017", imsi="001010000000017", ki=bytes(range(16)), opc=bytes(16)
     )
-    generate_profiles(repo, [sub], operator="op")
+    generate_profiles(database, [sub], operator="op")
     # a download under way: its one-time key and PPK sealed in the session row
     session_secret = bytes(range(80))
-    with repo.transaction() as session:
-        now = repo.clock()
+    with database.transaction() as connection:
+        now = database.clock()
         binding = {
             "euicc_otpk": "04",
-            "secret": repo.sealer.seal(session_secret, f"es9-binding/{sub.iccid}").hex(),
+            "secret": database.sealer.seal(session_secret, f"es9-binding/{sub.iccid}").hex(),
         }
-        session.add(
-            RspSession(
-                transaction_id="AB" * 16, iccid=sub.iccid, state="bound", data={"binding": binding},
-                created_at=now, updated_at=now,
-            )
+        connection.execute(
+            insert(RspSession.__table__),
+            {"transaction_id": "AB" * 16, "iccid": sub.iccid, "state": "bound", "data": {"binding": binding},
+             "created_at": now, "updated_at": now},
         )  # fmt: skip
-    repo.engine.dispose()
+    database.engine.dispose()
     old_kek = parse_kek((data / "kek.key").read_bytes())
 
     report = rotate_seal(config)
@@ -132,38 +133,38 @@ def test_rotating_a_file_sealing_key_reseals_in_place(tmp_path, db_url):
     assert oct((data / "kek.key").stat().st_mode & 0o777) == oct(0o600)
     assert not (data / "kek.key.next").exists()
 
-    repo = open_repository(config)  # only the new key is around
+    database = open_database(config)  # only the new key is around
     try:
-        with repo.transaction() as session:
-            (profile,) = repo.list_profiles(session)
-            assert repo.open_secrets(profile).ki == bytes(range(16))
-            assert repo.open_package(profile)
-            with pytest.raises(SealError):
-                Sealer(old_kek).open(profile.secrets, f"secrets/{profile.iccid}")
-            row = session.get(RspSession, "AB" * 16)
-            sealed = bytes.fromhex(row.data["binding"]["secret"])
-            assert repo.sealer.open(sealed, f"es9-binding/{sub.iccid}") == session_secret
+        with database.transaction() as connection:
+            (profile,) = list_profiles(connection)
+            data = connection.execute(select(RspSession.__table__.c.data)).scalar_one()
+        assert open_secrets(database.sealer, profile).ki == bytes(range(16))
+        assert open_package(database, profile.iccid)
+        with pytest.raises(SealError):
+            Sealer(old_kek).open(profile.secrets, f"secrets/{profile.iccid}")
+        sealed = bytes.fromhex(data["binding"]["secret"])
+        assert database.sealer.open(sealed, f"es9-binding/{sub.iccid}") == session_secret
     finally:
-        repo.engine.dispose()
+        database.engine.dispose()
 
 
 def test_data_sealed_under_a_file_key_is_not_given_a_new_token_key(tmp_path, hsm_uri):
     data = tmp_path / "data"
-    repo = open_repository(load_config(data_dir=data))
+    database = open_database(load_config(data_dir=data))
     sub = Subscription(iccid="8999001000000000017", imsi="001010000000017", ki=bytes(16), opc=bytes(16))
-    generate_profiles(repo, [sub], operator="op")
-    repo.engine.dispose()
+    generate_profiles(database, [sub], operator="op")
+    database.engine.dispose()
     with pytest.raises(ConfigError, match="has no 'smdp/seal'"):
-        open_repository(load_config(data_dir=data, keys_uri=hsm_uri))
+        open_database(load_config(data_dir=data, keys_uri=hsm_uri))
     assert open_keystore(hsm_uri).objects() == []  # nothing made in the token
 
     # the way to move sealing into the token: rotate-seal --to
     report = rotate_seal(load_config(data_dir=data), to_uri=hsm_uri)
     assert report.profiles == 1
-    repo = open_repository(load_config(data_dir=data, keys_uri=hsm_uri))
+    database = open_database(load_config(data_dir=data, keys_uri=hsm_uri))
     try:
-        with repo.transaction() as session:
-            (profile,) = repo.list_profiles(session)
-            assert repo.open_secrets(profile).ki == bytes(16)
+        with database.transaction() as connection:
+            (profile,) = list_profiles(connection)
+            assert open_secrets(database.sealer, profile).ki == bytes(16)
     finally:
-        repo.engine.dispose()
+        database.engine.dispose()

@@ -28,9 +28,11 @@ from smdp_support import SMDP_HOST, CallbackServer, create_database, drop_databa
 
 from openrsp.pki.credentials import SmdpCredentials
 from openrsp.smdp.config import load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
+from openrsp.smdp.db import operators
+from openrsp.smdp.db.profiles import add_profiles
 from openrsp.smdp.es2.service import Es2Service
-from openrsp.smdp.repository import NewProfile
+from openrsp.smdp.rows import NewProfile
 
 PROFILES = 6
 
@@ -46,22 +48,24 @@ def pg_url():
 
 def _ordered_profiles(data: Path, db_url: str, package: bytes, callback_url: str) -> dict[str, str]:
     """PROFILES released orders of the default operator, who wants progress reports; ICCID → matchingId."""
-    repo = open_repository(load_config(data_dir=data, db_url=db_url))
+    database = open_database(load_config(data_dir=data, db_url=db_url))
     try:
-        with repo.transaction() as session:
-            repo.ensure_operator(session, "default", callback_url=callback_url)
+        with database.transaction() as connection:
+            operators.ensure_operator(connection, "default", database.clock(), callback_url=callback_url)
         iccids = [f"8900012345678{n:06d}" for n in range(PROFILES)]
-        repo.add_profiles(
-            [NewProfile(iccid, package, spn="openrsp", profile_name=iccid) for iccid in iccids], "default"
+        add_profiles(
+            database,
+            [NewProfile(iccid, package, spn="openrsp", profile_name=iccid) for iccid in iccids],
+            "default",
         )
-        es2 = Es2Service(repo, operator="default", address=SMDP_HOST)
+        es2 = Es2Service(database, operator="default", address=SMDP_HOST)
         orders = {}
         for iccid in iccids:
             es2.download_order({"iccid": iccid})
             orders[iccid] = es2.confirm_order({"iccid": iccid, "releaseFlag": True})["matchingId"]
         return orders
     finally:
-        repo.engine.dispose()
+        database.engine.dispose()
 
 
 def _rows(db_url: str, sql: str) -> list[tuple]:

@@ -15,8 +15,8 @@ def test_the_shortcut_revision_is_alembics_head():
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
 
 
-def test_migrations_build_exactly_the_models_schema(repo):
-    engine = repo.engine
+def test_migrations_build_exactly_the_models_schema(database):
+    engine = database.engine
     assert schema_revision(engine) == HEAD_REVISION
     migrate(engine)  # a second start-up changes nothing
     with engine.connect() as connection:

@@ -8,10 +8,10 @@ import random
 
 import pytest
 
+from openrsp.smdp.db.profiles import NewProfile, add_profiles
 from openrsp.smdp.errors import Es2Error
 from openrsp.smdp.es2.service import Es2Service
 from openrsp.smdp.outbox import DELIVERED, FAILED, PENDING, Outbox, OutboxRefused, OutboxRetry, enqueue
-from openrsp.smdp.repository import NewProfile
 from openrsp.smdp.smds_events import DELETE, REGISTER, SmdsRegistrar
 
 EID = "89049032123451234512345678901235"
@@ -32,16 +32,16 @@ class Smds:
             raise answer
 
 
-def _queue(repo, clock, kind: str = "test.call", target: str = "peer.example") -> int:
-    with repo.transaction() as session:
-        return enqueue(session, kind, target, {"n": 1}, clock()).id
+def _queue(database, clock, kind: str = "test.call", target: str = "peer.example") -> int:
+    with database.transaction() as connection:
+        return enqueue(connection, kind, target, {"n": 1}, clock())
 
 
-def test_retries_back_off_then_deliver(repo, clock) -> None:
+def test_retries_back_off_then_deliver(database, clock) -> None:
     peer = Smds()
     peer.answers = [OutboxRetry("down"), OutboxRetry("still down"), None]
-    outbox = Outbox(repo.engine, peer, clock)
-    item = _queue(repo, clock)
+    outbox = Outbox(database.engine, peer, clock)
+    item = _queue(database, clock)
     assert outbox.run_once() == 1
     assert outbox.run_once() == 0  # not due yet: 1 s back-off
     clock.advance(seconds=1)
@@ -56,11 +56,11 @@ def test_retries_back_off_then_deliver(repo, clock) -> None:
     assert len(peer.calls) == 3
 
 
-def test_a_refusal_is_recorded_and_not_retried(repo, clock) -> None:
+def test_a_refusal_is_recorded_and_not_retried(database, clock) -> None:
     peer = Smds()
     peer.answers = [OutboxRefused("8.9.5/3.3: in use")]
-    outbox = Outbox(repo.engine, peer, clock)
-    _queue(repo, clock)
+    outbox = Outbox(database.engine, peer, clock)
+    _queue(database, clock)
     outbox.run_once()
     clock.advance(hours=1)
     assert outbox.run_once() == 0
@@ -68,26 +68,26 @@ def test_a_refusal_is_recorded_and_not_retried(repo, clock) -> None:
     assert row["state"] == FAILED and "3.3" in row["last_error"]
 
 
-def test_a_row_is_never_delivered_by_two_nodes_at_once(repo, clock) -> None:
+def test_a_row_is_never_delivered_by_two_nodes_at_once(database, clock) -> None:
     seen: list[object] = []
-    other = Outbox(repo.engine, lambda *_: seen.append("other"), clock)
+    other = Outbox(database.engine, lambda *_: seen.append("other"), clock)
 
     def deliver_while_the_other_node_tries(*_args: object) -> None:
         seen.append(other.attempt(item))  # the row is claimed: the other node gets nothing
 
-    item = _queue(repo, clock)
-    Outbox(repo.engine, deliver_while_the_other_node_tries, clock).run_once()
+    item = _queue(database, clock)
+    Outbox(database.engine, deliver_while_the_other_node_tries, clock).run_once()
     assert seen == [None]
     assert other.run_once() == 0  # and once delivered, it is gone for everyone
 
 
-def test_a_target_that_is_down_keeps_its_order(repo, clock) -> None:
+def test_a_target_that_is_down_keeps_its_order(database, clock) -> None:
     peer = Smds()
     peer.answers = [OutboxRetry("down")]
-    outbox = Outbox(repo.engine, peer, clock)
-    _queue(repo, clock, "smds.registerEvent", "smds.example")
-    _queue(repo, clock, "smds.deleteEvent", "smds.example")
-    _queue(repo, clock, "other", "elsewhere.example")
+    outbox = Outbox(database.engine, peer, clock)
+    _queue(database, clock, "smds.registerEvent", "smds.example")
+    _queue(database, clock, "smds.deleteEvent", "smds.example")
+    _queue(database, clock, "other", "elsewhere.example")
     outbox.run_once()
     assert [c[0] for c in peer.calls] == ["smds.registerEvent", "other"]  # the deletion waits its turn
     clock.advance(seconds=1)
@@ -95,23 +95,23 @@ def test_a_target_that_is_down_keeps_its_order(repo, clock) -> None:
     assert [c[0] for c in peer.calls][2:] == ["smds.registerEvent", "smds.deleteEvent"]
 
 
-def test_a_rolled_back_change_leaves_no_call(repo, clock) -> None:
-    with pytest.raises(RuntimeError), repo.transaction() as session:
-        enqueue(session, "test.call", "peer.example", {}, clock())
+def test_a_rolled_back_change_leaves_no_call(database, clock) -> None:
+    with pytest.raises(RuntimeError), database.transaction() as connection:
+        enqueue(connection, "test.call", "peer.example", {}, clock())
         raise RuntimeError("the change failed")
-    assert Outbox(repo.engine, Smds(), clock).items() == []
+    assert Outbox(database.engine, Smds(), clock).items() == []
 
 
 # --- ConfirmOrder with an SM-DS, and the end of the order ------------------------------------------------
 
 
 @pytest.fixture
-def es2(repo, clock):
-    repo.add_profiles([NewProfile(ICCID, b"p1", "gold")], "op")
+def es2(database, clock):
+    add_profiles(database, [NewProfile(ICCID, b"p1", "gold")], "op")
 
     def service(peer: Smds) -> Es2Service:
         return Es2Service(
-            repo, operator="op", address="smdp.example:8443", clock=clock,
+            database, operator="op", address="smdp.example:8443", clock=clock,
             rng=random.Random(3).randbytes, smds=SmdsRegistrar(peer),
         )  # fmt: skip
 
@@ -123,7 +123,7 @@ def _confirm(service: Es2Service) -> dict:
     return service.confirm_order({"iccid": ICCID, "smdsAddress": "SMDS.example:8444", "releaseFlag": True})
 
 
-def test_confirm_registers_the_event_before_answering(es2, repo, clock) -> None:
+def test_confirm_registers_the_event_before_answering(es2, database, clock) -> None:
     peer = Smds()
     service = es2(peer)
     answer = _confirm(service)
@@ -131,11 +131,11 @@ def test_confirm_registers_the_event_before_answering(es2, repo, clock) -> None:
         (REGISTER, "smds.example:8444", {"eid": EID, "eventId": answer["matchingId"],
                                         "rspServerAddress": "smdp.example:8443", "forwardingIndicator": True}),
     ]  # fmt: skip
-    [row] = Outbox(repo.engine, peer, clock).items()
+    [row] = Outbox(database.engine, peer, clock).items()
     assert row["state"] == DELIVERED
     # The order ends: its event is deleted (queued in the same transaction, then delivered).
     service.cancel_order({"iccid": ICCID, "eid": EID, "finalProfileStatusIndicator": "Available"})
-    outbox = Outbox(repo.engine, peer, clock)
+    outbox = Outbox(database.engine, peer, clock)
     [_, deletion] = outbox.items()
     assert (deletion["kind"], deletion["state"]) == (DELETE, PENDING)
     assert deletion["payload"] == {"eid": EID, "eventId": answer["matchingId"]}
@@ -143,7 +143,7 @@ def test_confirm_registers_the_event_before_answering(es2, repo, clock) -> None:
     assert peer.calls[-1] == (DELETE, "smds.example:8444", {"eid": EID, "eventId": answer["matchingId"]})
 
 
-def test_confirm_with_the_smds_down_answers_8_9_5_1_and_keeps_the_registration(es2, repo, clock) -> None:
+def test_confirm_with_the_smds_down_answers_8_9_5_1_and_keeps_the_registration(es2, database, clock) -> None:
     peer = Smds()
     peer.answers = [OutboxRetry("connection refused")]
     service = es2(peer)
@@ -151,7 +151,7 @@ def test_confirm_with_the_smds_down_answers_8_9_5_1_and_keeps_the_registration(e
         _confirm(service)
     assert (error.value.subject_code, error.value.reason_code) == ("8.9", "5.1")
     assert service.profile_status({"iccid": ICCID})["state"] == "Released"
-    outbox = Outbox(repo.engine, peer, clock)
+    outbox = Outbox(database.engine, peer, clock)
     [row] = outbox.items()
     assert (row["kind"], row["state"], row["attempts"]) == (REGISTER, PENDING, 1)
     clock.advance(seconds=1)
@@ -159,7 +159,7 @@ def test_confirm_with_the_smds_down_answers_8_9_5_1_and_keeps_the_registration(e
     assert outbox.items()[0]["state"] == DELIVERED
 
 
-def test_confirm_refused_by_the_smds_answers_8_9_4_2_and_changes_nothing(es2, repo, clock) -> None:
+def test_confirm_refused_by_the_smds_answers_8_9_4_2_and_changes_nothing(es2, database, clock) -> None:
     peer = Smds()
     peer.answers = [OutboxRefused("1.1/1.2: not allowed")]
     service = es2(peer)
@@ -167,7 +167,7 @@ def test_confirm_refused_by_the_smds_answers_8_9_4_2_and_changes_nothing(es2, re
         _confirm(service)
     assert (error.value.subject_code, error.value.reason_code) == ("8.9", "4.2")
     assert service.profile_status({"iccid": ICCID})["state"] == "Linked"
-    assert Outbox(repo.engine, peer, clock).items() == []
+    assert Outbox(database.engine, peer, clock).items() == []
 
 
 def test_confirm_with_an_smds_needs_an_eid(es2) -> None:

@@ -7,11 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import insert
+from store_support import count, event_names, inventory
 
+from openrsp.smdp.db import order_moves, orders
+from openrsp.smdp.db.database import SmdpDatabase
 from openrsp.smdp.db.models import Order, RspSession
+from openrsp.smdp.db.profiles import NewProfile, add_profiles, get_profile, remove_profiles
 from openrsp.smdp.errors import InventoryError
-from openrsp.smdp.repository import NewProfile, Repository
 from openrsp.smdp.states import Event
 
 # The events that take an Available profile to each state (an order is made on the way).
@@ -31,65 +34,63 @@ def iccid_for(number: int) -> str:
     return f"89000000000000{number:05d}"
 
 
-def profile_in(repo: Repository, iccid: str, state: str) -> None:
+def profile_in(database: SmdpDatabase, iccid: str, state: str) -> None:
     """A profile in `state`, with its order and an ES9+ session naming it."""
-    repo.add_profiles([NewProfile(iccid=iccid, package=b"\xa0\x00", profile_type="test")], "op")
-    with repo.transaction() as session:
-        profile = repo.get_profile(session, iccid, lock=True)
+    add_profiles(database, [NewProfile(iccid=iccid, package=b"\xa0\x00", profile_type="test")], "op")
+    now = database.clock()
+    with database.transaction() as connection:
+        row = get_profile(connection, iccid, lock=True)
         for event in PATHS[state]:
             if event is Event.DOWNLOAD_ORDER:
-                repo.create_order(session, profile, eid=None, cc_max_attempts=3, max_download_attempts=5)
-            repo.transition(session, profile, event, progress=False)
-        repo.create_rsp_session(session, iccid[-16:].encode().hex()[:32], state="done", iccid=iccid)
-    with repo.transaction() as session:
-        assert repo.get_profile(session, iccid).state == state
+                orders.create_order(
+                    connection, row.id, now, eid=None, cc_max_attempts=3, max_download_attempts=5
+                )
+            row = get_profile(connection, iccid, lock=True)
+            order_moves.move(connection, order_moves.subject_of(row), event, now, point=False)
+        session = {"transaction_id": iccid[-16:].encode().hex()[:32].upper(), "state": "done", "iccid": iccid}
+        connection.execute(
+            insert(RspSession.__table__), {**session, "data": {}, "created_at": now, "updated_at": now}
+        )
+    assert inventory(database)[iccid] == state
 
 
-def inventory(repo: Repository) -> dict[str, str]:
-    with repo.transaction() as session:
-        return {p.iccid: p.state for p in repo.list_profiles(session)}
-
-
-def rows(repo: Repository, table: type) -> int:
-    with repo.transaction() as session:
-        return session.scalar(select(func.count()).select_from(table))
-
-
-def test_profiles_without_a_download_under_way_are_removed(repo: Repository) -> None:
+def test_profiles_without_a_download_under_way_are_removed(database: SmdpDatabase) -> None:
     states = ["Available", "Unavailable", "Error", "Installed"]
     for number, state in enumerate(states):
-        profile_in(repo, iccid_for(number), state)
+        profile_in(database, iccid_for(number), state)
     kept = iccid_for(9)
-    profile_in(repo, kept, "Available")
+    profile_in(database, kept, "Available")
 
-    removed = repo.remove_profiles([iccid_for(n) for n in range(len(states))])
+    removed = remove_profiles(database, [iccid_for(n) for n in range(len(states))])
 
     assert removed == [(iccid_for(n), state) for n, state in enumerate(states)]
-    assert inventory(repo) == {kept: "Available"}
-    assert rows(repo, Order) == 0 and rows(repo, RspSession) == 1  # the kept profile's session only
-    with repo.transaction() as session:  # the history stays, and says so
-        assert [e.event for e in repo.events(session, iccid_for(3))][-2:] == ["installed", "removed"]
+    assert inventory(database) == {kept: "Available"}
+    assert count(database, Order) == 0 and count(database, RspSession) == 1  # the kept profile's session only
+    assert event_names(database, iccid_for(3))[-2:] == [
+        "installed",
+        "removed",
+    ]  # the history stays, and says so
     # The ICCID is free again: the same profile can come back (TS.48 packages share ICCIDs).
-    profile_in(repo, iccid_for(3), "Available")
-    assert inventory(repo)[iccid_for(3)] == "Available"
+    profile_in(database, iccid_for(3), "Available")
+    assert inventory(database)[iccid_for(3)] == "Available"
 
 
 @pytest.mark.parametrize("busy", ["Allocated", "Confirmed", "Released", "Downloaded"])
-def test_a_profile_with_an_open_order_refuses_the_whole_call(repo: Repository, busy: str) -> None:
-    profile_in(repo, iccid_for(1), "Available")
-    profile_in(repo, iccid_for(2), busy)
-    before = inventory(repo)
+def test_a_profile_with_an_open_order_refuses_the_whole_call(database: SmdpDatabase, busy: str) -> None:
+    profile_in(database, iccid_for(1), "Available")
+    profile_in(database, iccid_for(2), busy)
+    before = inventory(database)
     with pytest.raises(InventoryError, match=rf"{iccid_for(2)} \({busy}\).*nothing removed"):
-        repo.remove_profiles([iccid_for(1), iccid_for(2)])
-    assert inventory(repo) == before
-    assert rows(repo, RspSession) == 2
+        remove_profiles(database, [iccid_for(1), iccid_for(2)])
+    assert inventory(database) == before
+    assert count(database, RspSession) == 2
 
 
-def test_an_unknown_iccid_refuses_the_whole_call(repo: Repository) -> None:
-    profile_in(repo, iccid_for(1), "Installed")
+def test_an_unknown_iccid_refuses_the_whole_call(database: SmdpDatabase) -> None:
+    profile_in(database, iccid_for(1), "Installed")
     with pytest.raises(InventoryError, match=rf"not in the inventory: {iccid_for(7)}; nothing removed"):
-        repo.remove_profiles([iccid_for(1), iccid_for(7)])
-    assert inventory(repo) == {iccid_for(1): "Installed"}
+        remove_profiles(database, [iccid_for(1), iccid_for(7)])
+    assert inventory(database) == {iccid_for(1): "Installed"}
 
 
 def test_the_command_line(cli, tmp_path: Path) -> None:

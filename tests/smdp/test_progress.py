@@ -7,11 +7,14 @@ import threading
 
 import pytest
 from smdp_support import CallbackServer
+from store_support import event_names, move, profile, report
 
+from openrsp.smdp.db import operators, order_moves, profiles
+from openrsp.smdp.db.profiles import NewProfile
+from openrsp.smdp.es2.points import ProgressPoint
 from openrsp.smdp.es2.progress import PROGRESS, ProgressDeliverer
 from openrsp.smdp.es2.service import Es2Service
 from openrsp.smdp.outbox import DELIVERED, PENDING, Outbox
-from openrsp.smdp.repository import NewProfile, ProgressPoint
 from openrsp.smdp.states import Event
 
 ICCID = "8900000000000000001"
@@ -26,9 +29,9 @@ def callback():
 
 
 @pytest.fixture
-def outbox(repo, clock):
+def outbox(database, clock):
     deliverer = ProgressDeliverer(timeout=2)
-    yield Outbox(repo.engine, deliverer, clock)
+    yield Outbox(database.engine, deliverer, clock)
     deliverer.close()
 
 
@@ -39,20 +42,19 @@ def deliver_all(outbox: Outbox, clock, rounds: int = 8) -> None:
         clock.advance(seconds=60)
 
 
-def released(repo, callback_url: str | None) -> None:
-    repo.add_profiles([NewProfile(ICCID, b"pkg", "gold")], "op")
-    with repo.transaction() as session:
-        repo.ensure_operator(session, "op", callback_url=callback_url or "")
-    es2 = Es2Service(repo, operator="op", address="smdp.example")
+def released(database, callback_url: str | None) -> None:
+    profiles.add_profiles(database, [NewProfile(ICCID, b"pkg", "gold")], "op")
+    with database.transaction() as connection:
+        operators.ensure_operator(connection, "op", database.clock(), callback_url=callback_url or "")
+    es2 = Es2Service(database, operator="op", address="smdp.example")
     es2.download_order({"iccid": ICCID, "eid": EID})
     es2.confirm_order({"iccid": ICCID, "releaseFlag": True})
 
 
-def test_the_operator_hears_download_and_installation(repo, callback, outbox, clock):
-    released(repo, callback.url)
+def test_the_operator_hears_download_and_installation(database, callback, outbox, clock):
+    released(database, callback.url)
     for event in (Event.BPP_DELIVERED, Event.INSTALLED):
-        with repo.transaction() as session:
-            repo.transition(session, repo.get_profile(session, ICCID, lock=True), event)
+        move(database, ICCID, event)
     deliver_all(outbox, clock)
     bodies = callback.bodies
     assert [b["notificationPointId"] for b in bodies] == [
@@ -67,20 +69,12 @@ def test_the_operator_hears_download_and_installation(repo, callback, outbox, cl
     assert callback.headers[0]["X-Admin-Protocol"].startswith("gsma/rsp/v2.")  # after one retry (500)
 
 
-def test_failures_and_steps_without_a_state_change_are_reported_too(repo, callback, outbox, clock):
-    released(repo, callback.url)
-    with repo.transaction() as session:
-        profile = repo.get_profile(session, ICCID, lock=True)
-        failed = ProgressPoint(
-            2, success=False, status_code_data={"subjectCode": "8.2.7", "reasonCode": "3.8"}
-        )
-        repo.report_progress(session, profile, failed, event_="confirmationCodeRefused")
-    with repo.transaction() as session:
-        repo.transition(session, repo.get_profile(session, ICCID, lock=True), Event.BPP_DELIVERED)
-    with repo.transaction() as session:
-        profile = repo.get_profile(session, ICCID, lock=True)
-        point = ProgressPoint(4, success=False, result_data="vzcA")
-        repo.transition(session, profile, Event.INSTALL_FAILED, progress=point)
+def test_failures_and_steps_without_a_state_change_are_reported_too(database, callback, outbox, clock):
+    released(database, callback.url)
+    failed = ProgressPoint(2, success=False, status_code_data={"subjectCode": "8.2.7", "reasonCode": "3.8"})
+    report(database, ICCID, failed, "confirmationCodeRefused")
+    move(database, ICCID, Event.BPP_DELIVERED)
+    move(database, ICCID, Event.INSTALL_FAILED, point=ProgressPoint(4, success=False, result_data="vzcA"))
     deliver_all(outbox, clock)
     bodies = callback.bodies
     assert [(b["notificationPointId"], b["notificationPointStatus"]["status"]) for b in bodies] == [
@@ -93,38 +87,34 @@ def test_failures_and_steps_without_a_state_change_are_reported_too(repo, callba
         "reasonCode": "3.8",
     }
     assert bodies[2]["resultData"] == "vzcA"
-    with repo.transaction() as session:
-        events = [e.event for e in repo.events(session, ICCID)]
+    events = event_names(database, ICCID)
     assert events[-3:] == ["confirmationCodeRefused", "bppDelivered", "installFailed"]
 
 
-def test_nothing_is_sent_when_the_transaction_rolls_back(repo, callback, outbox, clock):
-    released(repo, callback.url)
-    with pytest.raises(RuntimeError), repo.transaction() as session:
-        repo.transition(session, repo.get_profile(session, ICCID, lock=True), Event.BPP_DELIVERED)
+def test_nothing_is_sent_when_the_transaction_rolls_back(database, callback, outbox, clock):
+    released(database, callback.url)
+    with pytest.raises(RuntimeError), database.transaction() as connection:
+        row = profiles.get_profile(connection, ICCID, lock=True)
+        order_moves.move(connection, order_moves.subject_of(row), Event.BPP_DELIVERED, clock())
         raise RuntimeError("something failed after the state change")
-    with repo.transaction() as session:
-        assert repo.get_profile(session, ICCID).state == "Released"
+    assert profile(database, ICCID).state == "Released"
     for event in (Event.BPP_DELIVERED, Event.INSTALLED):
-        with repo.transaction() as session:
-            repo.transition(session, repo.get_profile(session, ICCID, lock=True), event)
+        move(database, ICCID, event)
     # reports go out in order: a leaked report of the rolled-back change would come first
     deliver_all(outbox, clock)
     assert [b["notificationPointId"] for b in callback.bodies] == [3, 4]
 
 
-def test_a_slow_operator_never_holds_up_the_download(repo, outbox, clock):
+def test_a_slow_operator_never_holds_up_the_download(database, outbox, clock):
     """The callback endpoint does not answer until the state change is done and visible."""
     gate = threading.Event()
     slow = CallbackServer(hold=gate)
     try:
-        released(repo, slow.url)
+        released(database, slow.url)
         delivery = threading.Thread(target=outbox.run_once, daemon=True)
-        with repo.transaction() as session:
-            repo.transition(session, repo.get_profile(session, ICCID, lock=True), Event.BPP_DELIVERED)
+        move(database, ICCID, Event.BPP_DELIVERED)
         delivery.start()  # a node's outbox worker posts the report; the operator sits on it
-        with repo.transaction() as session:
-            assert repo.get_profile(session, ICCID).state == "Downloaded"
+        assert profile(database, ICCID).state == "Downloaded"
         assert slow.bodies == []  # the operator has not even been answered yet
         gate.set()
         delivery.join(10)
@@ -134,32 +124,27 @@ def test_a_slow_operator_never_holds_up_the_download(repo, outbox, clock):
         slow.close()
 
 
-def test_an_unreachable_operator_holds_up_nothing_and_its_reports_wait(repo, outbox, clock):
-    released(repo, "http://127.0.0.1:9/unreachable")  # discard port: nothing listens
-    with repo.transaction() as session:
-        repo.transition(session, repo.get_profile(session, ICCID, lock=True), Event.BPP_DELIVERED)
+def test_an_unreachable_operator_holds_up_nothing_and_its_reports_wait(database, outbox, clock):
+    released(database, "http://127.0.0.1:9/unreachable")  # discard port: nothing listens
+    move(database, ICCID, Event.BPP_DELIVERED)
     assert outbox.run_once() == 1
-    with repo.transaction() as session:
-        assert repo.get_profile(session, ICCID).state == "Downloaded"
+    assert profile(database, ICCID).state == "Downloaded"
     [row] = outbox.items(PROGRESS)
     assert (row["state"], row["attempts"]) == (PENDING, 1)  # kept, to try again after its back-off
     assert row["last_error"]
 
 
-def test_operator_down_then_up_every_report_arrives_exactly_once_per_key(repo, outbox, clock):
+def test_operator_down_then_up_every_report_arrives_exactly_once_per_key(database, outbox, clock):
     """The operator's endpoint is down while reports pile up (and a node dies with one claimed);
     once it is back, each report arrives once, in order, under its own idempotency key."""
     from ports import free_port
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/gsma/rsp2/es2plus/handleDownloadProgressInfo"
-    released(repo, url)
-    with repo.transaction() as session:
-        profile = repo.get_profile(session, ICCID, lock=True)
-        repo.report_progress(session, profile, ProgressPoint(1), event_="eligibilityCheck")
+    released(database, url)
+    report(database, ICCID, ProgressPoint(1), "eligibilityCheck")
     for event in (Event.BPP_DELIVERED, Event.INSTALLED):
-        with repo.transaction() as session:
-            repo.transition(session, repo.get_profile(session, ICCID, lock=True), event)
+        move(database, ICCID, event)
     rows = outbox.items(PROGRESS)
     keys = [row["idempotency_key"] for row in rows]
     assert len(rows) == 3 and len(set(keys)) == 3

@@ -82,6 +82,44 @@ def test_a_request_head_sent_one_byte_at_a_time_is_cut_off(limited):
         assert index < len(data) - 100  # cut off well before the head was complete
 
 
+def test_a_second_request_head_sent_one_byte_at_a_time_is_cut_off(limited):
+    """The same on a kept-alive connection, after a request that came whole (and armed no timer)."""
+    data = head(ES9_PATH, "X-Padding: " + "a" * 200 + "\r\n")
+    with connect(limited) as sock:
+        sock.sendall(head("/openrsp/health", method="GET"))
+        sock.settimeout(10)
+        first = b""
+        while b'"status":"ok"' not in first:
+            first += sock.recv(65536)
+        for index in range(len(data)):
+            if closed(sock):
+                break
+            try:
+                sock.sendall(data[index : index + 1])
+            except OSError:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the server waited for the whole second head at one byte per 0.1 s")
+        assert index < len(data) - 100
+
+
+def test_a_body_sent_after_its_head_too_slowly_closes_the_connection(limited):
+    with connect(limited) as sock:
+        sock.sendall(head(ES9_PATH, "Content-Length: 100\r\n"))
+        time.sleep(0.3)  # the head alone first, then the body in pieces that never complete it
+        for _ in range(40):
+            if closed(sock):
+                break
+            try:
+                sock.sendall(b" ")
+            except OSError:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the server waited 4 s for a body with body_timeout_seconds = 2")
+
+
 def test_a_body_that_does_not_arrive_closes_the_connection(limited):
     with connect(limited) as sock:
         sock.sendall(head(ES9_PATH, "Content-Length: 100\r\n") + b'{"euicc')

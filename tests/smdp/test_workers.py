@@ -16,7 +16,7 @@ from smdp_support import (
 )
 
 from openrsp.smdp.config import load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
 from openrsp.smdp.inventory import import_packages
 
 
@@ -49,9 +49,9 @@ def worker_pids(server, tries: int = 60) -> set[int]:
 def test_two_workers_serve_the_same_orders(backend, pki_dir, tmp_path, ts48_dir, operator_cert):
     db_url = create_database() if backend == "postgresql" else None
     try:
-        repo = open_repository(load_config(data_dir=tmp_path / "data", db_url=db_url))
-        iccids = import_packages(repo, sorted(ts48_dir.glob("*-UNIQUE.der"))[:6], operator="default")
-        repo.engine.dispose()
+        database = open_database(load_config(data_dir=tmp_path / "data", db_url=db_url))
+        iccids = import_packages(database, sorted(ts48_dir.glob("*-UNIQUE.der"))[:6], operator="default")
+        database.engine.dispose()
         server = start_server(
             pki_dir, tmp_path / "data", "--workers", "2", *(["--db", db_url] if db_url else [])
         )
@@ -78,9 +78,9 @@ def test_two_workers_serve_the_same_orders(backend, pki_dir, tmp_path, ts48_dir,
 def test_a_restart_keeps_every_order(pki_dir, tmp_path, ts48_dir, operator_cert):
     config = tmp_path / "smdp.toml"
     config.write_text(f'data_dir = "data"\ncredentials = "{pki_dir}"\ncc_max_attempts = 7\n')
-    repo = open_repository(load_config(config))
-    (iccid,) = import_packages(repo, [ts48_dir / "TS48V2-SAIP2-1-BERTLV-UNIQUE.der"], operator="default")
-    repo.engine.dispose()
+    database = open_database(load_config(config))
+    (iccid,) = import_packages(database, [ts48_dir / "TS48V2-SAIP2-1-BERTLV-UNIQUE.der"], operator="default")
+    database.engine.dispose()
 
     first = start_server(pki_dir, tmp_path / "data", "--config", str(config))
     try:

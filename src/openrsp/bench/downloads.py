@@ -29,7 +29,7 @@ from openrsp.bench.server import RunningServer, ServerError, start_server, write
 from openrsp.bench.stats import latency_summary
 from openrsp.bench.stock import PackageTemplate, stock_released_orders
 from openrsp.smdp.config import load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
 
 CPUS = os.cpu_count() or 1
 
@@ -79,11 +79,11 @@ def stock(
 ) -> list[ReleasedOrder]:
     """Released orders in a fresh SM-DP+ data folder (the server is not running yet)."""
     config = load_config(write_config(data_dir, pki_dir, port=0, db_url=db_url))
-    repo = open_repository(config)
+    database = open_database(config)
     try:
-        return stock_released_orders(repo, template, count, block=block)
+        return stock_released_orders(database, template, count, block=block)
     finally:
-        repo.engine.dispose()
+        database.engine.dispose()
 
 
 def run_config(

@@ -16,7 +16,8 @@ from typing import Any
 from openrsp.bench.server import write_config
 from openrsp.profile.identifiers import luhn_check_digit
 from openrsp.smdp.config import load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
+from openrsp.smdp.db.profiles import add_profiles
 from openrsp.smdp.inventory import read_csv_rows, record_from_subscription, subscriptions_from_rows
 
 COLUMNS = ("iccid", "imsi", "ki", "opc", "msisdn", "spn")
@@ -50,17 +51,17 @@ def bench_generation(
     work_dir.mkdir(parents=True)
     csv_path = work_dir / "subscribers.csv"
     write_subscriber_csv(csv_path, count)
-    repo = open_repository(load_config(write_config(work_dir / "smdp", pki_dir, port=0, db_url=db_url)))
+    database = open_database(load_config(write_config(work_dir / "smdp", pki_dir, port=0, db_url=db_url)))
     try:
         start = time.perf_counter()
         subscriptions = subscriptions_from_rows(read_csv_rows(csv_path))
         parsed = time.perf_counter()
         records = [record_from_subscription(sub, profile_type="bench-generated") for sub in subscriptions]
         built = time.perf_counter()
-        repo.add_profiles(records, "default")
+        add_profiles(database, records, "default")
         stored = time.perf_counter()
     finally:
-        repo.engine.dispose()
+        database.engine.dispose()
         if db_url is None:
             shutil.rmtree(work_dir, ignore_errors=True)
     total = stored - start

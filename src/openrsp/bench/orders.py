@@ -23,7 +23,7 @@ from openrsp.bench.stats import latency_summary
 from openrsp.bench.stock import bench_iccid, count_profiles, fill_available, reset_orders
 from openrsp.errors import OpenRSPError
 from openrsp.smdp.config import load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
 
 ORDER_PROFILE_TYPE = "bench-inventory"
 ORDER_BLOCK = 7  # ICCID block of the inventory profiles (the download runs use others)
@@ -48,9 +48,9 @@ def prepare_inventory(
 ) -> dict[str, Any]:
     """Make the inventory hold `count` Available profiles of the benchmark type (fill what is missing)."""
     config = load_config(write_config(data_dir, pki_dir, port=0, db_url=db_url))
-    repo = open_repository(config)
+    database = open_database(config)
     try:
-        have = count_profiles(repo.engine, ORDER_PROFILE_TYPE)
+        have = count_profiles(database.engine, ORDER_PROFILE_TYPE)
         start = time.perf_counter()
         if have < count:
             log(f"  filling the inventory: {have} → {count} profiles …")
@@ -61,7 +61,7 @@ def prepare_inventory(
                     log(f"    {have + done} profiles")
 
             fill_available(
-                repo,
+                database,
                 count - have,
                 block=ORDER_BLOCK,
                 profile_type=ORDER_PROFILE_TYPE,
@@ -69,14 +69,14 @@ def prepare_inventory(
                 progress=progress,
             )
         filled = time.perf_counter() - start
-        reset_orders(repo, ORDER_PROFILE_TYPE)
+        reset_orders(database, ORDER_PROFILE_TYPE)
         return {
             "profiles": max(have, count),
             "filled_now": max(count - have, 0),
             "fill_seconds": round(filled, 1),
         }
     finally:
-        repo.engine.dispose()
+        database.engine.dispose()
 
 
 async def _order_calls(endpoint: Any, bodies: list[dict[str, Any]]) -> list[float]:

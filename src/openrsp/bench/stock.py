@@ -2,7 +2,7 @@
 
 The ES2+ path (downloadOrder + confirmOrder per profile) costs milliseconds per profile; the
 benchmark needs thousands of released orders per run and a million profiles for the ordering
-test. So profiles go in through `Repository.add_profiles` (the import path: sealed package and
+test. So profiles go in through `db.profiles.add_profiles` (the import path: sealed package and
 Ki/OPc, the same rows an import writes) and orders with SQLAlchemy Core, already Released, as
 confirmOrder with releaseFlag would leave them. Nothing is written to the `events` log.
 """
@@ -24,12 +24,17 @@ from openrsp.profile.identifiers import encode_header_iccid, encode_iccid, luhn_
 from openrsp.profile.package import ProfilePackage
 from openrsp.rspserver.ids import utcnow
 from openrsp.rspserver.sealing import Sealer
+from openrsp.smdp.db import operators
+from openrsp.smdp.db.database import SmdpDatabase
 from openrsp.smdp.db.models import Order, Profile
 from openrsp.smdp.db.models import ProfilePackage as SealedPackage
-from openrsp.smdp.repository import NewProfile, Repository
+from openrsp.smdp.db.profiles import NewProfile, add_profiles
 from openrsp.smdp.states import State
 
 BENCH_PROFILE_TYPE = "bench"
+_profiles = Profile.__table__
+_orders = Order.__table__
+_packages = SealedPackage.__table__
 CHUNK = 1000
 
 
@@ -73,7 +78,7 @@ def _chunks(count: int, size: int = CHUNK) -> Iterator[range]:
 
 
 def stock_released_orders(
-    repo: Repository,
+    database: SmdpDatabase,
     template: PackageTemplate,
     count: int,
     *,
@@ -96,19 +101,20 @@ def stock_released_orders(
             )
             for serial in serials
         ]
-        repo.add_profiles(records, operator)
+        add_profiles(database, records, operator)
         batch = {bench_iccid(block, serial): matching_id(block, serial) for serial in serials}
-        with repo.transaction() as db:
+        with database.transaction() as db:
             ids = dict(
-                db.execute(select(Profile.iccid, Profile.id).where(Profile.iccid.in_(list(batch)))).all()
+                db.execute(
+                    select(_profiles.c.iccid, _profiles.c.id).where(_profiles.c.iccid.in_(list(batch)))
+                ).all()
             )
             rows = [_released_order(ids[iccid], mid, now) for iccid, mid in batch.items()]
-            db.execute(insert(Order), rows)
+            db.execute(insert(_orders), rows)
             db.execute(
-                update(Profile)
-                .where(Profile.iccid.in_(list(batch)))
+                update(_profiles)
+                .where(_profiles.c.iccid.in_(list(batch)))
                 .values(state=State.RELEASED.value, updated_at=now)
-                .execution_options(synchronize_session=False)
             )
         orders.extend(ReleasedOrder(iccid, mid) for iccid, mid in batch.items())
     return orders
@@ -134,12 +140,12 @@ def _released_order(profile_id: int, match: str, now: datetime) -> dict[str, obj
 
 def count_profiles(engine: Engine, profile_type: str) -> int:
     with engine.connect() as connection:
-        query = select(func.count()).select_from(Profile).where(Profile.profile_type == profile_type)
+        query = select(func.count()).select_from(_profiles).where(_profiles.c.profile_type == profile_type)
         return int(connection.execute(query).scalar() or 0)
 
 
 def fill_available(
-    repo: Repository,
+    database: SmdpDatabase,
     count: int,
     *,
     block: int,
@@ -155,10 +161,9 @@ def fill_available(
     `package` (sealed per row like any package) — by default an empty one, to keep a million rows
     small on disk.
     """
-    sealer: Sealer = repo.sealer
-    with repo.transaction() as db:
-        owner = repo.ensure_operator(db, operator)
-        operator_id = owner.id
+    sealer: Sealer = database.sealer
+    with database.transaction() as db:
+        operator_id = operators.ensure_operator(db, operator, utcnow()).id
     secrets = json.dumps(
         {"algorithm": "milenage", "ki": to_hex(bytes(16)), "opc": to_hex(bytes(16))}
     ).encode()
@@ -188,29 +193,24 @@ def fill_available(
                     "updated_at": now,
                 }
             )
-        with repo.transaction() as db:
-            db.execute(insert(Profile), [{k: v for k, v in row.items() if k != "package"} for row in rows])
+        with database.transaction() as db:
+            db.execute(insert(_profiles), [{k: v for k, v in row.items() if k != "package"} for row in rows])
             db.execute(
-                insert(SealedPackage), [{"iccid": row["iccid"], "package": row["package"]} for row in rows]
+                insert(_packages), [{"iccid": row["iccid"], "package": row["package"]} for row in rows]
             )
         done += len(rows)
         if progress is not None:
             progress(done)
 
 
-def reset_orders(repo: Repository, profile_type: str = BENCH_PROFILE_TYPE) -> None:
+def reset_orders(database: SmdpDatabase, profile_type: str = BENCH_PROFILE_TYPE) -> None:
     """Put every profile of this type back to Available, without orders (a cached inventory reused)."""
-    with repo.transaction() as db:
-        ordered = select(Profile.id).where(
-            Profile.profile_type == profile_type, Profile.state != State.AVAILABLE.value
+    with database.transaction() as db:
+        ordered = select(_profiles.c.id).where(
+            _profiles.c.profile_type == profile_type, _profiles.c.state != State.AVAILABLE.value
         )
-        ids = list(db.scalars(ordered))
+        ids = list(db.execute(ordered).scalars())
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            db.execute(Order.__table__.delete().where(Order.profile_id.in_(chunk)))
-            db.execute(
-                update(Profile)
-                .where(Profile.id.in_(chunk))
-                .values(state=State.AVAILABLE.value)
-                .execution_options(synchronize_session=False)
-            )
+            db.execute(_orders.delete().where(_orders.c.profile_id.in_(chunk)))
+            db.execute(update(_profiles).where(_profiles.c.id.in_(chunk)).values(state=State.AVAILABLE.value))

@@ -71,10 +71,10 @@ def _config(config: Path | None, data: Path | None, db: str | None, **more: Any)
     return load_config(config, data_dir=data, db_url=db, **more)
 
 
-def _repository(config: Path | None, data: Path | None, db: str | None, keys: str | None = None):
-    from openrsp.smdp.context import open_repository
+def _database(config: Path | None, data: Path | None, db: str | None, keys: str | None = None):
+    from openrsp.smdp.context import open_database
 
-    return open_repository(_config(config, data, db, keys_uri=keys))
+    return open_database(_config(config, data, db, keys_uri=keys))
 
 
 def _operator_name(config_operator: str | None, cfg) -> str:
@@ -147,16 +147,16 @@ def import_(
 
     extras = _extras(ppr, icon)
     cfg = _config(config, data, db)
-    repo = _repository(config, data, db, keys)
+    database = _database(config, data, db, keys)
     iccids = import_packages(
-        repo,
+        database,
         files,
         operator=_operator_name(operator, cfg),
         profile_type=profile_type,
         profile_class=profile_class,
         extras=extras,
     )
-    repo.engine.dispose()
+    database.engine.dispose()
     typer.echo(json.dumps([{"iccid": i} for i in iccids]) if json_output else "\n".join(iccids))
 
 
@@ -215,11 +215,11 @@ def generate(
     subs = subscriptions_from_rows(rows, append_check_digit=append_check_digit)
     extras = _extras(ppr, icon)
     cfg = _config(config, data, db)
-    repo = _repository(config, data, db, keys)
+    database = _database(config, data, db, keys)
     generate_profiles(
-        repo, subs, operator=_operator_name(operator, cfg), profile_type=profile_type, extras=extras
+        database, subs, operator=_operator_name(operator, cfg), profile_type=profile_type, extras=extras
     )
-    repo.engine.dispose()
+    database.engine.dispose()
 
     secrets = [
         {"iccid": s.iccid, "imsi": s.imsi, "ki": to_hex(s.ki), "opc": to_hex(s.opc), "msisdn": s.msisdn}
@@ -260,16 +260,17 @@ def list_(
     json_output: JsonOpt = False,
 ) -> None:
     """List the inventory: ICCID, state, type, operator."""
-    from openrsp.smdp.es2.service import status_of
+    from openrsp.smdp.db import operators, profiles
+    from openrsp.smdp.es2.core import status_of
 
-    repo = _repository(config, data, db, keys)
-    with repo.transaction() as session:
+    database = _database(config, data, db, keys)
+    with database.transaction() as connection:
         owner_id = None
+        now = database.clock()
         if operator is not None:
-            owner_id = repo.ensure_operator(session, operator).id
-        now = repo.clock()
+            owner_id = operators.ensure_operator(connection, operator, now).id
         rows = []
-        for profile in repo.list_profiles(session, owner_id):
+        for profile in profiles.list_profiles(connection, owner_id):
             row = status_of(profile, now)
             row.update(
                 imsi=profile.imsi,
@@ -280,7 +281,7 @@ def list_(
                 iconType=profile.icon_type if profile.icon else None,
             )
             rows.append(row)
-    repo.engine.dispose()
+    database.engine.dispose()
     if json_output:
         typer.echo(json.dumps(rows))
         return
@@ -298,11 +299,13 @@ def remove(
     json_output: JsonOpt = False,
 ) -> None:
     """Remove profiles no download is under way for (Available, Unavailable, Error, Installed); all or none."""
-    repo = _repository(config, data, db, keys)
+    from openrsp.smdp.db.profiles import remove_profiles
+
+    database = _database(config, data, db, keys)
     try:
-        removed = repo.remove_profiles(iccids)
+        removed = remove_profiles(database, iccids)
     finally:
-        repo.engine.dispose()
+        database.engine.dispose()
     if json_output:
         typer.echo(json.dumps([{"iccid": iccid, "state": state} for iccid, state in removed]))
         return
@@ -391,21 +394,21 @@ def _admin(
     """Order commands run directly on the SM-DP+'s data (no ES2+ round trip)."""
 
     def connect():
-        from openrsp.smdp.context import open_repository, smds_outbox
+        from openrsp.smdp.context import open_database, smds_outbox
         from openrsp.smdp.es2.service import Es2Service, OrderDefaults
         from openrsp.smdp.smds_events import SmdsRegistrar
         from openrsp.smdp.tlsfiles import load_credentials, resolve_address
 
         cfg = _config(config, data, db, credentials_dir=credentials, address=address)
-        repo = open_repository(cfg)
+        database = open_database(cfg)
         loaded = load_credentials(cfg.credentials_dir)
         smdp_address = resolve_address(cfg, loaded)
-        outbox = smds_outbox(repo, loaded)  # a registration the SM-DS misses waits for the server
+        outbox = smds_outbox(database, loaded)  # a registration the SM-DS misses waits for the server
         service = Es2Service(
-            repo, operator=operator, address=smdp_address, defaults=OrderDefaults.from_config(cfg),
+            database, operator=operator, address=smdp_address, defaults=OrderDefaults.from_config(cfg),
             smds=SmdsRegistrar(outbox.deliver) if outbox is not None else None,
         )  # fmt: skip
-        return service.call, repo.engine.dispose
+        return service.call, database.engine.dispose
 
     ctx.obj = OrderTarget(connect, json_output=json_output)
 

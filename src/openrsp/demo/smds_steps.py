@@ -22,7 +22,7 @@ from openrsp.lpa.core.notifications import NotificationSender
 from openrsp.lpa.drivers.es9_client import Es9Client
 from openrsp.lpa.drivers.es11_client import Es11Client
 from openrsp.smdp.config import load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
 from openrsp.smdp.inventory import generate_profiles
 
 SMDS_IMSI = "001010123456790"
@@ -52,13 +52,15 @@ class SmdsSteps:
                 "890010101234567891", SMDS_IMSI, world.options.random_bytes,
                 msisdn="+15550123457", spn="openrsp Travel",
             )  # fmt: skip
-            repo = open_repository(
+            database = open_database(
                 load_config(data_dir=world.work / "smdp-data", credentials_dir=world.pki_dir)
             )
             try:
-                generate_profiles(repo, [second], operator=OPERATOR, profile_type=PROFILE_TYPE + "-travel")
+                generate_profiles(
+                    database, [second], operator=OPERATOR, profile_type=PROFILE_TYPE + "-travel"
+                )
             finally:
-                repo.engine.dispose()
+                database.engine.dispose()
             operator = world._es2()
             try:
                 operator.call("downloadOrder", {"iccid": second.iccid, "eid": world.eid})

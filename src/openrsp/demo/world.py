@@ -34,7 +34,8 @@ from openrsp.pki.layout import LPA_GROUP
 from openrsp.pki.testpki import init_pki
 from openrsp.profile import Subscription, complete_iccid, generate_package
 from openrsp.smdp.config import load_config
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
+from openrsp.smdp.db.profiles import list_profiles
 from openrsp.smdp.inventory import generate_profiles
 
 OPERATOR = "default"  # the operator the test PKI's operator client certificate maps to
@@ -133,13 +134,13 @@ class DemoWorld:
                 "890010199000000001", PP_IMSI, rnd, spn="Provisioning", profile_class="provisioning"
             )
             config = load_config(data_dir=self.work / "smdp-data", credentials_dir=self.pki_dir)
-            repo = open_repository(config)
+            database = open_database(config)
             try:
-                generate_profiles(repo, [self.op], operator=OPERATOR, profile_type=PROFILE_TYPE)
-                with repo.transaction() as session:
-                    stored = [p.iccid for p in repo.list_profiles(session, None)]
+                generate_profiles(database, [self.op], operator=OPERATOR, profile_type=PROFILE_TYPE)
+                with database.transaction() as connection:
+                    stored = [p.iccid for p in list_profiles(connection)]
             finally:
-                repo.engine.dispose()
+                database.engine.dispose()
             check(self.op.iccid in stored, "the operational profile is not in the SM-DP+ inventory")
             self.hss = Hss(self.work / "hss.sqlite", random_bytes=rnd)
             self.hss.provision_subscription(self.op, OP_CONTRACT)

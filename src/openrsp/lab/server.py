@@ -256,7 +256,7 @@ class LabServer:
         """One ES2+ function of the SM-DP+, as the default operator (the code HTTPS ES2+ runs)."""
         context = self._ctx()
         service = Es2Service(
-            context.repo,
+            context.database,
             operator="default",
             address=context.address,
             defaults=context.order_defaults,
@@ -279,12 +279,15 @@ class LabServer:
         imsi = f"00101{int(iccid[-10:]):010d}"
         rows = [{"iccid": iccid, "imsi": imsi, "spn": "openrsp lab", "profile_name": name}]
         [sub] = generate_profiles(
-            self._ctx().repo, subscriptions_from_rows(rows), operator="default", extras=ProfileExtras(pprs)
+            self._ctx().database,
+            subscriptions_from_rows(rows),
+            operator="default",
+            extras=ProfileExtras(pprs),
         )
         return sub.iccid
 
     def import_profile(self, path: Path) -> str:
-        [iccid] = import_packages(self._ctx().repo, [path], operator="default")
+        [iccid] = import_packages(self._ctx().database, [path], operator="default")
         return iccid
 
     def order(

@@ -5,7 +5,6 @@ answer's bytes. Failures are the caller's RspStatusError type with SGP.22 codes.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +14,7 @@ from starlette.types import Receive, Scope
 
 from openrsp.rspserver.errors import RspStatusError
 from openrsp.rspserver.jsonapi import ADMIN_PROTOCOL_PREFIX
+from openrsp.rspserver.jsoncodec import dump_json, load_json
 from openrsp.status_codes import PROTOCOL_FORMAT, PROTOCOL_VERSION
 
 
@@ -59,8 +59,8 @@ def check_headers(headers: Mapping[str, str], error: type[RspStatusError], max_b
 
 def decode_body(raw: bytes, error: type[RspStatusError]) -> dict[str, Any]:
     try:
-        body = json.loads(raw)  # C decoder: linear; too deep a nesting is a RecursionError
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        body = load_json(raw)
+    except ValueError:
         raise error(PROTOCOL_FORMAT, "2.1", "request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise error(PROTOCOL_FORMAT, "2.1", "request body must be a JSON object")
@@ -98,13 +98,7 @@ def common_name(cert: x509.Certificate) -> str | None:
     return str(names[0].value) if names else None
 
 
-def encode(content: dict[str, Any]) -> bytes:
-    """The JSON answer as JSONResponse encodes it; a message quoting a client's lone surrogate
-    (a \\uD800 escape it sent) comes out escaped instead of failing the answer."""
-    try:
-        return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-    except UnicodeEncodeError:
-        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+encode = dump_json  # the JSON answer's bytes
 
 
 def brief(error: Exception) -> str:

@@ -20,6 +20,8 @@ from openrsp.private_files import ensure_private_dir
 from openrsp.rspserver.ids import utcnow
 from openrsp.rspserver.sealing import Sealer
 from openrsp.smdp.config import SmdpConfig
+from openrsp.smdp.db import operators
+from openrsp.smdp.db.database import SmdpDatabase
 from openrsp.smdp.db.engine import make_engine, migrate
 from openrsp.smdp.db.models import Profile
 from openrsp.smdp.errors import ConfigError
@@ -28,7 +30,6 @@ from openrsp.smdp.es2.service import OrderDefaults
 from openrsp.smdp.es9.store import Es9Store
 from openrsp.smdp.es9.views import Es9Storage
 from openrsp.smdp.outbox import Deliverer, Deliverers, Outbox
-from openrsp.smdp.repository import Repository
 from openrsp.smdp.smds_events import SmdsDeliverer, SmdsRegistrar
 from openrsp.smdp.tlsfiles import load_credentials, resolve_address
 
@@ -38,7 +39,7 @@ SMDS_TIMEOUT = 5.0  # seconds an ES12 call may take (ConfirmOrder waits for it)
 @dataclass
 class SmdpContext:
     config: SmdpConfig
-    repo: Repository  # DB access; `repo.transaction()` opens one transaction
+    database: SmdpDatabase  # engine, sealer, clock; `database.transaction()` opens one transaction
     sealer: Sealer  # the KEK: packages and Ki/OPc are sealed under it
     address: str  # this SM-DP+'s address (FQDN[:port]), as in activation codes
     credentials: Any | None  # openrsp.pki.credentials.SmdpCredentials, when the folder loads
@@ -56,8 +57,8 @@ class SmdpContext:
 
     @functools.cached_property
     def es9_store(self) -> Es9Storage:
-        """ES9+'s storage: `es9_storage` when one is given, else SQLAlchemy Core over `repo`."""
-        return self.es9_storage if self.es9_storage is not None else Es9Store(self.repo.database)
+        """ES9+'s storage: `es9_storage` when one is given, else SQLAlchemy Core over `database`."""
+        return self.es9_storage if self.es9_storage is not None else Es9Store(self.database)
 
     @property
     def session_ttl(self) -> timedelta:
@@ -68,27 +69,27 @@ class SmdpContext:
         return OrderDefaults.from_config(self.config)
 
     def close(self) -> None:
-        self.repo.engine.dispose()
+        self.database.engine.dispose()
 
 
-def open_repository(
+def open_database(
     config: SmdpConfig,
     *,
     clock: Callable[[], datetime] = utcnow,
-) -> Repository:
+) -> SmdpDatabase:
     """Engine + schema upgrade + sealer: what the CLI needs to work on the SM-DP+'s data."""
     ensure_private_dir(config.data_dir)
     engine = make_engine(config.db_url)
     migrate(engine)
     _refuse_a_new_kek_for_sealed_data(config, engine)
     sealer = Sealer(config.seal_key())
-    repo = Repository(engine, sealer, clock)
-    with repo.transaction() as session:
+    database = SmdpDatabase(engine, sealer, clock)
+    with database.transaction() as connection:
         for op in config.operators:
-            repo.ensure_operator(
-                session, op.name, cert_cn=op.cert_cn or "", callback_url=op.callback_url or ""
+            operators.ensure_operator(
+                connection, op.name, clock(), cert_cn=op.cert_cn or "", callback_url=op.callback_url or ""
             )
-    return repo
+    return database
 
 
 def _refuse_a_new_kek_for_sealed_data(config: SmdpConfig, engine: Any) -> None:
@@ -115,11 +116,11 @@ def _refuse_a_new_kek_for_sealed_data(config: SmdpConfig, engine: Any) -> None:
 
 
 def smds_outbox(
-    repo: Repository, credentials: Any | None, clock: Callable[[], datetime] = utcnow
+    database: SmdpDatabase, credentials: Any | None, clock: Callable[[], datetime] = utcnow
 ) -> Outbox | None:
     """The outbox with its ES12 deliverer (the SM-DP+'s TLS certificate is its client certificate)."""
     deliverer = SmdsDeliverer.from_credentials(credentials, timeout=SMDS_TIMEOUT) if credentials else None
-    return Outbox(repo.engine, deliverer, clock) if deliverer is not None else None
+    return Outbox(database.engine, deliverer, clock) if deliverer is not None else None
 
 
 def build_context(
@@ -128,7 +129,7 @@ def build_context(
     clock: Callable[[], datetime] = utcnow,
     rng: Callable[[int], bytes] = os.urandom,
 ) -> SmdpContext:
-    repo = open_repository(config, clock=clock)
+    database = open_database(config, clock=clock)
     credentials = load_credentials(config.credentials_dir, config.keys_uri)
     address = resolve_address(config, credentials)
     smds = SmdsDeliverer.from_credentials(credentials, timeout=SMDS_TIMEOUT) if credentials else None
@@ -137,11 +138,11 @@ def build_context(
     if smds is not None:
         deliverers["smds."] = smds
     return SmdpContext(
-        outbox=Outbox(repo.engine, Deliverers(deliverers), clock),
+        outbox=Outbox(database.engine, Deliverers(deliverers), clock),
         smds_deliverer=smds,
         config=config,
-        repo=repo,
-        sealer=repo.sealer,
+        database=database,
+        sealer=database.sealer,
         address=address,
         credentials=credentials,
         clock=clock,

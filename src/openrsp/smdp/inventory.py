@@ -19,8 +19,10 @@ from openrsp.hexutil import to_hex
 from openrsp.profile import ProfilePackage, Subscription, generate_package, generate_subscriptions
 from openrsp.profile.identifiers import encode_plmn, split_imsi
 from openrsp.profile.subscription import PROFILE_CLASSES
+from openrsp.smdp.db import profiles
+from openrsp.smdp.db.database import SmdpDatabase
 from openrsp.smdp.errors import InventoryError
-from openrsp.smdp.repository import DEFAULT_PROFILE_TYPE, NewProfile, Repository
+from openrsp.smdp.rows import DEFAULT_PROFILE_TYPE, NewProfile
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ def _owner_of_package(package: ProfilePackage) -> str | None:
 
 
 def import_packages(
-    repo: Repository,
+    database: SmdpDatabase,
     files: Sequence[Path],
     *,
     operator: str,
@@ -108,7 +110,7 @@ def import_packages(
             der, source=path.stem, profile_type=profile_type, profile_class=profile_class
         )
         records.append(extras.apply(record))
-    return repo.add_profiles(records, operator)
+    return profiles.add_profiles(database, records, operator)
 
 
 def record_from_subscription(sub: Subscription, *, profile_type: str) -> NewProfile:
@@ -158,7 +160,7 @@ def read_csv_rows(path: Path) -> list[dict[str, str]]:
 
 
 def generate_profiles(
-    repo: Repository,
+    database: SmdpDatabase,
     subscriptions: Sequence[Subscription],
     *,
     operator: str,
@@ -172,5 +174,5 @@ def generate_profiles(
         ]
     except OpenRSPError as exc:
         raise InventoryError(str(exc)) from None
-    repo.add_profiles(records, operator)
+    profiles.add_profiles(database, records, operator)
     return list(subscriptions)

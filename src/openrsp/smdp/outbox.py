@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, exists, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, bindparam, exists, insert, select, update
 
 from openrsp.errors import OpenRSPError
 from openrsp.rspserver.ids import utcnow
@@ -90,12 +89,10 @@ def insert_values(
     }
 
 
-def enqueue(session: Session, kind: str, target: str, payload: dict[str, Any], now: datetime) -> OutboxItem:
-    """A new pending call, part of the session's transaction (ORM)."""
-    item = OutboxItem(**insert_values(kind, target, payload, now))
-    session.add(item)
-    session.flush()
-    return item
+def enqueue(connection: Connection, kind: str, target: str, payload: dict[str, Any], now: datetime) -> int:
+    """A new pending call, part of the connection's transaction; its row id."""
+    result = connection.execute(INSERT, insert_values(kind, target, payload, now))
+    return result.inserted_primary_key[0]
 
 
 def backoff(attempts: int) -> timedelta:

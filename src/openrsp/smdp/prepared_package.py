@@ -21,12 +21,16 @@ import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from openrsp.asn1.tlv import TlvError, iter_tlvs
 from openrsp.crypto.errors import CryptoError
 from openrsp.crypto.kdf import KEY_LENGTH, SessionKeys
 from openrsp.es8.bsp import BspReceiver, BspSender
 from openrsp.smdp.errors import SmdpError
+
+if TYPE_CHECKING:
+    from openrsp.rspserver.sealing import Sealer
 
 MAGIC = b"openrsp-ppk-1\x00"  # a SAIP package starts with A0 (its ProfileHeader): never this
 _KEYS = 3 * KEY_LENGTH
@@ -79,3 +83,8 @@ def from_bytes(record: bytes) -> PreparedPackage:
         raise PreparedPackageError("stored package record is truncated")
     ppk = SessionKeys(initial_mcv=keys[:16], s_enc=keys[16:32], s_mac=keys[32:48])
     return PreparedPackage(ppk, record[len(MAGIC) + _KEYS :])
+
+
+def open_sealed(sealer: Sealer, iccid: str, sealed: bytes) -> PreparedPackage:
+    """A profile's package as stored (sealed under the KEK for this ICCID), opened."""
+    return from_bytes(sealer.open(sealed, f"package/{iccid}"))

@@ -15,10 +15,11 @@ from dataclasses import replace
 
 import uvicorn
 
+from openrsp.rspserver.accesslog import log_config as access_log_config
 from openrsp.rspserver.protocol import limited_protocol
 from openrsp.rspserver.tls import make_ssl_context
 from openrsp.smdp.config import ENV_CONFIG, SmdpConfig
-from openrsp.smdp.context import open_repository
+from openrsp.smdp.context import open_database
 from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.tlsfiles import load_credentials, resolve_address, tls_server_files
 
@@ -40,8 +41,8 @@ def prepare(config: SmdpConfig) -> tuple[SmdpConfig, functools.partial]:
     for path in client_cas:
         if not os.path.isfile(path):
             raise ConfigError(f"CA file not found: {path}")
-    repo = open_repository(config)  # schema upgrade + KEK + operators, once, before any worker
-    repo.engine.dispose()
+    database = open_database(config)  # schema upgrade + KEK + operators, once, before any worker
+    database.engine.dispose()
     factory = functools.partial(
         make_ssl_context, chain_file=str(chain), key_file=str(key), client_ca_files=tuple(client_cas)
     )
@@ -65,6 +66,7 @@ def serve(config: SmdpConfig) -> None:
         timeout_graceful_shutdown=limits.shutdown_timeout_seconds,  # type: ignore[arg-type]
         ssl_context_factory=ssl_factory,
         log_level=config.log_level,
+        log_config=access_log_config(),  # uvicorn's, with a cheaper access-line formatter
         lifespan="on",
         server_header=False,
         # TLS ends in this process, so no proxy sits in front to add X-Forwarded-For; uvicorn would

@@ -9,12 +9,11 @@ ends the order. ConfirmOrder also tries the registration at once, before it answ
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from openrsp.rspserver.es12_client import SmdsClient, SmdsRefused, SmdsTarget, SmdsUnreachable, ssl_context
 from openrsp.smdp.errors import Es2Error
@@ -24,28 +23,18 @@ from openrsp.smdp.outbox import (
     OutboxRefused,
     OutboxRetry,
     backoff,
-    enqueue,
     insert_values,
 )
+from openrsp.smdp.outbox import INSERT as INSERT_OUTBOX
 from openrsp.smdp.states import State
 
 REGISTER = "smds.registerEvent"
 DELETE = "smds.deleteEvent"
 SMDS = "8.9"
-SMDS_ADDRESS = "8.9.1"
 EVENT_UNKNOWN = ("8.9.5", "3.9")
 INACCESSIBLE = "5.1"  # a reason that says "later", not "no"
 # The order has ended: its event (if any) goes away.
 END_STATES = frozenset({State.INSTALLED, State.ERROR, State.AVAILABLE, State.UNAVAILABLE})
-_ADDRESS = re.compile(r"^(?=.{1,255}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?$")
-
-
-def check_smds_address(address: str) -> str:
-    """An SM-DS address is a host name (or IP address), optionally with :port."""
-    address = address.strip()
-    if not _ADDRESS.match(address):
-        raise Es2Error(SMDS_ADDRESS, "2.1", f"smdsAddress {address!r} is not a host name (optionally :port)")
-    return address.lower()
 
 
 def registration(eid: str, event_id: str, smdp_address: str) -> dict[str, Any]:
@@ -58,12 +47,6 @@ def deletion_values(order: Any, now: datetime) -> dict[str, Any] | None:
     if not getattr(order, "smds_address", None) or not order.eid or not order.matching_id:
         return None
     return insert_values(DELETE, order.smds_address, {"eid": order.eid, "eventId": order.matching_id}, now)
-
-
-def queue_deletion(session: Session, order: Any, now: datetime) -> None:
-    values = deletion_values(order, now)
-    if values is not None:
-        enqueue(session, values["kind"], values["target"], values["payload"], now)
 
 
 class SmdsDeliverer:
@@ -110,28 +93,33 @@ class SmdsRegistrar:
     deliver: Deliverer
 
     def register_now(
-        self, session: Session, smds_address: str, eid: str, event_id: str, smdp_address: str, now: datetime
+        self,
+        connection: Connection,
+        smds_address: str,
+        eid: str,
+        event_id: str,
+        smdp_address: str,
+        now: datetime,
     ) -> str | None:
-        """Queue the event in this transaction and try to deliver it before the transaction ends.
+        """Try to deliver the event now, and queue it in this transaction as delivered or pending.
 
         Refused by the SM-DS: Es2Error 8.9/4.2 (the caller's transaction, the confirmation, rolls
-        back). Not reachable: the row stays pending for the outbox to retry, and the reason is
-        returned for the caller to answer 8.9/5.1 once its transaction has committed (`pending_error`).
+        back, and no row is written). Not reachable: the row stays pending for the outbox to retry,
+        and the reason is returned for the caller to answer 8.9/5.1 once its transaction has
+        committed (`pending_error`).
         """
-        item = enqueue(session, REGISTER, smds_address, registration(eid, event_id, smdp_address), now)
-        item.attempts = 1
+        values = insert_values(REGISTER, smds_address, registration(eid, event_id, smdp_address), now)
+        values["attempts"] = 1
         try:
-            self.deliver(REGISTER, smds_address, dict(item.payload))
+            self.deliver(REGISTER, smds_address, dict(values["payload"]))
         except OutboxRefused as exc:
             raise Es2Error(SMDS, "4.2", f"the SM-DS refused the event registration: {exc}") from None
         except OutboxRetry as exc:
-            item.last_error = str(exc)
-            item.next_attempt_at = now + backoff(1)
-            session.flush()
+            values.update(last_error=str(exc), next_attempt_at=now + backoff(1))
+            connection.execute(INSERT_OUTBOX, values)
             return str(exc)
-        item.state = DELIVERED
-        item.delivered_at = now
-        session.flush()
+        values.update(state=DELIVERED, delivered_at=now)
+        connection.execute(INSERT_OUTBOX, values)
         return None
 
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import uvicorn
 
+from openrsp.rspserver.accesslog import log_config as access_log_config
 from openrsp.rspserver.errors import ConfigError
 from openrsp.rspserver.limits import Limits
 from openrsp.rspserver.protocol import limited_protocol
@@ -72,6 +73,7 @@ def serve(config: SmdsConfig) -> None:
         timeout_graceful_shutdown=_LIMITS.shutdown_timeout_seconds,  # type: ignore[arg-type]
         ssl_context_factory=ssl_factory,
         log_level=config.log_level,
+        log_config=access_log_config(),  # uvicorn's, with a cheaper access-line formatter
         lifespan="on",
         server_header=False,
     )

@@ -2,8 +2,7 @@
 table (states.py) gives the next state; a conditional UPDATE (`… WHERE state = :expected`) writes it,
 so of two racing callers exactly one moves the profile and the other gets StateConflict; an `events`
 row records it; the operator's progress report and, when the order ends, the deletion of its SM-DS
-event are outbox rows in the same transaction. SQLAlchemy Core on the caller's connection (the ORM
-repository passes its session's)."""
+event are outbox rows in the same transaction. SQLAlchemy Core on the caller's connection."""
 
 from __future__ import annotations
 
@@ -18,6 +17,7 @@ from openrsp.smdp.db.models import EventLog, OutboxItem, Profile
 from openrsp.smdp.errors import StateConflict
 from openrsp.smdp.es2 import progress
 from openrsp.smdp.es2.points import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
+from openrsp.smdp.rows import ProfileRow
 from openrsp.smdp.states import Event, State, next_state
 
 _profiles = Profile.__table__
@@ -40,7 +40,20 @@ class Subject:
     profile_type: str
     operator_name: str
     callback_url: str | None
-    order: Any  # OrderView or the ORM Order (eid, matching_id, smds_address), or None
+    order: Any  # OrderView or OrderRow (eid, matching_id, smds_address), or None
+
+
+def subject_of(profile: ProfileRow) -> Subject:
+    """The Subject of a profile read by db/profiles.py."""
+    return Subject(
+        id=profile.id,
+        iccid=profile.iccid,
+        state=profile.state,
+        profile_type=profile.profile_type,
+        operator_name=profile.operator_name,
+        callback_url=profile.callback_url,
+        order=profile.order,
+    )
 
 
 def move(

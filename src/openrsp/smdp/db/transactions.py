@@ -8,6 +8,8 @@ JSON, booleans ...) both ways.
 `begin(engine)` opens one transaction (SQLite: BEGIN IMMEDIATE, see db/engine.py; after waiting
 for its turn, see WriterTurn) and commits or rolls it back at the end of the block. It blocks:
 callers on an event loop run it in the database's thread pool (db/executor.py).
+`sole_writer_process(db_url)`: this process is its server's only one (`smdp serve` with one worker),
+so its transactions skip the lock file.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 
 from openrsp.smdp.errors import IntegrityConflict
 
-__all__ = ["Cursor", "IntegrityConflict", "Transaction", "WriterTurn", "begin"]
+__all__ = ["Cursor", "IntegrityConflict", "Transaction", "WriterTurn", "begin", "sole_writer_process"]
 
 
 class Cursor:
@@ -102,15 +105,21 @@ class WriterTurn:
     lock is free. A flock is held per open file, so the threads of one process queue on a thread
     lock first. Both block: only ever taken in the database's thread pool, never on the event
     loop. Advisory only: anything else opening the database still meets SQLite's own lock.
+
+    `path` None: the process is its server's only writer (see sole_writer_process), so there is
+    no other process to queue with; its threads still queue on the thread lock, without a flock
+    (two system calls) per transaction.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str | None) -> None:
         self.path = path
         self._fd: int | None = None
         self._threads = threading.Lock()
 
     def acquire(self) -> None:
         self._threads.acquire()
+        if self.path is None:
+            return
         try:
             if self._fd is None:
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -129,6 +138,17 @@ class WriterTurn:
 
 _TURNS: weakref.WeakKeyDictionary[Engine, WriterTurn | None] = weakref.WeakKeyDictionary()
 _TURNS_LOCK = threading.Lock()
+_SOLE_WRITERS: set[str] = set()  # SQLite files only this process of its server writes
+
+
+def sole_writer_process(db_url: str) -> None:
+    """This process is the only one of its server writing the SQLite database at `db_url`
+    (`smdp serve` with one worker): its engines on that file queue their threads without the lock
+    file. Call it before the first transaction; with several workers, never."""
+    database = make_url(db_url).database
+    if database:
+        with _TURNS_LOCK:
+            _SOLE_WRITERS.add(database)
 
 
 def _writer_turn(engine: Engine) -> WriterTurn | None:
@@ -137,7 +157,7 @@ def _writer_turn(engine: Engine) -> WriterTurn | None:
             database = engine.url.database if engine.dialect.name == "sqlite" else None
             turn = None
             if database and database != ":memory:" and not database.startswith("file:"):
-                turn = WriterTurn(f"{database}-writer.lock")
+                turn = WriterTurn(None if database in _SOLE_WRITERS else f"{database}-writer.lock")
             _TURNS[engine] = turn
         return _TURNS[engine]
 

@@ -2,9 +2,8 @@
 
 Activation code and SM-DS use cases name the order by matchingId (activation code token or
 EventID); the default SM-DP+ case sends no or an empty matchingId, and the order is found by the
-EID. The profile row comes back locked, so the caller's state change cannot race another session.
-The rules read a profile row with its order (es9_store.ProfileView, or the ORM Profile: the same
-attribute names).
+EID. The storage reads the candidates locked (one statement), so the state change that follows
+cannot race another session; the rules here are pure, on es9/views.py's ProfileView.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from datetime import datetime
 
 from openrsp.rspserver import status
 from openrsp.rspserver.status import StatusCode
-from openrsp.smdp.es9.views import Es9Tx, ProfileView
+from openrsp.smdp.es9.views import ProfileView
 from openrsp.smdp.states import State
 
 # States an LPA may download from: a first download, or a retry of a delivered package.
@@ -22,23 +21,26 @@ DOWNLOADABLE = (State.RELEASED, State.DOWNLOADED)
 NOT_YET_RELEASED = (State.ALLOCATED, State.LINKED, State.CONFIRMED)
 
 
-def locate(tx: Es9Tx, matching_id: str | None, eid: str) -> ProfileView:
-    """The profile (locked) whose order this eUICC asks for; MATCHING_ID_REFUSED when no order has
-    this matchingId, NO_ORDER_FOR_EID when none is ordered for this EID (default SM-DP+)."""
+def chosen(profiles: list[ProfileView], matching_id: str | None) -> ProfileView | None:
+    """The profile this eUICC asks for among those read for its matchingId or, without one, its
+    EID (default SM-DP+): released orders first, then retries, then the rest; None when none."""
     if matching_id:
-        profile = tx.profile_by_matching_id(matching_id)
-        if profile is None:
-            raise status.MATCHING_ID_REFUSED.error()
+        return profiles[0] if profiles else None
+    ordered = [p for p in profiles if p.order is not None]
+    ranked = sorted(ordered, key=lambda p: (_rank(p.state), p.order.id if p.order else 0))
+    return ranked[0] if ranked else None
+
+
+def locate(profiles: list[ProfileView], matching_id: str | None, eid: str) -> ProfileView:
+    """chosen(), or MATCHING_ID_REFUSED when no order has this matchingId, NO_ORDER_FOR_EID when none
+    is ordered for this EID (default SM-DP+)."""
+    profile = chosen(profiles, matching_id)
+    if profile is not None:
         return profile
+    if matching_id:
+        raise status.MATCHING_ID_REFUSED.error()
     # default SM-DP+: without a matchingId the EID names the order, so its absence is an EID refusal
-    candidates = tx.profiles_ordered_for_eid(eid)
-    if not candidates:
-        raise status.NO_ORDER_FOR_EID.error(f"EID {eid}")
-    ranked = sorted(candidates, key=lambda p: (_rank(p.state), p.order.id if p.order else 0))
-    profile = tx.profile_by_iccid(ranked[0].iccid)
-    if profile is None or profile.order is None:  # cancelled between the two reads
-        raise status.NO_ORDER_FOR_EID.error(f"EID {eid}")
-    return profile
+    raise status.NO_ORDER_FOR_EID.error(f"EID {eid}")
 
 
 def _rank(state: str) -> int:

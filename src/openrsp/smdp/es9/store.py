@@ -1,25 +1,26 @@
-"""The ES9+ path's storage: the few rows a download touches, read and written with SQLAlchemy Core.
+"""The ES9+ path's storage: the snapshot a call reads and the effects it applies, with SQLAlchemy Core.
 
-ES9+ is the SM-DP+'s hot path (four calls per download, each its own transaction). The ORM
-Repository serves ES2+ and the command line; here each call costs a handful of statements, built
-with SQLAlchemy Core once (its compiled cache keeps their SQL) and run in db/transactions.py:
-one join reads a profile with its order and operator, state changes are the same conditional
-UPDATE (`… WHERE state = :expected`) plus an `events` row as `Repository.transition` writes, and
-progress reports go to the same outbox in the same transaction. Rows come back as small dataclasses
-with the attribute names of the ORM models, so the rules (es9_orders, es9_metadata) read them
-the same way.
+ES9+ is the SM-DP+'s hot path (four calls per download, each its own transaction); each call
+costs a handful of statements, built with SQLAlchemy Core once (its compiled cache keeps their SQL) and run in db/transactions.py.
+The snapshot is one locked, joined read for most calls (the session with its profile, order,
+operator and, for getBoundProfilePackage, sealed package; or the candidate orders of an
+authenticateClient). Effects (es9/effects.py) are applied in order: state changes are the same
+conditional UPDATE (`… WHERE state = :expected`) plus an `events` row as every caller writes them
+(db/order_moves.py), sessions are updated only in the state the snapshot read, and progress reports
+go to the same outbox in the same transaction. Rows come back as es9/views.py's dataclasses.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from openrsp.smdp.db import order_moves, transactions
 from openrsp.smdp.db.database import SmdpDatabase
@@ -31,10 +32,18 @@ from openrsp.smdp.db.models import (
     ProfilePackage,
     RspSession,
 )
-from openrsp.smdp.es2.points import ProgressPoint
+from openrsp.smdp.errors import StateConflict
+from openrsp.smdp.es9.effects import (
+    Applied,
+    Effect,
+    MoveOrder,
+    PurgeExpiredSessions,
+    RecordNotification,
+    ReportProgress,
+    SaveOrder,
+    SaveSession,
+)
 from openrsp.smdp.es9.views import OrderView, ProfileView, SessionRow
-from openrsp.smdp.prepared_package import PreparedPackage
-from openrsp.smdp.states import Event, State
 
 _log = logging.getLogger(__name__)
 
@@ -66,27 +75,33 @@ _SESSION_FIELDS = [f.name for f in fields(SessionRow) if f.name != "stored"]
 _SESSION_WRITABLE = ("state", "eid", "iccid", "expires_at", "data", "updated_at")
 
 
-def _profile_query(where: Any, *, with_package: bool = False, lock: bool = True) -> Any:
+def _profile_query(where: Any, *, with_package: bool = False, with_session: bool = False) -> Any:
+    """The profile with its operator and order, locked; with its sealed package (its own table:
+    joined only when the call needs it) and the session that names it, when asked. The session is
+    an inner join so both rows are locked (PostgreSQL locks no outer join's nullable side)."""
     columns = [*_PROFILE_COLUMNS, *_ORDER_COLUMNS]
     joined = _profiles.join(_operators, _operators.c.id == _profiles.c.operator_id).outerjoin(
         _orders, _orders.c.profile_id == _profiles.c.id
     )
-    if with_package:  # the package has its own table: joined only when the call needs it
+    locked = [_profiles]
+    if with_package:
         columns.append(_packages.c.package)
         joined = joined.join(_packages, _packages.c.iccid == _profiles.c.iccid)
-    query = select(*columns).select_from(joined).where(where)
-    return query.with_for_update(of=_profiles) if lock else query
+    if with_session:
+        columns.extend(_sessions.c[name].label(f"session_{name}") for name in _SESSION_FIELDS)
+        joined = joined.join(_sessions, _sessions.c.iccid == _profiles.c.iccid)
+        locked = [_sessions, _profiles]
+    return select(*columns).select_from(joined).where(where).with_for_update(of=locked)
 
 
 # Built once: SQLAlchemy then only looks up the compiled form (building costs more than running).
-_PROFILE_BY_ICCID = _profile_query(_profiles.c.iccid == bindparam("iccid"))
-_PROFILE_WITH_PACKAGE_BY_ICCID = _profile_query(_profiles.c.iccid == bindparam("iccid"), with_package=True)
-_PROFILE_BY_MATCHING_ID = _profile_query(_orders.c.matching_id == bindparam("matching_id"))
-_PROFILES_FOR_EID = _profile_query(_orders.c.eid == bindparam("eid"), lock=False).order_by(_orders.c.id)
+_PROFILES_BY_MATCHING_ID = _profile_query(_orders.c.matching_id == bindparam("matching_id"))
+_PROFILES_FOR_EID = _profile_query(_orders.c.eid == bindparam("eid")).order_by(_orders.c.id)
+_BY_TID = _sessions.c.transaction_id == bindparam("tid")
+_SESSION_WITH_PROFILE = _profile_query(_BY_TID, with_session=True)
+_SESSION_WITH_PROFILE_AND_PACKAGE = _profile_query(_BY_TID, with_package=True, with_session=True)
 _SESSION_COLUMNS = [_sessions.c[name] for name in _SESSION_FIELDS]
-_SESSION_BY_ID = (
-    select(*_SESSION_COLUMNS).where(_sessions.c.transaction_id == bindparam("tid")).with_for_update()
-)
+_SESSION_BY_ID = select(*_SESSION_COLUMNS).where(_BY_TID).with_for_update()
 _SESSIONS_OF = (
     select(*_SESSION_COLUMNS)
     .where(
@@ -97,13 +112,17 @@ _SESSIONS_OF = (
     .order_by(_sessions.c.updated_at.desc())
 )
 _INSERT_SESSION = insert(_sessions)
-_UPDATE_SESSION = update(_sessions).where(_sessions.c.transaction_id == bindparam("tid"))
+_UPDATE_SESSION = update(_sessions).where(
+    _sessions.c.transaction_id == bindparam("tid"), _sessions.c.state == bindparam("expected")
+)
 _PURGE_SESSIONS = delete(_sessions).where(_sessions.c.expires_at < bindparam("now"))
 _UPDATE_ORDER = update(_orders).where(_orders.c.id == bindparam("order_id"))
-_INSERT_NOTIFICATION = insert(_notifications)
-_NOTIFICATION_SEEN = select(_notifications.c.id).where(
-    _notifications.c.eid == bindparam("eid"), _notifications.c.seq == bindparam("seq")
-)
+# A replay (same EID and seqNumber) meets the unique index and is skipped, in the same statement.
+# RETURNING says whether it was stored (a DBAPI's rowcount for an upsert is not to be trusted).
+_INSERT_NOTIFICATION = {
+    "postgresql": postgresql.insert(_notifications).on_conflict_do_nothing().returning(_notifications.c.id),
+    "sqlite": sqlite.insert(_notifications).on_conflict_do_nothing().returning(_notifications.c.id),
+}
 
 
 def _profile_from(data: dict[str, Any]) -> ProfileView:
@@ -118,110 +137,106 @@ def _profile_from(data: dict[str, Any]) -> ProfileView:
 
 
 class Es9Tx:
-    """One database transaction of an ES9+ call."""
+    """One database transaction of an ES9+ call: its snapshot read, then its effects applied."""
 
     def __init__(self, store: Es9Store, cursor: transactions.Cursor) -> None:
         self.store = store
         self.cursor = cursor
 
-    # -- RSP sessions ----------------------------------------------------------------------------
+    # -- snapshots ---------------------------------------------------------------------------------
 
-    def get_session(self, transaction_id: str) -> SessionRow | None:
+    def session(self, transaction_id: str) -> SessionRow | None:
         """The session row, locked (PostgreSQL: FOR UPDATE; SQLite: the transaction holds the lock)."""
         row = self.cursor.first(_SESSION_BY_ID, {"tid": transaction_id})
         return None if row is None else SessionRow(**row)
 
-    def save_session(self, row: SessionRow) -> None:
-        """Write the row: an UPDATE, or the INSERT of a session stored for the first time."""
-        values = {name: getattr(row, name) for name in _SESSION_WRITABLE}
-        if row.stored:
-            self.cursor.execute(_UPDATE_SESSION, {"tid": row.transaction_id, **values})
-            return
-        values.update(transaction_id=row.transaction_id, created_at=self.store.clock())
-        self.cursor.execute(_INSERT_SESSION, values)
-        row.stored = True
+    def session_with_profile(
+        self, transaction_id: str, *, with_package: bool = False
+    ) -> tuple[SessionRow | None, ProfileView | None]:
+        """The session and its profile (with order, operator and, when asked, sealed package), both
+        locked, in one statement; a session without one (none named yet, the package gone) in two."""
+        query = _SESSION_WITH_PROFILE_AND_PACKAGE if with_package else _SESSION_WITH_PROFILE
+        row = self.cursor.first(query, {"tid": transaction_id})
+        if row is None:
+            return self.session(transaction_id), None
+        session = SessionRow(**{name: row[f"session_{name}"] for name in _SESSION_FIELDS})
+        return session, _profile_from(row)
 
-    def bound_sessions(self, iccid: str, eid: str, state: str) -> list[SessionRow]:
-        """This eUICC's sessions for this profile in `state`, newest first."""
-        rows = self.cursor.rows(_SESSIONS_OF, {"iccid": iccid, "eid": eid, "state": state})
+    def profiles_for(self, *, matching_id: str | None, eid: str) -> list[ProfileView]:
+        """The profile whose order has this matchingId or, without one, every profile ordered for
+        this EID (by order id): locked against other sessions."""
+        if matching_id:
+            rows = self.cursor.rows(_PROFILES_BY_MATCHING_ID, {"matching_id": matching_id})
+        else:
+            rows = self.cursor.rows(_PROFILES_FOR_EID, {"eid": eid})
+        return [_profile_from(row) for row in rows]
+
+    def bound_sessions(self, iccid: str, eid: str) -> list[SessionRow]:
+        """This eUICC's sessions that bound this profile, newest first."""
+        rows = self.cursor.rows(_SESSIONS_OF, {"iccid": iccid, "eid": eid, "state": "bound"})
         return [SessionRow(**row) for row in rows]
 
-    def purge_expired_sessions(self) -> int:
-        return self.cursor.execute(_PURGE_SESSIONS, {"now": self.store.clock()})
+    # -- effects -----------------------------------------------------------------------------------
 
-    # -- profiles and orders ---------------------------------------------------------------------
+    def apply(self, effects: Sequence[Effect]) -> Applied:
+        applied = Applied()
+        for effect in effects:
+            if isinstance(effect, SaveSession):
+                self._save_session(effect)
+            elif isinstance(effect, MoveOrder):
+                order_moves.move(
+                    self.cursor.connection,
+                    _subject(effect.profile),
+                    effect.event,
+                    self.store.clock(),
+                    detail=effect.detail,
+                    point=effect.progress,
+                )
+            elif isinstance(effect, ReportProgress):
+                subject = _subject(effect.profile)
+                order_moves.report(
+                    self.cursor.connection, subject, effect.point, effect.event, self.store.clock()
+                )
+            elif isinstance(effect, SaveOrder):
+                self.cursor.execute(_UPDATE_ORDER, {"order_id": effect.order_id, **effect.values})
+            elif isinstance(effect, RecordNotification):
+                if not self._record_notification(effect):
+                    applied.notifications_skipped += 1
+            elif isinstance(effect, PurgeExpiredSessions):
+                self.cursor.execute(_PURGE_SESSIONS, {"now": effect.now})
+            else:  # pragma: no cover - the Effect union is closed
+                raise TypeError(f"unknown effect {effect!r}")
+        return applied
 
-    def profile_by_iccid(self, iccid: str, *, with_package: bool = False) -> ProfileView | None:
-        """The profile with its order and operator, locked against other sessions."""
-        query = _PROFILE_WITH_PACKAGE_BY_ICCID if with_package else _PROFILE_BY_ICCID
-        row = self.cursor.first(query, {"iccid": iccid})
-        return None if row is None else _profile_from(row)
-
-    def profile_by_matching_id(self, matching_id: str) -> ProfileView | None:
-        row = self.cursor.first(_PROFILE_BY_MATCHING_ID, {"matching_id": matching_id})
-        return None if row is None else _profile_from(row)
-
-    def profiles_ordered_for_eid(self, eid: str) -> list[ProfileView]:
-        """Profiles whose order is bound to this EID, by order id (not locked)."""
-        return [_profile_from(row) for row in self.cursor.rows(_PROFILES_FOR_EID, {"eid": eid})]
-
-    def save_order(self, order: OrderView, **values: Any) -> None:
-        for name, value in values.items():
-            setattr(order, name, value)
-        self.cursor.execute(_UPDATE_ORDER, {"order_id": order.id, **values})
-
-    # -- state changes and the audit trail -------------------------------------------------------
-
-    def transition(
-        self,
-        profile: ProfileView,
-        event_: Event,
-        *,
-        detail: dict[str, Any] | None = None,
-        progress: ProgressPoint | Literal[False] | None = None,
-    ) -> State:
-        """The state change, as every caller writes it (db/order_moves.py)."""
-        new = order_moves.move(
-            self.cursor.connection,
-            _subject(profile),
-            event_,
-            self.store.clock(),
-            detail=detail,
-            point=progress,
+    def _save_session(self, effect: SaveSession) -> None:
+        """The INSERT of a session stored for the first time (a duplicate transactionId is an
+        IntegrityConflict), or the UPDATE of one still in the state the snapshot read."""
+        row = effect.row
+        values = {name: getattr(row, name) for name in _SESSION_WRITABLE}
+        if effect.expected_state is None:
+            values.update(transaction_id=row.transaction_id, created_at=self.store.clock())
+            self.cursor.execute(_INSERT_SESSION, values)
+            return
+        changed = self.cursor.execute(
+            _UPDATE_SESSION, {"tid": row.transaction_id, "expected": effect.expected_state, **values}
         )
-        profile.state = new.value
-        return new
+        if changed != 1:
+            raise StateConflict(row.transaction_id, effect.expected_state)
 
-    def report_progress(self, profile: ProfileView, point: ProgressPoint, *, event_: str) -> None:
-        """A step that changes no state (eligibility check, confirmation code failure)."""
-        order_moves.report(self.cursor.connection, _subject(profile), point, event_, self.store.clock())
-
-    # -- notifications ---------------------------------------------------------------------------
-
-    def record_notification(
-        self,
-        *,
-        event_: str,
-        raw: bytes,
-        seq: int | None = None,
-        eid: str | None = None,
-        iccid: str | None = None,
-        result: str | None = None,
-    ) -> bool:
-        """Store a notification; False, and nothing stored, when this eUICC's notification with
-        this sequence number is stored already (a replay). A replay racing its original in another
-        transaction meets the unique index instead: IntegrityConflict."""
-        seen = (
-            eid is not None
-            and seq is not None
-            and self.cursor.first(_NOTIFICATION_SEEN, {"eid": eid, "seq": seq})
-        )
-        if seen:
-            return False
-        values = {"seq": seq, "eid": eid, "iccid": iccid, "event": event_, "raw": raw, "result": result}
-        values["received_at"] = self.store.clock()
-        self.cursor.execute(_INSERT_NOTIFICATION, values)
-        return True
+    def _record_notification(self, effect: RecordNotification) -> bool:
+        """Store a notification; False, and nothing stored, when this eUICC's notification with this
+        sequence number is stored already (a replay, or its twin committed meanwhile)."""
+        values = {
+            "seq": effect.seq,
+            "eid": effect.eid,
+            "iccid": effect.iccid,
+            "event": effect.event,
+            "raw": effect.raw,
+            "result": effect.result,
+            "received_at": self.store.clock(),
+        }
+        statement = _INSERT_NOTIFICATION[self.cursor.connection.dialect.name]
+        return self.cursor.first(statement, values) is not None
 
 
 @dataclass
@@ -239,11 +254,6 @@ class Es9Store:
         """One transaction: committed when the block ends, rolled back when it raises."""
         with transactions.begin(self.database.engine) as cursor:
             yield Es9Tx(self, cursor)
-
-    def open_package(self, profile: ProfileView) -> PreparedPackage:
-        """The profile's package, with its PPK protection when it was prepared at import."""
-        assert profile.package is not None, "read the profile with_package=True"
-        return self.database.open_prepared(profile.iccid, profile.package)
 
 
 def _subject(profile: ProfileView) -> order_moves.Subject:

@@ -1,21 +1,23 @@
-"""What the ES9+ service sees of the database: plain rows (the attribute names of the ORM models),
-and the storage interface it works through (es9/store.py implements it on SQLAlchemy Core).
+"""What the ES9+ core sees of the database: plain rows (the attribute names of the ORM models), the
+snapshots a call reads before it decides, and the storage interface around the core (es9/store.py
+implements it on SQLAlchemy Core).
 
-Nothing here does I/O, and the service imports nothing else from the storage: it runs on any
-Es9Storage, and its module imports neither SQLAlchemy nor the HTTP layer.
+Nothing here does I/O, and the core imports nothing else from the storage: the storage reads a
+snapshot, the core decides (es9/decisions/), the storage applies the effects (es9/effects.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from openrsp.hexutil import to_hex
-from openrsp.smdp.es2.points import ProgressPoint
-from openrsp.smdp.prepared_package import PreparedPackage
-from openrsp.smdp.states import Event, State
+
+if TYPE_CHECKING:
+    from openrsp.smdp.es9.effects import Applied, Effect
 
 
 @dataclass
@@ -64,44 +66,47 @@ class SessionRow:
     stored: bool = True  # False for a session authenticateClient is about to write first
 
 
-class Es9Tx(Protocol):
-    """One database transaction of an ES9+ call: the reads and writes the service needs."""
+# -- snapshots: what one call reads, in one statement when it can ------------------------------------
 
-    def get_session(self, transaction_id: str) -> SessionRow | None: ...
-    def save_session(self, row: SessionRow) -> None: ...
-    def bound_sessions(self, iccid: str, eid: str, state: str) -> list[SessionRow]: ...
-    def purge_expired_sessions(self) -> int: ...
-    def profile_by_iccid(self, iccid: str, *, with_package: bool = False) -> ProfileView | None: ...
-    def profile_by_matching_id(self, matching_id: str) -> ProfileView | None: ...
-    def profiles_ordered_for_eid(self, eid: str) -> list[ProfileView]: ...
-    def save_order(self, order: OrderView, **values: Any) -> None: ...
-    def transition(
-        self,
-        profile: ProfileView,
-        event_: Event,
-        *,
-        detail: dict[str, Any] | None = None,
-        progress: ProgressPoint | Literal[False] | None = None,
-    ) -> State: ...
-    def report_progress(self, profile: ProfileView, point: ProgressPoint, *, event_: str) -> None: ...
-    def record_notification(
-        self,
-        *,
-        event_: str,
-        raw: bytes,
-        seq: int | None = None,
-        eid: str | None = None,
-        iccid: str | None = None,
-        result: str | None = None,
-    ) -> bool: ...
+
+@dataclass
+class OrderSnapshot:
+    """authenticateClient: the profiles (locked, with their orders) the eUICC may ask for, by
+    matchingId or, without one, every profile ordered for its EID; and, when the chosen order was
+    delivered already (a retry), the sessions that bound it to this eUICC, newest first."""
+
+    profiles: list[ProfileView]
+    bound_sessions: list[SessionRow] = field(default_factory=list)
+
+
+@dataclass
+class SessionSnapshot:
+    """getBoundProfilePackage, handleNotification, cancelSession: the RSP session (locked) and the
+    profile it names (locked, with its order; with its sealed package for getBoundProfilePackage);
+    for getBoundProfilePackage of a retry, the session it supersedes."""
+
+    session: SessionRow | None
+    profile: ProfileView | None
+    previous: SessionRow | None = None
+
+
+class Es9Tx(Protocol):
+    """One database transaction of an ES9+ call: the snapshot reads, then the effects applied."""
+
+    def session(self, transaction_id: str) -> SessionRow | None: ...
+    def session_with_profile(
+        self, transaction_id: str, *, with_package: bool = False
+    ) -> tuple[SessionRow | None, ProfileView | None]: ...
+    def profiles_for(self, *, matching_id: str | None, eid: str) -> list[ProfileView]: ...
+    def bound_sessions(self, iccid: str, eid: str) -> list[SessionRow]: ...
+    def apply(self, effects: Sequence[Effect]) -> Applied: ...
 
 
 class Es9Storage(Protocol):
-    """Transactions (committed at the end of the block, rolled back when it raises; a conflict is
-    StateConflict or IntegrityConflict) and the sealed package opened."""
+    """Transactions: committed at the end of the block, rolled back when it raises; a conflict is
+    StateConflict or IntegrityConflict."""
 
     def transaction(self) -> AbstractContextManager[Es9Tx]: ...
-    def open_package(self, profile: ProfileView) -> PreparedPackage: ...
 
 
 def tid(transaction_id: str | bytes) -> str:

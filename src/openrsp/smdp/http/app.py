@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -42,6 +42,7 @@ from openrsp.rspserver.framing import (
 from openrsp.rspserver.jsonapi import ADMIN_PROTOCOL, failure, success
 from openrsp.smdp.config import ENV_CONFIG, SmdpConfig
 from openrsp.smdp.context import SmdpContext, build_context
+from openrsp.smdp.db import operators, transactions
 from openrsp.smdp.db.executor import DatabaseExecutor
 from openrsp.smdp.errors import Es2Error, Es9Error
 from openrsp.smdp.es2.service import EXTENSION_FUNCTIONS, Es2Service
@@ -78,7 +79,7 @@ class SmdpApp:
         self.context = context
         self.operator_cas = load_ca_certificates(context.config.operator_ca)
         self.lpa_cas = load_ca_certificates(context.config.lpa_ca)
-        self.database = DatabaseExecutor(context.repo.engine)
+        self.database = DatabaseExecutor(context.database.engine)
         self.max_body = context.config.limits.max_body_bytes
 
     # -- ES9+ -----------------------------------------------------------------------------------
@@ -197,17 +198,17 @@ class SmdpApp:
     def _call_es2(self, cert: x509.Certificate, function: str, fields: dict[str, Any]) -> dict[str, Any]:
         context = self.context
 
-        def operator_of_certificate(session: Session) -> str:
+        def operator_of_certificate(connection: Connection) -> str:
             # Resolved inside the function's own transaction: one transaction per ES2+ call.
-            operator = context.repo.operator_for_certificate(
-                session, common_name(cert), context.config.default_operator
+            operator = operators.operator_for_certificate(
+                connection, common_name(cert), context.config.default_operator, context.clock()
             )
             if operator is None:
                 raise Es2Error(FUNCTION_REQUESTER, "1.2", "this certificate belongs to no operator here")
             return operator.name
 
         service = Es2Service(
-            context.repo,
+            context.database,
             operator=operator_of_certificate,
             address=context.address,
             defaults=context.order_defaults,
@@ -320,6 +321,8 @@ def create_app_from_env() -> ASGIApp:
         raise RuntimeError(f"{ENV_CONFIG} is not set; start the SM-DP+ with `openrsp smdp serve`")
     config = SmdpConfig.from_json(text)
     _log_to_stderr(config.log_level)
+    if config.workers == 1:  # no other worker to queue with on an SQLite file (db/transactions.py)
+        transactions.sole_writer_process(config.db_url)
     return create_app(build_context(config))
 
 

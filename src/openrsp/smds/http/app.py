@@ -37,6 +37,7 @@ from openrsp.rspserver.framing import (
     ClientGone,
     check_headers,
     decode_body,
+    encode,
     issued_by_one_of,
     peer_certificates,
     read_body,
@@ -171,11 +172,11 @@ class SmdsApp:
         return _json(success(result))
 
 
-def _json(content: dict[str, Any], status_code: int = 200, *, close: bool = False) -> JSONResponse:
+def _json(content: dict[str, Any], status_code: int = 200, *, close: bool = False) -> Response:
     headers = {"X-Admin-Protocol": ADMIN_PROTOCOL}
     if close:  # the rest of the request is not read: the connection cannot carry another one
         headers["Connection"] = "close"
-    return JSONResponse(content, status_code=status_code, headers=headers)
+    return Response(encode(content), status_code=status_code, headers=headers, media_type="application/json")
 
 
 async def _health(_request: Request) -> Response:
