@@ -28,6 +28,7 @@ from openrsp.pki.credentials import SmdpCredentials
 from openrsp.pki.eid import make_eid
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import open_database
+from openrsp.smdp.db import transactions
 from openrsp.smdp.es2.service import Es2Service
 from openrsp.smdp.inventory import import_packages
 
@@ -43,7 +44,11 @@ class Inventory:
     db_url: str | None = None
 
     def __post_init__(self) -> None:
-        self.database = open_database(load_config(data_dir=self.data, db_url=self.db_url))
+        config = load_config(data_dir=self.data, db_url=self.db_url)
+        # This test process takes no lock file either (SQLite's own busy wait orders it with the
+        # server), so a writer lock file next to the database can only be the server's.
+        transactions.sole_writer_process(config.db_url)
+        self.database = open_database(config)
         self.es2 = Es2Service(self.database, operator=None, address=self.address)
 
     @property

@@ -20,6 +20,7 @@ from openrsp.rspserver.protocol import limited_protocol
 from openrsp.rspserver.tls import make_ssl_context
 from openrsp.smdp.config import ENV_CONFIG, SmdpConfig
 from openrsp.smdp.context import open_database
+from openrsp.smdp.db import transactions
 from openrsp.smdp.errors import ConfigError
 from openrsp.smdp.tlsfiles import load_credentials, resolve_address, tls_server_files
 
@@ -41,6 +42,8 @@ def prepare(config: SmdpConfig) -> tuple[SmdpConfig, functools.partial]:
     for path in client_cas:
         if not os.path.isfile(path):
             raise ConfigError(f"CA file not found: {path}")
+    if config.workers == 1:  # uvicorn runs the one worker in this process: no other to queue with
+        transactions.sole_writer_process(config.db_url)
     database = open_database(config)  # schema upgrade + KEK + operators, once, before any worker
     database.engine.dispose()
     factory = functools.partial(
