@@ -45,6 +45,9 @@ __all__ = [
 ]
 
 PLAIN_SIGNATURE_SIZE = 2 * FIELD_SIZE
+# The algorithm object holds no state: built once, not per signature. (The deterministic one is
+# built when asked: OpenSSL before 3.2 refuses it.)
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 
 
 def plain_to_der(signature: bytes) -> bytes:
@@ -73,7 +76,8 @@ def der_to_plain(signature: bytes) -> bytes:
 def sign_plain(private_key: PrivateKey, data: bytes, *, deterministic: bool = False) -> bytes:
     """ECDSA-SHA256 over `data`, as r || s. `deterministic` uses RFC 6979 nonces (reproducible output)."""
     curve_of(private_key)
-    der = private_key.sign(data, ec.ECDSA(hashes.SHA256(), deterministic_signing=deterministic))
+    algorithm = ec.ECDSA(hashes.SHA256(), deterministic_signing=True) if deterministic else _ECDSA_SHA256
+    der = private_key.sign(data, algorithm)
     return der_to_plain(der)
 
 
@@ -87,7 +91,7 @@ def verify_plain(public_key: PublicKey, data: bytes, signature: bytes) -> bool:
     if len(signature) != PLAIN_SIGNATURE_SIZE:
         return False
     try:
-        public_key.verify(plain_to_der(signature), data, ec.ECDSA(hashes.SHA256()))
+        public_key.verify(plain_to_der(signature), data, _ECDSA_SHA256)
     except InvalidSignature:
         return False
     return True

@@ -10,6 +10,8 @@ the counter-derived ICV, the chained AES-CMAC, and the 80 00.. padding. Which by
   16-byte CMAC becomes the next MCV.
 """
 
+from typing import Any
+
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
 
@@ -43,14 +45,20 @@ class ChannelState:
         self.keys = keys
         self.mcv = keys.initial_mcv
         self.block_counter = 1
-        # Keyed once per key set: ECB holds no state between blocks, and a CMAC copy starts fresh.
-        self._icv_cipher = Cipher(algorithms.AES(keys.s_enc), modes.ECB()).encryptor()
-        self._cmac = CMAC(algorithms.AES(keys.s_mac))
+        # Keyed once per key set, on first use: ECB holds no state between blocks, and a CMAC copy
+        # starts fresh. (The SM-DP+ switches to a profile's PPK and then sends segments protected
+        # at import: those keys never protect anything here.)
+        self._icv_cipher: Any = None
+        self._cmac: CMAC | None = None
 
     def icv(self) -> bytes:
+        if self._icv_cipher is None:
+            self._icv_cipher = Cipher(algorithms.AES(self.keys.s_enc), modes.ECB()).encryptor()
         return self._icv_cipher.update(self.block_counter.to_bytes(BLOCK_SIZE, "big"))
 
     def full_mac(self, header: bytes, data: bytes) -> bytes:
+        if self._cmac is None:
+            self._cmac = CMAC(algorithms.AES(self.keys.s_mac))
         cmac = self._cmac.copy()
         cmac.update(self.mcv + header + data)
         return cmac.finalize()

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from openrsp.crypto.ecdsa import sign_plain
 from openrsp.crypto.keys import CurveName, PrivateKey, PublicKey, curve_of
 
@@ -44,6 +46,12 @@ class KeySigner:
 
 def as_signer(key: PrivateKey | Signer) -> Signer:
     """A Signer for a private key or a signer (passed through)."""
+    # The usual cases first: isinstance against a runtime-checkable Protocol inspects the class's
+    # members on every call (about 8 µs), a concrete class check costs nothing.
+    if isinstance(key, KeySigner):
+        return key
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return KeySigner(key)
     if isinstance(key, Signer):
         return key
     return KeySigner(key)

@@ -90,7 +90,8 @@ def build_bound_profile_package(
         raise InputError(f"EID must be 16 bytes, got {len(eid)}")
     if not 1 <= len(transaction_id) <= 16:
         raise InputError("transactionId must be 1 to 16 bytes")
-    curve = as_signer(dppb_key).curve
+    signer = as_signer(dppb_key)
+    curve = signer.curve
     ot_key = smdp_ot_key if smdp_ot_key is not None else generate_one_time_key(curve)
     smdp_otpk = public_key_to_point(ot_key)
     keys = derive_session_keys(shared_secret(ot_key, euicc_otpk), host_id, eid)
@@ -100,7 +101,7 @@ def build_bound_profile_package(
         host_id=host_id,
         smdp_otpk=smdp_otpk,
         euicc_otpk=euicc_otpk,
-        dppb_key=dppb_key,
+        dppb_key=signer,
     )
     sender = BspSender(keys)
     configure = [sender.protect(TAG_ENCRYPTED, configure_isdp)]

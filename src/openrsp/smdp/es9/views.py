@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from openrsp.hexutil import to_hex
 
@@ -107,6 +107,17 @@ class Es9Storage(Protocol):
     StateConflict or IntegrityConflict."""
 
     def transaction(self) -> AbstractContextManager[Es9Tx]: ...
+
+
+_Row = TypeVar("_Row", "OrderView", "ProfileView", "SessionRow")
+
+
+def copied(row: _Row) -> _Row:
+    """A shallow copy of a row: what dataclasses.replace(row) gives (the rows have no __post_init__
+    and no slots), without its per-field keyword call, which a download pays about 17 times."""
+    clone = object.__new__(type(row))
+    clone.__dict__.update(row.__dict__)
+    return clone
 
 
 def tid(transaction_id: str | bytes) -> str:

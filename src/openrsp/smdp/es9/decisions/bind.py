@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +33,7 @@ from openrsp.smdp.es9.decisions.common import (
     expected_session,
     status_data,
 )
-from openrsp.smdp.es9.views import ProfileView, SessionRow, SessionSnapshot
+from openrsp.smdp.es9.views import ProfileView, SessionRow, SessionSnapshot, copied
 from openrsp.smdp.rsp_session import SessionEvent, SessionState
 from openrsp.smdp.states import Event
 
@@ -187,7 +187,7 @@ def _check_confirmation_code(
 def _previous_binding(previous: SessionRow | None) -> SessionRow | None:
     if previous is None or previous.state != SessionState.BOUND.value or not previous.data.get("binding"):
         return None
-    return replace(previous)
+    return copied(previous)
 
 
 def _package(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ from openrsp.smdp.errors import Es9Error
 from openrsp.smdp.es2.points import ProgressPoint
 from openrsp.smdp.es9.credentials import signing_sets
 from openrsp.smdp.es9.effects import Effect, MoveOrder, ReportProgress, SaveOrder, SaveSession
-from openrsp.smdp.es9.views import OrderView, ProfileView, SessionRow, tid
+from openrsp.smdp.es9.views import OrderView, ProfileView, SessionRow, copied, tid
 from openrsp.smdp.rsp_session import SessionEvent, SessionState, allows, next_state
 from openrsp.smdp.states import Event, State
 from openrsp.smdp.states import next_state as next_order_state
@@ -106,12 +106,15 @@ def expected_session(row: SessionRow | None, event: SessionEvent, now: datetime)
         raise status.UNKNOWN_TRANSACTION.error("the RSP session has expired")
     if not allows(state, event):
         raise status.UNKNOWN_TRANSACTION.error(f"{event.value} is not expected in session state {state}")
-    return replace(row)
+    return copied(row)
 
 
 def copy_profile(profile: ProfileView) -> ProfileView:
     """The decision's own copy of a snapshot profile (it changes state and order fields as it goes)."""
-    return replace(profile, order=replace(profile.order) if profile.order is not None else None)
+    copy = copied(profile)
+    if profile.order is not None:
+        copy.order = copied(profile.order)
+    return copy
 
 
 _UNCHANGED: Any = object()  # expires_at not given: the row keeps its own
@@ -134,7 +137,9 @@ class Changes:
             row.expires_at = self.now  # the next purge removes it
         elif expires_at is not _UNCHANGED:
             row.expires_at = expires_at
-        self.effects.append(SaveSession(replace(row, data=dict(row.data)), expected))
+        saved = copied(row)
+        saved.data = dict(row.data)
+        self.effects.append(SaveSession(saved, expected))
         row.stored = True
 
     def move_order(
