@@ -125,12 +125,18 @@ _INSERT_NOTIFICATION = {
 }
 
 
+# (attribute, result column) pairs, named once rather than on every row
+_PROFILE_KEYS = tuple(column.name for column in _PROFILE_COLUMNS)
+_ORDER_KEYS = tuple((name, f"order_{name}") for name in _ORDER_FIELDS)
+_SESSION_KEYS = tuple((name, f"session_{name}") for name in _SESSION_FIELDS)
+
+
 def _profile_from(data: dict[str, Any]) -> ProfileView:
     order = None
     if data["order_id"] is not None:
-        order = OrderView(**{name: data[f"order_{name}"] for name in _ORDER_FIELDS})
+        order = OrderView(**{name: data[key] for name, key in _ORDER_KEYS})
     return ProfileView(
-        **{column.name: data[column.name] for column in _PROFILE_COLUMNS},
+        **{name: data[name] for name in _PROFILE_KEYS},
         order=order,
         package=data.get("package"),
     )
@@ -159,7 +165,7 @@ class Es9Tx:
         row = self.cursor.first(query, {"tid": transaction_id})
         if row is None:
             return self.session(transaction_id), None
-        session = SessionRow(**{name: row[f"session_{name}"] for name in _SESSION_FIELDS})
+        session = SessionRow(**{name: row[key] for name, key in _SESSION_KEYS})
         return session, _profile_from(row)
 
     def profiles_for(self, *, matching_id: str | None, eid: str) -> list[ProfileView]:
