@@ -80,7 +80,10 @@ def encode_header(tag: int, length: int) -> bytes:
 
 def encode_tlv(tag: int, value: bytes) -> bytes:
     """One TLV with a minimal length."""
-    return encode_header(tag, len(value)) + bytes(value)
+    length = len(value)
+    if 0 <= tag <= 0xFF and length < 0x80:  # one tag byte, short length: most TLVs, built directly
+        return bytes((tag, length)) + bytes(value)
+    return encode_header(tag, length) + bytes(value)
 
 
 def read_tag(buf: bytes, offset: int = 0) -> tuple[int, int]:

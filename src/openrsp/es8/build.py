@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from openrsp.asn1.tlv import encode_tlv
-from openrsp.crypto.ecdsa import PrivateKey, public_key_to_point
+from openrsp.crypto.ecdsa import PrivateKey, PublicKey, public_key_to_point
 from openrsp.crypto.ecka import generate_one_time_key, shared_secret
 from openrsp.crypto.kdf import SessionKeys, derive_session_keys
 from openrsp.crypto.signer import Signer, as_signer
@@ -72,6 +72,7 @@ def build_bound_profile_package(
     ppk: SessionKeys | None = None,
     configure_isdp: bytes = CONFIGURE_ISDP_EMPTY,
     protected_profile: bytes | None = None,
+    euicc_ot_key: PublicKey | None = None,
 ) -> BoundProfilePackage:
     """The whole BF36 for one session.
 
@@ -84,7 +85,9 @@ def build_bound_profile_package(
       the profile segments are protected with them instead of the session keys;
     - protected_profile: the profile's tag-86 segments already protected under ppk, one after the
       other (prepared once: they do not depend on the session); profile_package is then not
-      protected again.
+      protected again;
+    - euicc_ot_key: euicc_otpk already parsed into a key (the caller checked the point), so it is
+      not parsed again.
     """
     if len(eid) != 16:
         raise InputError(f"EID must be 16 bytes, got {len(eid)}")
@@ -94,7 +97,8 @@ def build_bound_profile_package(
     curve = signer.curve
     ot_key = smdp_ot_key if smdp_ot_key is not None else generate_one_time_key(curve)
     smdp_otpk = public_key_to_point(ot_key)
-    keys = derive_session_keys(shared_secret(ot_key, euicc_otpk), host_id, eid)
+    peer = euicc_ot_key if euicc_ot_key is not None else euicc_otpk
+    keys = derive_session_keys(shared_secret(ot_key, peer), host_id, eid)
 
     isc = initialise_secure_channel(
         transaction_id=transaction_id,

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 
 from openrsp.crypto.ecka import generate_one_time_key
 from openrsp.crypto.kdf import KEY_LENGTH, SessionKeys
-from openrsp.crypto.keys import FIELD_SIZE, PrivateKey, private_key_from_scalar, private_key_to_scalar
+from openrsp.crypto.keys import (
+    FIELD_SIZE,
+    PrivateKey,
+    PublicKey,
+    private_key_from_scalar,
+    private_key_to_scalar,
+)
 from openrsp.es8.build import build_bound_profile_package
 from openrsp.hexutil import to_hex
 from openrsp.rspserver.sealing import Sealer
@@ -31,16 +37,25 @@ class Binding:
     # otSK.DP.ECKA as a key, when at hand (a new binding): rebuilding it from the scalar costs a
     # scalar multiplication
     ot_key: PrivateKey | None = field(default=None, compare=False, repr=False)
+    # otPK.EUICC.ECKA as a key, when at hand (a new binding: getBoundProfilePackage parsed it to
+    # check the point is on the curve)
+    euicc_key: PublicKey | None = field(default=None, compare=False, repr=False)
 
     def one_time_key(self, curve: str) -> PrivateKey:
         return self.ot_key if self.ot_key is not None else private_key_from_scalar(curve, self.otsk)
 
 
 def new_binding(
-    curve: str, euicc_otpk: bytes, rng: Callable[[int], bytes] = os.urandom, ppk: SessionKeys | None = None
+    curve: str,
+    euicc_otpk: bytes,
+    rng: Callable[[int], bytes] = os.urandom,
+    ppk: SessionKeys | None = None,
+    *,
+    euicc_key: PublicKey | None = None,
 ) -> Binding:
     """A fresh SM-DP+ one-time key for this otPK.EUICC; the profile's own PPK when it has one
-    (prepared at import), else fresh profile protection keys."""
+    (prepared at import), else fresh profile protection keys. `euicc_key`: otPK.EUICC parsed
+    already (the point `euicc_otpk`, as a key)."""
     ot_key = generate_one_time_key(curve, rng=None if rng is os.urandom else rng)
     if ppk is None:
         keys = rng(3 * KEY_LENGTH)
@@ -49,7 +64,7 @@ def new_binding(
             s_mac=keys[KEY_LENGTH : 2 * KEY_LENGTH],
             initial_mcv=keys[2 * KEY_LENGTH :],
         )
-    return Binding(euicc_otpk, private_key_to_scalar(ot_key), ppk, ot_key)
+    return Binding(euicc_otpk, private_key_to_scalar(ot_key), ppk, ot_key, euicc_key)
 
 
 def _context(iccid: str) -> str:
@@ -94,6 +109,7 @@ def bound_package(
         transaction_id=transaction_id,
         eid=bytes.fromhex(eid),
         euicc_otpk=binding.euicc_otpk,
+        euicc_ot_key=binding.euicc_key,
         dppb_key=signing.dppb_key,
         profile_package=b"" if prepared is not None else profile_package.der,
         store_metadata=store_metadata,

@@ -109,7 +109,7 @@ def _bind(
     ci_set = set_for_pkid(setup.credentials, bytes.fromhex(data["ci_pkid"]))
     euicc_otpk = signed2["euiccOtpk"]
     try:
-        public_key_from_point(ci_set.curve, euicc_otpk)
+        euicc_key = public_key_from_point(ci_set.curve, euicc_otpk)
     except OpenRSPError as exc:
         raise status.INVALID_INPUT.error(f"euiccOtpk: {exc}") from None
     if snapshot.profile is None or snapshot.profile.order is None or snapshot.profile.package is None:
@@ -145,7 +145,9 @@ def _bind(
         # the eUICC reused the one-time key we offered: the same otPK.DP and session keys again
         binding = es9_binding.unseal(kept, setup.sealer, profile.iccid)
     if binding is None:  # the profile's own PPK, prepared at import (None for older records)
-        binding = es9_binding.new_binding(ci_set.curve, euicc_otpk, setup.rng, ppk=package.ppk)
+        binding = es9_binding.new_binding(
+            ci_set.curve, euicc_otpk, setup.rng, ppk=package.ppk, euicc_key=euicc_key
+        )
     sealed = es9_binding.seal(binding, setup.sealer, profile.iccid)
 
     changes.move_order(profile, Event.BPP_DELIVERED, detail={"transactionId": to_hex(transaction_id)})
