@@ -109,7 +109,7 @@ class Es9Storage(Protocol):
     def transaction(self) -> AbstractContextManager[Es9Tx]: ...
 
 
-_Row = TypeVar("_Row", "OrderView", "ProfileView", "SessionRow")
+_Row = TypeVar("_Row", OrderView, ProfileView, SessionRow)
 
 
 def copied(row: _Row) -> _Row:
