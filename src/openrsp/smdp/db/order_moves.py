@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Connection, and_, bindparam, insert, update
 
@@ -18,6 +18,9 @@ from openrsp.smdp.errors import StateConflict
 from openrsp.smdp.es2 import progress
 from openrsp.smdp.es2.points import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
 from openrsp.smdp.rows import ProfileRow
+
+if TYPE_CHECKING:
+    from openrsp.smdp.es9.views import ProfileView
 from openrsp.smdp.states import Event, State, next_state
 
 _profiles = Profile.__table__
@@ -43,8 +46,8 @@ class Subject:
     order: Any  # OrderView or OrderRow (eid, matching_id, smds_address), or None
 
 
-def subject_of(profile: ProfileRow) -> Subject:
-    """The Subject of a profile read by db/profiles.py."""
+def subject_of(profile: ProfileRow | ProfileView) -> Subject:
+    """The Subject of a profile read by db/profiles.py (ProfileRow) or by the ES9+ store (ProfileView)."""
     return Subject(
         id=profile.id,
         iccid=profile.iccid,

@@ -192,14 +192,14 @@ class Es9Tx:
             elif isinstance(effect, MoveOrder):
                 order_moves.move(
                     self.cursor.connection,
-                    _subject(effect.profile),
+                    order_moves.subject_of(effect.profile),
                     effect.event,
                     self.store.clock(),
                     detail=effect.detail,
                     point=effect.progress,
                 )
             elif isinstance(effect, ReportProgress):
-                subject = _subject(effect.profile)
+                subject = order_moves.subject_of(effect.profile)
                 order_moves.report(
                     self.cursor.connection, subject, effect.point, effect.event, self.store.clock()
                 )
@@ -260,15 +260,3 @@ class Es9Store:
         """One transaction: committed when the block ends, rolled back when it raises."""
         with transactions.begin(self.database.engine) as cursor:
             yield Es9Tx(self, cursor)
-
-
-def _subject(profile: ProfileView) -> order_moves.Subject:
-    return order_moves.Subject(
-        id=profile.id,
-        iccid=profile.iccid,
-        state=profile.state,
-        profile_type=profile.profile_type,
-        operator_name=profile.operator_name,
-        callback_url=profile.callback_url,
-        order=profile.order,
-    )
