@@ -123,7 +123,7 @@ def test_smds_down_answers_8_9_at_once_and_the_outbox_delivers_when_it_is_back(
     smds = Smds(smds_pki, tmp_path / "smds").start()
     try:
         cancelled, _ = _order_at(smdp, smds.address, eid)  # registered while the SM-DS is up
-        assert len(smds.events()) == 1
+        [cancelled_event] = smds.events()
         smds.stop()
 
         # Down: confirmOrder answers the SM-DS error at once; the order stays confirmed and released.
@@ -144,8 +144,14 @@ def test_smds_down_answers_8_9_at_once_and_the_outbox_delivers_when_it_is_back(
         euicc = _euicc(smds_pki, tmp_path / "euicc", smds.address)
 
         def delivered() -> bool:
+            # Both delivered: the cancelled order's event gone, the new order's one there (checking only
+            # "one event for this EID" would already hold before either, with the old event).
             events = smds.events()
-            return len(events) == 1 and events[0]["eid"] == eid
+            return (
+                len(events) == 1
+                and events[0]["eid"] == eid
+                and events[0]["eventId"] != cancelled_event["eventId"]
+            )
 
         wait_for(delivered, timeout=90, what="the pending registration and deletion")
         [event] = _discover(euicc)
