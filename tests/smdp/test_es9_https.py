@@ -6,6 +6,9 @@ of the TS.48 package that went in. SQLite and PostgreSQL both serve.
 """
 
 import json
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from es9_harness import (
     serve,
 )
 from smdp_support import SMDP_HOST, create_database, drop_database
+from sqlalchemy.engine import make_url
 
 from openrsp.pki.credentials import SmdpCredentials
 from openrsp.pki.eid import make_eid
@@ -169,3 +173,33 @@ def post(http: httpx.Client, function: str, body: dict | bytes, content_type: st
         headers=headers,
         extensions={"sni_hostname": SMDP_HOST},
     )
+
+
+def test_a_download_waits_off_the_loop_while_another_process_writes(pki_dir, ts48_dir, tmp_path):
+    """One worker on SQLite writes ES9+ transactions on its event loop, which must never wait: with
+    the file locked by another process, the call waits in the database thread, and the server
+    keeps answering meanwhile."""
+    inventory = Inventory(tmp_path / "smdp", SMDP_HOST)
+    package = ts48_dir / TS48_PROFILE
+    iccid, matching_id = inventory.released_order(package)
+    database = make_url(load_config(data_dir=inventory.data).db_url).database
+    server = serve(pki_dir, inventory.data, pki_dir / "nist" / "ci.cert.pem", SMDP_HOST)
+    other = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    try:
+        euicc = SoftEuicc.load(pki_dir, "nist")
+        with server.client() as http, server.client() as watcher, ThreadPoolExecutor(1) as pool:
+            other.execute("BEGIN IMMEDIATE")  # another process writing
+            running = pool.submit(download, over_https(http, SMDP_HOST), euicc, SMDP_HOST, matching_id)
+            for _ in range(5):
+                health = watcher.get("/openrsp/health", extensions={"sni_hostname": SMDP_HOST})
+                assert health.status_code == 200
+                time.sleep(0.1)
+            assert not running.done()  # authenticateClient must write: it waits for the file
+            other.rollback()
+            run = running.result(timeout=60)
+            assert euicc.open_package(run.package).profile == package.read_bytes()
+        assert inventory.status(iccid)["state"] == "Downloaded"
+    finally:
+        other.close()
+        server.stop()
+        inventory.close()

@@ -28,7 +28,15 @@ from sqlalchemy.sql import Executable
 
 from openrsp.smdp.errors import IntegrityConflict
 
-__all__ = ["Cursor", "IntegrityConflict", "Transaction", "WriterTurn", "begin", "sole_writer_process"]
+__all__ = [
+    "Cursor",
+    "IntegrityConflict",
+    "Transaction",
+    "WriterTurn",
+    "begin",
+    "is_sole_writer",
+    "sole_writer_process",
+]
 
 
 class Cursor:
@@ -149,6 +157,12 @@ def sole_writer_process(db_url: str) -> None:
     if database:
         with _TURNS_LOCK:
             _SOLE_WRITERS.add(database)
+
+
+def is_sole_writer(database: str) -> bool:
+    """Whether sole_writer_process was called for this SQLite file in this process."""
+    with _TURNS_LOCK:
+        return database in _SOLE_WRITERS
 
 
 def _writer_turn(engine: Engine) -> WriterTurn | None:

@@ -35,7 +35,7 @@ from openrsp.smdp.es9 import orders as es9_orders
 from openrsp.smdp.es9.credentials import signing_sets
 from openrsp.smdp.es9.decisions import Decision, Es9Setup, PackageToBuild
 from openrsp.smdp.es9.effects import RecordNotification
-from openrsp.smdp.es9.views import Es9Tx, OrderSnapshot, SessionSnapshot, tid
+from openrsp.smdp.es9.views import Es9Storage, Es9Tx, OrderSnapshot, SessionSnapshot, tid
 from openrsp.smdp.rsp_session import SessionState
 from openrsp.smdp.states import State
 
@@ -47,9 +47,10 @@ _log = logging.getLogger("openrsp.smdp.es9")
 
 
 class Es9Service:
-    def __init__(self, context: SmdpContext) -> None:
+    def __init__(self, context: SmdpContext, store: Es9Storage | None = None) -> None:
         self.context = context
-        self.store = context.es9_store  # the storage, behind es9/views.py's Es9Storage
+        # the storage, behind es9/views.py's Es9Storage (default: the context's)
+        self.store = store if store is not None else context.es9_store
         self.setup = Es9Setup(
             address=context.address,
             credentials=context.credentials,

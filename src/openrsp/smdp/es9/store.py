@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -247,9 +247,12 @@ class Es9Tx:
 
 @dataclass
 class Es9Store:
-    """The ES9+ storage over the SM-DP+'s database (engine, sealer, clock)."""
+    """The ES9+ storage over the SM-DP+'s database (engine, sealer, clock). `begin` opens the
+    transactions (default: db/transactions.py's on the engine; a single-worker server on SQLite
+    gives the event loop's own, db/loop_writer.py)."""
 
     database: SmdpDatabase
+    begin: Callable[[], AbstractContextManager[transactions.Cursor]] | None = None
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -258,5 +261,6 @@ class Es9Store:
     @contextmanager
     def transaction(self) -> Iterator[Es9Tx]:
         """One transaction: committed when the block ends, rolled back when it raises."""
-        with transactions.begin(self.database.engine) as cursor:
+        opened = self.begin() if self.begin is not None else transactions.begin(self.database.engine)
+        with opened as cursor:
             yield Es9Tx(self, cursor)

@@ -44,10 +44,12 @@ from openrsp.smdp.config import ENV_CONFIG, SmdpConfig
 from openrsp.smdp.context import SmdpContext, build_context
 from openrsp.smdp.db import operators, transactions
 from openrsp.smdp.db.executor import DatabaseExecutor
+from openrsp.smdp.db.loop_writer import LoopWriter, WriterBusy
 from openrsp.smdp.errors import Es2Error, Es9Error
 from openrsp.smdp.es2.service import EXTENSION_FUNCTIONS, Es2Service
 from openrsp.smdp.es2.service import FUNCTIONS as ES2_FUNCTIONS
 from openrsp.smdp.es9 import service as es9plus
+from openrsp.smdp.es9.store import Es9Store
 from openrsp.smdp.outbox import OutboxWorker
 from openrsp.smdp.tlsfiles import load_ca_certificates
 from openrsp.status_codes import (
@@ -81,6 +83,17 @@ class SmdpApp:
         self.lpa_cas = load_ca_certificates(context.config.lpa_ca)
         self.database = DatabaseExecutor(context.database.engine)
         self.max_body = context.config.limits.max_body_bytes
+        # A single worker on SQLite runs ES9+ transactions on the loop and fsyncs off it
+        # (db/loop_writer.py); otherwise (PostgreSQL, several workers, another storage) every
+        # call goes to the database's thread pool.
+        self.loop_writer = (
+            LoopWriter.for_engine(context.database.engine) if context.es9_storage is None else None
+        )
+        self.loop_store = (
+            Es9Store(context.database, begin=self.loop_writer.transaction)
+            if self.loop_writer is not None
+            else None
+        )
 
     # -- ES9+ -----------------------------------------------------------------------------------
 
@@ -128,7 +141,7 @@ class SmdpApp:
                     raise Es9Error(PROTOCOL_FORMAT, "2.2", f"{name} is missing")
                 if not isinstance(body[name], str):
                     raise Es9Error(PROTOCOL_FORMAT, "2.1", f"{name} must be a string")
-            result = await self.database.run(self._call_es9, function, body)
+            result = await self._run_es9(function, body)
         except BodyTooLarge:
             error = Es9Error(PROTOCOL_FORMAT, "2.1", f"request body over {self.max_body} bytes")
             _log.warning("ES9+ %s from %s refused: %s", function, peer(scope), error)
@@ -146,8 +159,23 @@ class SmdpApp:
             return 204, None, False
         return 200, success(result), False
 
-    def _call_es9(self, function: str, body: dict[str, Any]) -> dict[str, Any]:
-        service = es9plus.Es9Service(self.context)
+    async def _run_es9(self, function: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The call on the loop's SQLite connection, answered once its commits are durable; in the
+        database's thread pool when there is no such connection or another writer holds the file."""
+        writer = self.loop_writer
+        if writer is None:
+            return await self.database.run(self._call_es9, function, body)
+        commits = writer.commits
+        try:
+            return self._call_es9(function, body, self.loop_store)
+        except WriterBusy:
+            return await self.database.run(self._call_es9, function, body)
+        finally:
+            if writer.commits != commits:  # an error's effects are committed too: durable first
+                await writer.durable()
+
+    def _call_es9(self, function: str, body: dict[str, Any], store: Es9Store | None = None) -> dict[str, Any]:
+        service = es9plus.Es9Service(self.context, store)
         result = getattr(service, function)(body)
         return dict(result or {})
 
@@ -278,6 +306,8 @@ def create_app(context: SmdpContext, *, close_context: bool = True) -> ASGIApp:
         if worker is not None:
             worker.stop()
         handlers.database.close()
+        if handlers.loop_writer is not None:
+            handlers.loop_writer.close()
         if close_context:
             context.close()
 
