@@ -22,7 +22,7 @@ JSON = {"Content-Type": "application/json", **ES_HEADERS}
 class StandIn:
     """Replaces the ES9+ functions to see what the HTTP layer makes of their answers."""
 
-    def __init__(self, context) -> None:
+    def __init__(self, context, store=None) -> None:
         self.context = context
 
     def initiateAuthentication(self, body):
