@@ -23,11 +23,13 @@ lose only transactions whose answers were never sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import queue
 import sqlite3
+import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -58,9 +60,11 @@ class LoopWriter:
         self.commits = 0  # commits so far: a caller compares before and after its call
         self._engine = _loop_engine(database_path)
         self._connection: Connection | None = None
-        self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="openrsp-wal-sync")
         self._checkpointer: sqlite3.Connection | None = None
-        self._next: asyncio.Future[None] | None = None  # the sync the next waiters share
+        self._next: list[asyncio.Future[None]] = []  # callers waiting for the next sync
+        self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._disk_thread, name="openrsp-wal-sync", daemon=True)
+        self._thread.start()
         self._checkpointed_at = 0  # `commits` at the last checkpoint
         self._syncing = False
 
@@ -110,33 +114,44 @@ class LoopWriter:
 
     async def durable(self) -> None:
         """Return once every commit made before this call is on the disk."""
-        waiting = self._next
-        if waiting is None:
-            waiting = self._next = asyncio.get_running_loop().create_future()
-            if not self._syncing:
-                self._start_sync()
-        await asyncio.shield(waiting)
+        waiter = asyncio.get_running_loop().create_future()
+        self._next.append(waiter)
+        if not self._syncing:
+            self._start_sync()
+        await waiter
 
     def _start_sync(self) -> None:
-        waiting, self._next = self._next, None
-        assert waiting is not None
+        waiters, self._next = self._next, []
         self._syncing = True
         checkpoint = self.commits - self._checkpointed_at >= CHECKPOINT_COMMITS
         if checkpoint:
             self._checkpointed_at = self.commits
-        running = asyncio.get_running_loop().run_in_executor(self._disk, self._sync, checkpoint)
-        running.add_done_callback(lambda done: self._synced(waiting, done))
+        self._requests.put((asyncio.get_running_loop(), waiters, checkpoint))
 
-    def _synced(self, waiting: asyncio.Future[None], done: asyncio.Future[None]) -> None:
+    def _synced(self, waiters: list[asyncio.Future[None]], error: OSError | None) -> None:
         self._syncing = False
-        error = done.exception()
-        if not waiting.done():
+        for waiter in waiters:
+            if waiter.done():  # its caller was cancelled
+                continue
             if error is None:
-                waiting.set_result(None)
+                waiter.set_result(None)
             else:
-                waiting.set_exception(error)
-        if self._next is not None:  # commits made while that sync ran
+                waiter.set_exception(error)
+        if self._next:  # commits made while that sync ran
             self._start_sync()
+
+    def _disk_thread(self) -> None:
+        """The disk thread: one sync per request, then the loop is told (a plain queue and thread:
+        no executor machinery per sync)."""
+        while (request := self._requests.get()) is not None:
+            loop, waiters, checkpoint = request
+            error = None
+            try:
+                self._sync(checkpoint)
+            except OSError as exc:
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+                loop.call_soon_threadsafe(self._synced, waiters, error)
 
     def _sync(self, checkpoint: bool) -> None:
         # Opened per sync: the WAL file is this path's, whatever happened to an older descriptor.
@@ -160,7 +175,8 @@ class LoopWriter:
             _log.debug("WAL checkpoint postponed: %s", exc)
 
     def close(self) -> None:
-        self._disk.shutdown(wait=True)
+        self._requests.put(None)
+        self._thread.join()
         if self._checkpointer is not None:
             self._checkpointer.close()
         if self._connection is not None:
