@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Delete, Insert, Select, Update
+from sqlalchemy import Delete, Insert, Select, TextClause, Update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import visitors
@@ -34,7 +34,7 @@ __all__ = ["Plan", "Prepared", "UnpreparableStatement", "prepared"]
 
 Processor = Callable[[Any], Any]
 
-_RUNNABLE = (Select, Insert, Update, Delete)
+_RUNNABLE = (Select, Insert, Update, Delete, TextClause)
 # sqlite3 takes a dict of values for the named paramstyle; SQLAlchemy's own sqlite dialect says qmark.
 _NAMED_SQLITE = sqlite.dialect(paramstyle="named")
 _MISSING = object()
@@ -53,7 +53,7 @@ class Plan:
     binds: tuple[tuple[str, Processor | None], ...]
     # bind name -> what it takes when the values do not name it: a constant, or a default's callable
     fallbacks: Mapping[str, tuple[bool, Any]]
-    results: tuple[Processor | None, ...]  # per result column, in order
+    results: tuple[Processor | None, ...] | None  # per result column, in order; None: untyped text()
     names: tuple[str, ...] | None = field(default=None)  # the result columns, from the first cursor
     converting: tuple[tuple[str, Processor], ...] = ()
 
@@ -95,10 +95,11 @@ class Plan:
     def _learn_names(self, description: Sequence[Sequence[Any]]) -> tuple[str, ...]:
         # The names SQLAlchemy keys its mappings by: the cursor's, as the SQL labels them.
         names = tuple(column[0] for column in description)
-        if len(names) != len(self.results) or len(set(names)) != len(names):
+        results = (None,) * len(names) if self.results is None else self.results
+        if len(names) != len(results) or len(set(names)) != len(names):
             raise UnpreparableStatement(f"result columns {names} do not match the statement's")
         self.converting = tuple(
-            (name, process) for name, process in zip(names, self.results, strict=True) if process is not None
+            (name, process) for name, process in zip(names, results, strict=True) if process is not None
         )
         self.names = names
         return names
@@ -109,7 +110,9 @@ class Prepared:
 
     def __init__(self, statement: Any) -> None:
         if not isinstance(statement, _RUNNABLE):
-            raise UnpreparableStatement(f"not a SELECT, INSERT, UPDATE or DELETE: {type(statement).__name__}")
+            raise UnpreparableStatement(
+                f"not a SELECT, INSERT, UPDATE, DELETE or text(): {type(statement).__name__}"
+            )
         for element in visitors.iterate(statement):
             if isinstance(element, BindParameter):
                 _check_bind(element)
@@ -167,25 +170,31 @@ def _compile(statement: Any, dialect: Dialect, keys: frozenset[str] | None) -> P
     compiled = statement.compile(
         dialect=_compiling_dialect(dialect), column_keys=None if keys is None else sorted(keys)
     )
-    binds: list[tuple[str, Processor | None]] = []
+    binds: dict[str, Processor | None] = {}
     fallbacks: dict[str, tuple[bool, Any]] = {}
-    for name, bind in compiled.binds.items():
+    named: dict[str, str] = {}  # bind key -> its name in the SQL (an anonymous bind's is made at compilation)
+    for bind, name in compiled.bind_names.items():
         _check_bind(bind)
         if not name.isidentifier():  # SQLAlchemy would escape it in the SQL, under another name
             raise UnpreparableStatement(f"bind parameter name {name!r}")
-        binds.append((name, bind.type.dialect_impl(dialect).bind_processor(dialect)))
+        named[bind.key] = name
+        if name in binds:  # the same parameter used twice in the statement
+            continue
+        binds[name] = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if not bind.required:
             fallbacks[name] = (False, bind.value)
     for columns, kind in ((compiled.insert_prefetch, "default"), (compiled.update_prefetch, "onupdate")):
         for column in columns:
-            fallbacks[column.key] = _column_default(column, kind)
+            fallbacks[named[column.key]] = _column_default(column, kind)
     if "__[POSTCOMPILE" in compiled.string:
         raise UnpreparableStatement("the statement is rendered per execution")
-    results = tuple(
-        column.type.dialect_impl(dialect).result_processor(dialect, None)
-        for column in statement.exported_columns
-    )
-    return Plan(sql=compiled.string, binds=tuple(binds), fallbacks=fallbacks, results=results)
+    results = None  # text(): SQLAlchemy converts none of its result columns either
+    if not isinstance(statement, TextClause):
+        results = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.exported_columns
+        )
+    return Plan(sql=compiled.string, binds=tuple(binds.items()), fallbacks=fallbacks, results=results)
 
 
 def _column_default(column: Any, kind: str) -> tuple[bool, Any]:
