@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from smdp_support import empty_tables
 from sqlalchemy import Engine, bindparam, func, insert, literal_column, select, text, update
 from sqlalchemy.exc import DBAPIError
 
@@ -269,3 +271,25 @@ def test_a_cursor_over_a_bare_sqlite3_connection(tmp_path: Path) -> None:
     finally:
         driver.close()
     assert read == {**_profile(1), "updated_at": WHEN}
+
+
+def test_a_cursor_over_a_bare_psycopg_connection(pg_database: str) -> None:
+    """Written on a psycopg connection SQLAlchemy never configured; read back through SQLAlchemy."""
+    url = pg_database
+    empty_tables(url)
+    with psycopg.connect(url) as driver:  # commits when the block ends
+        cursor = transactions.Cursor.on(driver, "postgresql")
+        cursor.execute(Prepared(insert(_operators)), {"id": 1, "name": "op", "created_at": WHEN})
+        cursor.execute(INSERT_PROFILE, _profile(1))
+        read_on_driver = cursor.first(PROFILE_BY_ICCID, {"iccid": _profile(1)["iccid"]})
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            read = (
+                connection.execute(PROFILE_BY_ICCID.statement, {"iccid": _profile(1)["iccid"]})
+                .mappings()
+                .one()
+            )
+    finally:
+        engine.dispose()
+    assert dict(read) == read_on_driver == {**_profile(1), "updated_at": WHEN}
