@@ -19,7 +19,7 @@ callable bind parameters (SQLAlchemy renders or computes those per execution).
 
 from __future__ import annotations
 
-import weakref
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,15 +119,13 @@ class Prepared:
         self.statement = statement
         # An INSERT or UPDATE without .values() writes the columns its values name.
         self.by_keys = isinstance(statement, (Insert, Update))
-        self._plans: weakref.WeakKeyDictionary[Dialect, dict[frozenset[str] | None, Plan]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._plans: dict[Dialect, dict[frozenset[str] | None, Plan]] = {}
 
     def plan(self, dialect: Dialect, values: Mapping[str, Any]) -> Plan:
         """The compiled plan for this dialect (and these value keys), compiled on first use."""
         plans = self._plans.get(dialect)
         if plans is None:
-            plans = self._plans.setdefault(dialect, {})
+            plans = _remember(self._plans, dialect, {}, _DIALECTS_KEPT)
         keys = frozenset(values) if self.by_keys else None
         found = plans.get(keys)
         if found is None:
@@ -135,17 +133,33 @@ class Prepared:
         return found
 
 
-_WRAPPED: weakref.WeakKeyDictionary[Any, Prepared] = weakref.WeakKeyDictionary()
+# Plans hold the dialect (SQLAlchemy's processors refer to it), so a weak key would never let go:
+# the caches below keep the newest entries instead. A process has an engine or two; tests make many.
+_DIALECTS_KEPT = 4
+_WRAPPED_KEPT = 256
+_WRAPPED: dict[Any, Prepared] = {}
+_REMEMBERING = threading.Lock()
 
 
 def prepared(statement: Prepared | Any) -> Prepared:
-    """`statement` as a Prepared: itself, or a plain Core statement wrapped once (kept while it lives)."""
+    """`statement` as a Prepared: itself, or a plain Core statement wrapped once (the newest
+    statements wrapped are kept: build statements once, as module constants)."""
     if isinstance(statement, Prepared):
         return statement
     found = _WRAPPED.get(statement)
     if found is None:
-        found = _WRAPPED[statement] = Prepared(statement)
+        found = _remember(_WRAPPED, statement, Prepared(statement), _WRAPPED_KEPT)
     return found
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any, limit: int) -> Any:
+    """cache[key], set to `value` unless another thread set it first; the oldest entries beyond
+    `limit` forgotten (readers' dict.get needs no lock)."""
+    with _REMEMBERING:
+        found = cache.setdefault(key, value)
+        while len(cache) > limit:
+            del cache[next(iter(cache))]
+        return found
 
 
 def _check_bind(bind: BindParameter[Any]) -> None:
