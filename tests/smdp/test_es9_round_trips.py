@@ -1,5 +1,6 @@
 """How many SQL statements and commits each ES9+ call costs, counted on the real database (SQLite
-and PostgreSQL) with SQLAlchemy's cursor events: the maxima below are what the snapshot read and
+and PostgreSQL): the statements db/transactions.py's Cursor hands the driver, plus any SQLAlchemy
+runs itself (its cursor events), and the commits: the maxima below are what the snapshot read and
 the effects apply cost today, so a change that adds a round trip to the hot path fails here."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from es9_harness import b64, download, ok
 from sqlalchemy import event
 
 from openrsp.asn1.rsp_types import CancelSessionReason
+from openrsp.smdp.db.transactions import Cursor
 
 clock = es9_harness.clock
 rig = es9_harness.rig
@@ -36,11 +38,19 @@ def counting(engine) -> Iterator[Counted]:
     def on_commit(*_args) -> None:
         counted.commits += 1
 
+    run = Cursor._run
+
+    def counted_run(cursor: Cursor, *args):  # each one driver execute of the Cursor's
+        on_statement()
+        return run(cursor, *args)
+
     event.listen(engine, "before_cursor_execute", on_statement)
     event.listen(engine, "commit", on_commit)
+    Cursor._run = counted_run
     try:
         yield counted
     finally:
+        Cursor._run = run
         event.remove(engine, "before_cursor_execute", on_statement)
         event.remove(engine, "commit", on_commit)
 

@@ -2,7 +2,9 @@
 table (states.py) gives the next state; a conditional UPDATE (`… WHERE state = :expected`) writes it,
 so of two racing callers exactly one moves the profile and the other gets StateConflict; an `events`
 row records it; the operator's progress report and, when the order ends, the deletion of its SM-DS
-event are outbox rows in the same transaction. SQLAlchemy Core on the caller's connection."""
+event are outbox rows in the same transaction. Prepared statements (db/prepared.py) run by a Cursor
+(db/transactions.py) on the caller's transaction: the ES9+ store passes its Cursor, ES2+ and the
+command line their SQLAlchemy Connection."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from sqlalchemy import Connection, and_, bindparam, insert, update
 
 from openrsp.smdp import smds_events
 from openrsp.smdp.db.models import EventLog, OutboxItem, Profile
+from openrsp.smdp.db.prepared import Prepared
+from openrsp.smdp.db.transactions import Cursor
 from openrsp.smdp.errors import StateConflict
 from openrsp.smdp.es2 import progress
 from openrsp.smdp.es2.points import DEFAULT_PROGRESS, ProgressPoint, ProgressRecord
@@ -24,13 +28,13 @@ if TYPE_CHECKING:
 from openrsp.smdp.states import Event, State, next_state
 
 _profiles = Profile.__table__
-_MOVE_PROFILE = (
+_MOVE_PROFILE = Prepared(
     update(_profiles)
     .where(and_(_profiles.c.id == bindparam("profile_id"), _profiles.c.state == bindparam("expected")))
     .values(state=bindparam("new_state"), updated_at=bindparam("now"))
 )
-_INSERT_EVENT = insert(EventLog.__table__)
-_INSERT_OUTBOX = insert(OutboxItem.__table__)
+_INSERT_EVENT = Prepared(insert(EventLog.__table__))
+_INSERT_OUTBOX = Prepared(insert(OutboxItem.__table__))
 
 
 @dataclass(frozen=True)
@@ -59,8 +63,12 @@ def subject_of(profile: ProfileRow | ProfileView) -> Subject:
     )
 
 
+def _cursor(on: Connection | Cursor) -> Cursor:
+    return on if isinstance(on, Cursor) else Cursor(on)
+
+
 def move(
-    connection: Connection,
+    on: Connection | Cursor,
     subject: Subject,
     event_: Event,
     now: datetime,
@@ -70,36 +78,38 @@ def move(
 ) -> State:
     """Move the profile along the state table; its new state. `point`: None reports the event's
     default progress point (DEFAULT_PROGRESS), False none, a ProgressPoint that one."""
+    cursor = _cursor(on)
     current = State(subject.state)
     new = next_state(current, event_)
-    changed = connection.execute(
+    changed = cursor.execute(
         _MOVE_PROFILE,
         {"profile_id": subject.id, "expected": current.value, "new_state": new.value, "now": now},
-    ).rowcount
+    )
     if changed != 1:
         raise StateConflict(subject.iccid, current.value)
     name = Event(event_).value
-    _log_event(connection, subject.iccid, name, current.value, new.value, dict(detail or {}), now)
+    _log_event(cursor, subject.iccid, name, current.value, new.value, dict(detail or {}), now)
     chosen = DEFAULT_PROGRESS.get(Event(event_)) if point is None else point
     if chosen:
-        _queue_report(connection, subject, name, current.value, new.value, chosen, now)
+        _queue_report(cursor, subject, name, current.value, new.value, chosen, now)
     deletion = smds_events.deletion_values(subject.order, now) if new in smds_events.END_STATES else None
     if deletion is not None:  # the order ended: so does its event at the SM-DS
-        connection.execute(_INSERT_OUTBOX, deletion)
+        cursor.execute(_INSERT_OUTBOX, deletion)
     return new
 
 
 def report(
-    connection: Connection, subject: Subject, point: ProgressPoint, event_: str, now: datetime
+    on: Connection | Cursor, subject: Subject, point: ProgressPoint, event_: str, now: datetime
 ) -> None:
     """A step that changes no state (eligibility check, confirmation code failure)."""
+    cursor = _cursor(on)
     detail = {"notificationPointId": point.point_id, "success": point.success}
-    _log_event(connection, subject.iccid, event_, subject.state, subject.state, detail, now)
-    _queue_report(connection, subject, event_, subject.state, subject.state, point, now)
+    _log_event(cursor, subject.iccid, event_, subject.state, subject.state, detail, now)
+    _queue_report(cursor, subject, event_, subject.state, subject.state, point, now)
 
 
 def _log_event(
-    connection: Connection,
+    cursor: Cursor,
     iccid: str,
     event_: str,
     from_state: str,
@@ -108,11 +118,11 @@ def _log_event(
     at: datetime,
 ) -> None:
     values = {"iccid": iccid, "event": event_, "from_state": from_state, "to_state": to_state}
-    connection.execute(_INSERT_EVENT, {**values, "detail": detail, "created_at": at})
+    cursor.execute(_INSERT_EVENT, {**values, "detail": detail, "created_at": at})
 
 
 def _queue_report(
-    connection: Connection,
+    cursor: Cursor,
     subject: Subject,
     event_: str,
     from_state: str,
@@ -134,4 +144,4 @@ def _queue_report(
     )
     values = progress.outbox_values(record, now)
     if values is not None:  # durable: in this transaction, delivered by any live node
-        connection.execute(_INSERT_OUTBOX, values)
+        cursor.execute(_INSERT_OUTBOX, values)

@@ -1,9 +1,9 @@
 """Transactions for the SM-DP+'s statements, on SQLAlchemy Core's public API.
 
-Statements are SQLAlchemy Core objects built once at import (module constants): SQLAlchemy's
-compiled cache then keeps their SQL per dialect, so running one costs a cache look-up, not a
-compilation. Values go in as plain dicts; SQLAlchemy applies the type conversions (UTC datetimes,
-JSON, booleans ...) both ways.
+Statements are SQLAlchemy Core objects built once at import (module constants), run by `Cursor`
+on the connection's DB-API driver: db/prepared.py compiles each once per dialect with SQLAlchemy,
+which also gives the type conversions (UTC datetimes, JSON, booleans ...) both ways. Values go in
+as plain dicts.
 
 `begin(engine)` opens one transaction (SQLite: BEGIN IMMEDIATE, see db/engine.py; after waiting
 for its turn, see WriterTurn) and commits or rolls it back at the end of the block. It blocks:
@@ -22,10 +22,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.sql import Executable
 
+from openrsp.rspserver.database import make_engine
+from openrsp.smdp.db.prepared import Plan, Prepared, prepared
 from openrsp.smdp.errors import IntegrityConflict
 
 __all__ = [
@@ -40,26 +42,76 @@ __all__ = [
 
 
 class Cursor:
-    """Runs statements on one connection inside a transaction."""
+    """Runs statements on one connection inside a transaction, straight on its DB-API driver.
+
+    Statements are `Prepared` (db/prepared.py) or plain Core statements (wrapped in a Prepared once
+    per statement object): SQLAlchemy compiles each once per dialect and gives its type
+    conversions; the driver runs it. Over a transaction's SQLAlchemy Connection (`Cursor(connection)`)
+    or over a bare DB-API connection (`Cursor.on(driver_connection, engine.dialect)`).
+    """
 
     def __init__(self, connection: Connection) -> None:
-        self.connection = connection
+        self.connection: Connection | None = connection
+        self._bind(connection.connection.driver_connection, connection.dialect)
 
-    def execute(self, statement: Executable, values: Mapping[str, Any]) -> int:
+    @classmethod
+    def on(cls, driver_connection: Any, dialect: Dialect | str) -> Cursor:
+        """A Cursor over a DB-API connection (sqlite3 or psycopg), in the transaction its owner runs.
+        `dialect`: the engine's (`engine.dialect`, whose type conversions the engine's own statements
+        use), or a dialect name for one configured as openrsp's engines are (db/engine.py)."""
+        cursor = cls.__new__(cls)
+        cursor.connection = None
+        cursor._bind(driver_connection, _dialect_named(dialect) if isinstance(dialect, str) else dialect)
+        return cursor
+
+    def _bind(self, driver_connection: Any, dialect: Dialect) -> None:
+        self.driver = driver_connection
+        self.dialect = dialect
+        self.dialect_name: str = dialect.name
+        dbapi = dialect.loaded_dbapi
+        self._integrity_error: type[Exception] = dbapi.IntegrityError
+        self._dbapi_error: type[Exception] = dbapi.Error
+
+    def execute(self, statement: Prepared | Executable, values: Mapping[str, Any]) -> int:
         """Run an INSERT/UPDATE/DELETE; how many rows it changed. For an INSERT or an UPDATE
         without .values(), the keys of `values` that name columns are the columns written."""
-        try:
-            return self.connection.execute(statement, dict(values)).rowcount
-        except IntegrityError as exc:
-            raise IntegrityConflict(str(exc.orig)) from None
+        return self._run(prepared(statement).plan(self.dialect, values), values).rowcount
 
-    def rows(self, statement: Executable, values: Mapping[str, Any]) -> list[dict[str, Any]]:
-        result = self.connection.execute(statement, dict(values))
-        return [dict(row) for row in result.mappings()]
+    def rows(self, statement: Prepared | Executable, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The rows a SELECT (or a statement with RETURNING) gives, as dicts keyed by column name."""
+        plan = prepared(statement).plan(self.dialect, values)
+        cursor = self._run(plan, values)
+        return plan.rows(cursor.description, cursor.fetchall())
 
-    def first(self, statement: Executable, values: Mapping[str, Any]) -> dict[str, Any] | None:
+    def first(self, statement: Prepared | Executable, values: Mapping[str, Any]) -> dict[str, Any] | None:
         found = self.rows(statement, values)
         return found[0] if found else None
+
+    def _run(self, plan: Plan, values: Mapping[str, Any]) -> Any:
+        try:
+            return self.driver.execute(plan.sql, plan.parameters(values))
+        except self._integrity_error as exc:
+            raise IntegrityConflict(str(exc)) from None
+        except self._dbapi_error as exc:
+            # Callers see SQLAlchemy's exceptions, as when SQLAlchemy ran the statement (no values
+            # in the message: they may be secrets).
+            raise DBAPIError.instance(
+                plan.sql, None, exc, self._dbapi_error, hide_parameters=True, dialect=self.dialect
+            ) from exc
+
+
+def _dialect_named(name: str) -> Dialect:
+    """A dialect configured as make_engine configures its engines' (JSON columns read by load_json…);
+    an engine that never connects, made once per name."""
+    with _DIALECTS_LOCK:
+        found = _DIALECTS.get(name)
+        if found is None:
+            found = _DIALECTS[name] = make_engine(f"{name}://").dialect
+        return found
+
+
+_DIALECTS: dict[str, Dialect] = {}
+_DIALECTS_LOCK = threading.Lock()
 
 
 class Transaction:

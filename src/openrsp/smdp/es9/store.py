@@ -1,7 +1,8 @@
 """The ES9+ path's storage: the snapshot a call reads and the effects it applies, with SQLAlchemy Core.
 
 ES9+ is the SM-DP+'s hot path (four calls per download, each its own transaction); each call
-costs a handful of statements, built with SQLAlchemy Core once (its compiled cache keeps their SQL) and run in db/transactions.py.
+costs a handful of statements, built with SQLAlchemy Core once, compiled once per dialect
+(db/prepared.py) and run on the DB-API driver by db/transactions.py's Cursor.
 The snapshot is one locked, joined read for most calls (the session with its profile, order,
 operator and, for getBoundProfilePackage, sealed package; or the candidate orders of an
 authenticateClient). Effects (es9/effects.py) are applied in order: state changes are the same
@@ -32,6 +33,7 @@ from openrsp.smdp.db.models import (
     ProfilePackage,
     RspSession,
 )
+from openrsp.smdp.db.prepared import Prepared
 from openrsp.smdp.errors import StateConflict
 from openrsp.smdp.es9.effects import (
     Applied,
@@ -94,15 +96,15 @@ def _profile_query(where: Any, *, with_package: bool = False, with_session: bool
     return select(*columns).select_from(joined).where(where).with_for_update(of=locked)
 
 
-# Built once: SQLAlchemy then only looks up the compiled form (building costs more than running).
-_PROFILES_BY_MATCHING_ID = _profile_query(_orders.c.matching_id == bindparam("matching_id"))
-_PROFILES_FOR_EID = _profile_query(_orders.c.eid == bindparam("eid")).order_by(_orders.c.id)
+# Built and prepared once: each is compiled once per dialect, then run on the driver.
+_PROFILES_BY_MATCHING_ID = Prepared(_profile_query(_orders.c.matching_id == bindparam("matching_id")))
+_PROFILES_FOR_EID = Prepared(_profile_query(_orders.c.eid == bindparam("eid")).order_by(_orders.c.id))
 _BY_TID = _sessions.c.transaction_id == bindparam("tid")
-_SESSION_WITH_PROFILE = _profile_query(_BY_TID, with_session=True)
-_SESSION_WITH_PROFILE_AND_PACKAGE = _profile_query(_BY_TID, with_package=True, with_session=True)
+_SESSION_WITH_PROFILE = Prepared(_profile_query(_BY_TID, with_session=True))
+_SESSION_WITH_PROFILE_AND_PACKAGE = Prepared(_profile_query(_BY_TID, with_package=True, with_session=True))
 _SESSION_COLUMNS = [_sessions.c[name] for name in _SESSION_FIELDS]
-_SESSION_BY_ID = select(*_SESSION_COLUMNS).where(_BY_TID).with_for_update()
-_SESSIONS_OF = (
+_SESSION_BY_ID = Prepared(select(*_SESSION_COLUMNS).where(_BY_TID).with_for_update())
+_SESSIONS_OF = Prepared(
     select(*_SESSION_COLUMNS)
     .where(
         _sessions.c.iccid == bindparam("iccid"),
@@ -111,17 +113,21 @@ _SESSIONS_OF = (
     )
     .order_by(_sessions.c.updated_at.desc())
 )
-_INSERT_SESSION = insert(_sessions)
-_UPDATE_SESSION = update(_sessions).where(
-    _sessions.c.transaction_id == bindparam("tid"), _sessions.c.state == bindparam("expected")
+_INSERT_SESSION = Prepared(insert(_sessions))
+_UPDATE_SESSION = Prepared(
+    update(_sessions).where(
+        _sessions.c.transaction_id == bindparam("tid"), _sessions.c.state == bindparam("expected")
+    )
 )
-_PURGE_SESSIONS = delete(_sessions).where(_sessions.c.expires_at < bindparam("now"))
-_UPDATE_ORDER = update(_orders).where(_orders.c.id == bindparam("order_id"))
+_PURGE_SESSIONS = Prepared(delete(_sessions).where(_sessions.c.expires_at < bindparam("now")))
+_UPDATE_ORDER = Prepared(update(_orders).where(_orders.c.id == bindparam("order_id")))
 # A replay (same EID and seqNumber) meets the unique index and is skipped, in the same statement.
 # RETURNING says whether it was stored (a DBAPI's rowcount for an upsert is not to be trusted).
 _INSERT_NOTIFICATION = {
-    "postgresql": postgresql.insert(_notifications).on_conflict_do_nothing().returning(_notifications.c.id),
-    "sqlite": sqlite.insert(_notifications).on_conflict_do_nothing().returning(_notifications.c.id),
+    "postgresql": Prepared(
+        postgresql.insert(_notifications).on_conflict_do_nothing().returning(_notifications.c.id)
+    ),
+    "sqlite": Prepared(sqlite.insert(_notifications).on_conflict_do_nothing().returning(_notifications.c.id)),
 }
 
 
@@ -191,7 +197,7 @@ class Es9Tx:
                 self._save_session(effect)
             elif isinstance(effect, MoveOrder):
                 order_moves.move(
-                    self.cursor.connection,
+                    self.cursor,
                     order_moves.subject_of(effect.profile),
                     effect.event,
                     self.store.clock(),
@@ -200,9 +206,7 @@ class Es9Tx:
                 )
             elif isinstance(effect, ReportProgress):
                 subject = order_moves.subject_of(effect.profile)
-                order_moves.report(
-                    self.cursor.connection, subject, effect.point, effect.event, self.store.clock()
-                )
+                order_moves.report(self.cursor, subject, effect.point, effect.event, self.store.clock())
             elif isinstance(effect, SaveOrder):
                 self.cursor.execute(_UPDATE_ORDER, {"order_id": effect.order_id, **effect.values})
             elif isinstance(effect, RecordNotification):
@@ -241,7 +245,7 @@ class Es9Tx:
             "result": effect.result,
             "received_at": self.store.clock(),
         }
-        statement = _INSERT_NOTIFICATION[self.cursor.connection.dialect.name]
+        statement = _INSERT_NOTIFICATION[self.cursor.dialect_name]
         return self.cursor.first(statement, values) is not None
 
 
