@@ -45,7 +45,7 @@ def _count(path: str) -> int:
 
 def _insert(writer: LoopWriter, size: int = 100) -> int:
     with writer.transaction() as cursor:
-        cursor.connection.execute(INSERT, {"v": os.urandom(size)})
+        cursor.execute(INSERT, {"v": os.urandom(size)})
     return writer.commits
 
 
@@ -92,7 +92,7 @@ def test_a_file_locked_by_another_writer_sends_the_call_elsewhere_at_once(writer
 
 def test_a_failing_block_leaves_nothing_behind(writer, database):
     with pytest.raises(RuntimeError), writer.transaction() as cursor:
-        cursor.connection.execute(INSERT, {"v": b"x"})
+        cursor.execute(INSERT, {"v": b"x"})
         raise RuntimeError("the decision failed")
     assert (writer.commits, _count(database)) == (0, 0)
     _insert(writer)

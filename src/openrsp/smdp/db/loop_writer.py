@@ -33,10 +33,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine
+from sqlalchemy.engine import Dialect
 
-from openrsp.rspserver.jsoncodec import load_json
 from openrsp.smdp.db.transactions import Cursor, is_sole_writer
 from openrsp.smdp.errors import IntegrityConflict
 
@@ -54,19 +53,19 @@ class WriterBusy(Exception):
 class LoopWriter:
     """The loop's SQLite connection (transactions that never wait) and the thread that makes them durable."""
 
-    def __init__(self, database_path: str) -> None:
+    def __init__(self, database_path: str, dialect: Dialect | str = "sqlite") -> None:
         self.path = database_path
         self.wal_path = database_path + "-wal"
+        self.dialect = dialect  # the engine's: its type conversions (db/prepared.py)
         self.commits = 0  # commits so far: a caller compares before and after its call
-        self._engine = _loop_engine(database_path)
-        self._connection: Connection | None = None
+        self._connection: sqlite3.Connection | None = None
         self._checkpointer: sqlite3.Connection | None = None
         self._next: list[asyncio.Future[None]] = []  # callers waiting for the next sync
+        self._syncing = False
+        self._checkpointed_at = 0  # `commits` at the last checkpoint
         self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._disk_thread, name="openrsp-wal-sync", daemon=True)
         self._thread.start()
-        self._checkpointed_at = 0  # `commits` at the last checkpoint
-        self._syncing = False
 
     @classmethod
     def for_engine(cls, engine: Engine) -> LoopWriter | None:
@@ -76,38 +75,48 @@ class LoopWriter:
             return None
         if database.startswith("file:") or not is_sole_writer(database):
             return None
-        return cls(database)
+        return cls(database, engine.dialect)
 
     # -- transactions (on the loop's thread) ----------------------------------------------------------
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
-        """One transaction on the loop's connection; WriterBusy before anything ran when the file is
-        locked by another connection. Committed (without fsync) when the block ends."""
+        """One transaction on the loop's connection, straight on the driver; WriterBusy before
+        anything ran when another connection holds the file. Committed (without fsync) at the end."""
         connection = self._connect()
         try:
-            connection.begin()
-        except (sqlite3.OperationalError, DBAPIError) as exc:
-            if _is_locked(exc):
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if connection.in_transaction:  # not ours to keep
+                connection.rollback()
+            if "locked" in str(exc) or "busy" in str(exc):
                 raise WriterBusy(str(exc)) from None
             raise
         try:
-            yield Cursor(connection)
+            yield Cursor.on(connection, self.dialect)
         except BaseException:
             connection.rollback()
             raise
         try:
             connection.commit()
-        except DBAPIError as exc:
+        except sqlite3.IntegrityError as exc:  # a deferred constraint, checked at commit
             connection.rollback()
-            if isinstance(exc.orig, sqlite3.IntegrityError):
-                raise IntegrityConflict(str(exc.orig)) from None
-            raise
+            raise IntegrityConflict(str(exc)) from None
         self.commits += 1
 
-    def _connect(self) -> Connection:
+    def _connect(self) -> sqlite3.Connection:
+        """One connection that never waits and never fsyncs at commit (see the module's docstring)."""
         if self._connection is None:
-            self._connection = self._engine.connect()
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=0)
+            for pragma in (
+                "journal_mode=WAL",
+                "busy_timeout=0",
+                "foreign_keys=ON",
+                "synchronous=NORMAL",
+                "wal_autocheckpoint=0",
+            ):
+                connection.execute(f"PRAGMA {pragma}")
+            self._connection = connection
         return self._connection
 
     # -- durability (awaited on the loop, done in the disk thread) ---------------------------------
@@ -181,38 +190,3 @@ class LoopWriter:
             self._checkpointer.close()
         if self._connection is not None:
             self._connection.close()
-        self._engine.dispose()
-
-
-def _loop_engine(database_path: str) -> Engine:
-    """One connection that never waits and never fsyncs at commit (see the module's docstring)."""
-    engine = create_engine(
-        f"sqlite:///{database_path}",
-        connect_args={"timeout": 0, "check_same_thread": False},
-        pool_size=1,
-        max_overflow=0,
-        json_deserializer=load_json,  # as rspserver/database.py's engines read JSON columns
-    )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # BEGIN is ours, below
-        for pragma in (
-            "journal_mode=WAL",
-            "busy_timeout=0",
-            "foreign_keys=ON",
-            "synchronous=NORMAL",
-            "wal_autocheckpoint=0",
-        ):
-            dbapi_connection.execute(f"PRAGMA {pragma}")
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
-
-    return engine
-
-
-def _is_locked(exc: BaseException) -> bool:
-    orig = getattr(exc, "orig", exc)
-    return isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig)
