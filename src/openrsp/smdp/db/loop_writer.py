@@ -123,15 +123,18 @@ class LoopWriter:
 
     async def durable(self) -> None:
         """Return once every commit made before this call is on the disk."""
-        waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
         self._next.append(waiter)
         if not self._syncing:
-            self._start_sync()
+            # Started at the end of this step of the loop: the other calls that run in it commit
+            # first and share the sync.
+            self._syncing = True
+            loop.call_soon(self._start_sync)
         await waiter
 
     def _start_sync(self) -> None:
         waiters, self._next = self._next, []
-        self._syncing = True
         checkpoint = self.commits - self._checkpointed_at >= CHECKPOINT_COMMITS
         if checkpoint:
             self._checkpointed_at = self.commits
@@ -147,6 +150,7 @@ class LoopWriter:
             else:
                 waiter.set_exception(error)
         if self._next:  # commits made while that sync ran
+            self._syncing = True
             self._start_sync()
 
     def _disk_thread(self) -> None:
