@@ -5,6 +5,8 @@ directoryName whose serialNumber is an EID prefix, as the SGP.26 EUM does) or wi
 permittedEins extension (2.23.146.1.2.2.0, SEQUENCE OF PrintableString EID prefixes).
 """
 
+from dataclasses import dataclass
+
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
@@ -157,15 +159,32 @@ def eum_permitted_eids(eum_cert: x509.Certificate) -> list[str] | None:
     return None if ranges is None else [prefix for _, prefix in ranges]
 
 
-def eid_range_violation(euicc_cert: x509.Certificate, eum_cert: x509.Certificate) -> str | None:
-    """Why the eUICC certificate falls outside its EUM's permitted range, or None if inside."""
-    eid = eid_from_certificate(euicc_cert)
+@dataclass(frozen=True)
+class EumRange:
+    """The EIDs an EUM certificate permits: permittedEins prefixes when it has that extension,
+    else its name constraints' (O, serialNumber prefix) pairs, else no restriction (both None)."""
+
+    eins: tuple[str, ...] | None
+    ranges: tuple[tuple[str | None, str], ...] | None
+
+
+def eum_range(eum_cert: x509.Certificate) -> EumRange:
+    """What the EUM permits (InputError for a malformed permittedEins): read once, checked per eUICC."""
     eins = _permitted_eins(eum_cert)
+    if eins is not None:
+        return EumRange(tuple(eins), None)
+    ranges = _name_constraint_ranges(eum_cert)
+    return EumRange(None, None if ranges is None else tuple(ranges))
+
+
+def range_violation(euicc_cert: x509.Certificate, eid: str, permitted: EumRange) -> str | None:
+    """Why `eid` (the eUICC certificate's) falls outside what its EUM permits, or None if inside."""
+    eins = permitted.eins
     if eins is not None:
         if any(eid.startswith(prefix) for prefix in eins):
             return None
         return f"EID {eid} is outside the EUM's permitted EINs ({', '.join(eins) or 'none'})"
-    ranges = _name_constraint_ranges(eum_cert)
+    ranges = permitted.ranges
     if ranges is None:
         return None
     orgs = [str(a.value) for a in euicc_cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
@@ -174,6 +193,12 @@ def eid_range_violation(euicc_cert: x509.Certificate, eum_cert: x509.Certificate
             return None
     shown = ", ".join(f"O={org} serialNumber={prefix}*" if org else f"{prefix}*" for org, prefix in ranges)
     return f"EID {eid} (O={', '.join(orgs) or '-'}) is outside the EUM's name constraints ({shown})"
+
+
+def eid_range_violation(euicc_cert: x509.Certificate, eum_cert: x509.Certificate) -> str | None:
+    """Why the eUICC certificate falls outside its EUM's permitted range, or None if inside."""
+    eid = eid_from_certificate(euicc_cert)
+    return range_violation(euicc_cert, eid, eum_range(eum_cert))
 
 
 def eid_permitted(eid: str, eum_cert: x509.Certificate) -> bool:

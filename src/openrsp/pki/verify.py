@@ -34,8 +34,9 @@ from openrsp.errors import InputError, OpenRSPError
 from openrsp.hexutil import to_hex
 from openrsp.pki.certio import display_name, fingerprint
 from openrsp.pki.curves import CURVE_TITLES, curve_of
-from openrsp.pki.eid import eid_check_digits_valid, eid_from_certificate, eid_range_violation
-from openrsp.pki.roles import PROFILES, SERVER_AUTH, RoleProfile, check_role, policies_of, role_of
+from openrsp.pki.eid import eid_check_digits_valid, eid_from_certificate, range_violation
+from openrsp.pki.facts import CertFacts
+from openrsp.pki.roles import PROFILES, SERVER_AUTH, RoleProfile, check_role
 
 RULES = (
     "unknown-issuer",
@@ -121,6 +122,9 @@ class VerifiedChain:
 
     certificates: tuple[x509.Certificate, ...]
     roles: tuple[str, ...]
+    valid_from: datetime  # the window in which every certificate of the chain is valid
+    valid_until: datetime
+    eid: str | None = None  # the leaf's EID, for an eUICC chain
 
     @property
     def leaf(self) -> x509.Certificate:
@@ -139,10 +143,6 @@ class VerifiedChain:
         """The CI's SubjectKeyIdentifier, which SGP.22 uses as the CI public key identifier."""
         return ski_of(self.ci) or b""
 
-    @property
-    def eid(self) -> str | None:
-        return eid_from_certificate(self.leaf) if self.role == "euicc" else None
-
     def describe(self) -> list[dict[str, Any]]:
         return [describe_certificate(c, r) for c, r in zip(self.certificates, self.roles, strict=True)]
 
@@ -151,19 +151,19 @@ class VerifiedChain:
 class _VerifiedIssuer:
     """An issuer chain (EUM ... CI) that passed every rule, and the window in which it holds."""
 
-    links: tuple[tuple[x509.Certificate, str], ...]
+    links: tuple[tuple[CertFacts, str], ...]
     ci_fingerprint: bytes
     not_before: datetime
     not_after: datetime
 
 
-def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    key = issuer.public_key()
-    algorithm = cert.signature_hash_algorithm
+def _signed_by(cert: CertFacts, issuer: CertFacts) -> bool:
+    key = issuer.public_key
+    algorithm = cert.cert.signature_hash_algorithm
     if not isinstance(key, ec.EllipticCurvePublicKey) or algorithm is None:
         return False
     try:
-        key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(algorithm))
+        key.verify(cert.cert.signature, cert.cert.tbs_certificate_bytes, ec.ECDSA(algorithm))
     except (InvalidSignature, UnsupportedAlgorithm, ValueError):
         return False
     return True
@@ -173,8 +173,8 @@ def _title(role: str) -> str:
     return PROFILES[role].title
 
 
-def _who(cert: x509.Certificate, role: str) -> str:
-    return f"{_title(role)} certificate '{display_name(cert.subject)}'"
+def _who(cert: CertFacts, role: str) -> str:
+    return f"{_title(role)} certificate '{display_name(cert.cert.subject)}'"
 
 
 @dataclass
@@ -182,23 +182,42 @@ class _Walk:
     """One verification in progress: the links found so far, for error reports."""
 
     at: datetime
-    links: list[tuple[x509.Certificate, str]] = field(default_factory=list)
+    links: list[tuple[CertFacts, str]] = field(default_factory=list)
 
-    def fail(self, rule: str, message: str, cert: x509.Certificate, role: str) -> ChainError:
-        return ChainError(rule, message, role=role, certificate=cert, chain=self.links)
+    def fail(self, rule: str, message: str, cert: CertFacts, role: str) -> ChainError:
+        chain = [(f.cert, r) for f, r in self.links]
+        return ChainError(rule, message, role=role, certificate=cert.cert, chain=chain)
 
 
 class ChainVerifier:
-    """Applies the SGP.22 chain rules; keeps a bounded cache of issuer chains it has verified."""
+    """Applies the SGP.22 chain rules; keeps a bounded cache of issuer chains it has verified, and
+    the facts read from the issuer certificates (CIs, EUMs) it was given, kept per certificate."""
 
     def __init__(self, cache_size: int = 512) -> None:
         self._cache: OrderedDict[bytes, _VerifiedIssuer] = OrderedDict()
         self._cache_size = cache_size
+        # id(certificate) -> its facts; each entry holds its certificate, so the id stays its own
+        self._facts: OrderedDict[int, CertFacts] = OrderedDict()
         self._lock = threading.Lock()
 
     def clear_cache(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._facts.clear()
+
+    def _issuer_facts(self, cert: x509.Certificate) -> CertFacts:
+        """The facts of a CI or intermediate: the same objects come back on every verification."""
+        key = id(cert)
+        with self._lock:
+            hit = self._facts.get(key)
+        if hit is not None and hit.cert is cert:
+            return hit
+        facts = CertFacts(cert)
+        with self._lock:
+            self._facts[key] = facts
+            while len(self._facts) > self._cache_size:
+                self._facts.popitem(last=False)
+        return facts
 
     def verify(
         self,
@@ -209,23 +228,24 @@ class ChainVerifier:
         at: datetime | None = None,
     ) -> VerifiedChain:
         at = _utc(at)
-        trusted = list(trusted_cis)
-        pool = list(untrusted)
-        trusted_fps = {fingerprint(c) for c in trusted}
+        trusted = [self._issuer_facts(c) for c in trusted_cis]
+        pool = [self._issuer_facts(c) for c in untrusted]
+        trusted_fps = {c.fingerprint for c in trusted}
         walk = _Walk(at)
-        leaf_role = _leaf_role(leaf, role)
-        walk.links.append((leaf, leaf_role))
+        first = CertFacts(leaf)
+        leaf_role = _leaf_role(first, role)
+        walk.links.append((first, leaf_role))
 
         if leaf_role == "ci":
-            if fingerprint(leaf) not in trusted_fps:
+            if first.fingerprint not in trusted_fps:
                 raise walk.fail(
-                    "unknown-issuer", "this CI certificate is not one of the trusted CIs", leaf, "ci"
+                    "unknown-issuer", "this CI certificate is not one of the trusted CIs", first, "ci"
                 )
             self._check_links(walk, 1)
-            return VerifiedChain((leaf,), ("ci",))
+            return _verified(walk.links)
 
         # Roles fix the path: eUICC -> EUM -> CI, every other role -> CI (SGP.22 v2).
-        cert, cert_role = leaf, leaf_role
+        cert, cert_role = first, leaf_role
         unchecked = 1  # links[:unchecked] still need every rule; the rest came from the cache
         while cert_role != "ci":
             issuer_role = PROFILES[cert_role].issuer_role
@@ -244,14 +264,12 @@ class ChainVerifier:
         chain = tuple(walk.links)
         if unchecked > 1:  # issuers checked just now (not vouched for by the cache): remember them
             self._remember(chain)
-        return VerifiedChain(tuple(c for c, _ in chain), tuple(r for _, r in chain))
+        return _verified(chain)
 
-    def _cached(
-        self, issuer: x509.Certificate, trusted_fps: set[bytes], at: datetime
-    ) -> _VerifiedIssuer | None:
-        if role_of(issuer) == "ci":
+    def _cached(self, issuer: CertFacts, trusted_fps: set[bytes], at: datetime) -> _VerifiedIssuer | None:
+        if issuer.role == "ci":
             return None  # CIs are trust anchors; checking them is cheap and must follow the caller's list
-        key = fingerprint(issuer)
+        key = issuer.fingerprint
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
@@ -260,16 +278,16 @@ class ChainVerifier:
             return hit
         return None
 
-    def _remember(self, chain: tuple[tuple[x509.Certificate, str], ...]) -> None:
-        ci_fp = fingerprint(chain[-1][0])
+    def _remember(self, chain: tuple[tuple[CertFacts, str], ...]) -> None:
+        ci_fp = chain[-1][0].fingerprint
         with self._lock:
             for i in range(1, len(chain) - 1):  # every intermediate, with the rest of the chain above it
                 links = chain[i:]
-                self._cache[fingerprint(chain[i][0])] = _VerifiedIssuer(
+                self._cache[chain[i][0].fingerprint] = _VerifiedIssuer(
                     links,
                     ci_fp,
-                    max(c.not_valid_before_utc for c, _ in links),
-                    min(c.not_valid_after_utc for c, _ in links),
+                    max(c.not_before for c, _ in links),
+                    min(c.not_after for c, _ in links),
                 )
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
@@ -300,9 +318,20 @@ class ChainVerifier:
                 _check_eid(walk, cert, issuer)
 
 
-def _leaf_role(leaf: x509.Certificate, role: str | None) -> str:
+def _verified(links: Sequence[tuple[CertFacts, str]]) -> VerifiedChain:
+    leaf, role = links[0]
+    return VerifiedChain(
+        tuple(c.cert for c, _ in links),
+        tuple(r for _, r in links),
+        max(c.not_before for c, _ in links),
+        min(c.not_after for c, _ in links),
+        leaf.eid if role == "euicc" else None,
+    )
+
+
+def _leaf_role(leaf: CertFacts, role: str | None) -> str:
     """The role the leaf must have: the one asked for, or the one its policy names."""
-    found = role_of(leaf)
+    found = leaf.role
     if role is not None:
         expected = check_role(role)
         if found != role:
@@ -312,12 +341,12 @@ def _leaf_role(leaf: x509.Certificate, role: str | None) -> str:
                 f"expected a {expected.title} certificate (policy {expected.policy.dotted_string}); "
                 f"this one has {shown}",
                 role=role,
-                certificate=leaf,
+                certificate=leaf.cert,
             )
         return role
     if found is None:
         raise ChainError(
-            "policy", "certificate has no SGP.22 role policy (2.23.146.1.2.1.x)", certificate=leaf
+            "policy", "certificate has no SGP.22 role policy (2.23.146.1.2.1.x)", certificate=leaf.cert
         )
     return found
 
@@ -329,25 +358,26 @@ def _utc(at: datetime | None) -> datetime:
 
 
 def _find_issuer(
-    cert: x509.Certificate,
+    cert: CertFacts,
     role: str,
-    candidates: list[x509.Certificate],
+    candidates: list[CertFacts],
     issuer_role: str,
     walk: _Walk,
-) -> x509.Certificate:
+) -> CertFacts:
     """The candidate whose subject is the certificate's issuer and whose SKI is its AKI."""
-    named = [c for c in candidates if c.subject == cert.issuer]
-    aki = aki_of(cert)
+    issuer_name = cert.cert.issuer
+    named = [c for c in candidates if c.cert.subject == issuer_name]
+    aki = cert.aki
     if aki is None:
         raise walk.fail("ski-aki", f"{_who(cert, role)} has no AuthorityKeyIdentifier", cert, role)
-    keyed = [c for c in named if ski_of(c) == aki]
+    keyed = [c for c in named if c.ski == aki]
     if len(keyed) == 1:
         return keyed[0]  # its signature is checked with the other rules (_check_links)
     if keyed:
         return next((c for c in keyed if _signed_by(cert, c)), keyed[0])
     signer = next((c for c in named if _signed_by(cert, c)), None)
     if signer is not None:
-        ski = ski_of(signer)
+        ski = signer.ski
         raise walk.fail(
             "ski-aki",
             f"{_who(cert, role)} has AuthorityKeyIdentifier {to_hex(aki)} but its issuer's "
@@ -357,58 +387,51 @@ def _find_issuer(
         )
     if issuer_role == "ci":
         message = (
-            f"no trusted CI '{display_name(cert.issuer)}' with key id {to_hex(aki)} issued {_who(cert, role)}"
+            f"no trusted CI '{display_name(issuer_name)}' with key id {to_hex(aki)} issued {_who(cert, role)}"
         )
     else:
         message = (
-            f"issuer '{display_name(cert.issuer)}' (key id {to_hex(aki)}) of {_who(cert, role)} "
+            f"issuer '{display_name(issuer_name)}' (key id {to_hex(aki)}) of {_who(cert, role)} "
             f"is not among the given {_title(issuer_role)} certificates"
         )
     raise walk.fail("unknown-issuer", message, cert, role)
 
 
-def _check_algorithm(walk: _Walk, cert: x509.Certificate, role: str) -> None:
-    if curve_of(cert.public_key()) is None:
+def _check_algorithm(walk: _Walk, cert: CertFacts, role: str) -> None:
+    if cert.curve is None:
         raise walk.fail(
             "algorithm", f"{_who(cert, role)} key is not on {' or '.join(CURVE_TITLES.values())}", cert, role
         )
-    if not isinstance(cert.signature_hash_algorithm, hashes.SHA256):
+    if not isinstance(cert.cert.signature_hash_algorithm, hashes.SHA256):
         raise walk.fail("algorithm", f"{_who(cert, role)} is not signed with ECDSA-SHA256", cert, role)
 
 
-def _check_validity(walk: _Walk, cert: x509.Certificate, role: str) -> None:
-    if walk.at > cert.not_valid_after_utc:
-        raise walk.fail("expired", f"{_who(cert, role)} expired {_iso(cert.not_valid_after_utc)}", cert, role)
-    if walk.at < cert.not_valid_before_utc:
+def _check_validity(walk: _Walk, cert: CertFacts, role: str) -> None:
+    if walk.at > cert.not_after:
+        raise walk.fail("expired", f"{_who(cert, role)} expired {_iso(cert.not_after)}", cert, role)
+    if walk.at < cert.not_before:
         raise walk.fail(
             "not-yet-valid",
-            f"{_who(cert, role)} is valid only from {_iso(cert.not_valid_before_utc)}",
+            f"{_who(cert, role)} is valid only from {_iso(cert.not_before)}",
             cert,
             role,
         )
 
 
-def _extension(cert: x509.Certificate, kind: type) -> Any:
-    try:
-        return cert.extensions.get_extension_for_class(kind).value
-    except x509.ExtensionNotFound:
-        return None
-
-
-def _check_profile(walk: _Walk, cert: x509.Certificate, role: str) -> None:
+def _check_profile(walk: _Walk, cert: CertFacts, role: str) -> None:
     profile: RoleProfile = PROFILES[role]
 
     def fail(rule: str, problem: str) -> ChainError:
         # The certificate's description is built only for the message of a failure.
         return walk.fail(rule, f"{_who(cert, role)} {problem}", cert, role)
 
-    constraints = _extension(cert, x509.BasicConstraints)
+    constraints = cert.extension(x509.BasicConstraints)
     if profile.is_ca and (constraints is None or not constraints.ca):
         raise fail("basic-constraints", "must be a CA (basicConstraints cA TRUE)")
     if not profile.is_ca and constraints is not None and constraints.ca:
         raise fail("basic-constraints", "must not be a CA")
 
-    usage = _extension(cert, x509.KeyUsage)
+    usage = cert.extension(x509.KeyUsage)
     if usage is None:
         raise fail("key-usage", "has no keyUsage extension")
     if profile.is_ca and not usage.key_cert_sign:
@@ -416,18 +439,18 @@ def _check_profile(walk: _Walk, cert: x509.Certificate, role: str) -> None:
     if not profile.is_ca and (not usage.digital_signature or usage.key_cert_sign):
         raise fail("key-usage", "keyUsage must be digitalSignature without keyCertSign")
     if profile.server_auth:
-        eku = _extension(cert, x509.ExtendedKeyUsage)
+        eku = cert.extension(x509.ExtendedKeyUsage)
         if eku is None or SERVER_AUTH not in eku:
             raise fail("ext-key-usage", "extendedKeyUsage lacks serverAuth")
 
-    if profile.policy not in policies_of(cert):
+    if profile.policy not in cert.policies:
         raise fail("policy", f"lacks certificate policy {profile.policy.dotted_string}")
 
-    if ski_of(cert) is None:
+    if cert.ski is None:
         raise fail("ski-aki", "has no SubjectKeyIdentifier")
 
     if profile.needs_registered_id or profile.needs_dns_name:
-        san = _extension(cert, x509.SubjectAlternativeName)
+        san = cert.extension(x509.SubjectAlternativeName)
         names = list(san) if san is not None else []
         if profile.needs_registered_id and not any(isinstance(n, x509.RegisteredID) for n in names):
             raise fail("subject-alt-name", "names no SM-DP+ OID (registeredID)")
@@ -435,17 +458,18 @@ def _check_profile(walk: _Walk, cert: x509.Certificate, role: str) -> None:
             raise fail("subject-alt-name", "names no DNS name")
 
 
-def _check_eid(walk: _Walk, cert: x509.Certificate, eum: x509.Certificate) -> None:
+def _check_eid(walk: _Walk, cert: CertFacts, eum: CertFacts) -> None:
     try:
-        eid = eid_from_certificate(cert)
+        eid = cert.eid
     except InputError:
         raise walk.fail("eid", "eUICC certificate subject has no serialNumber (EID)", cert, "euicc") from None
     if not eid_check_digits_valid(eid):
         raise walk.fail("eid", f"eUICC certificate serialNumber {eid!r} is not a valid EID", cert, "euicc")
     try:
-        problem = eid_range_violation(cert, eum)
+        permitted = eum.eum_range
     except InputError as exc:
         raise walk.fail("eid-range", str(exc), eum, "eum") from None
+    problem = range_violation(cert.cert, eid, permitted)
     if problem:
         raise walk.fail("eid-range", problem, cert, "euicc")
 

@@ -18,8 +18,6 @@ from cryptography import x509
 
 from openrsp.crypto.ecdsa import PublicKey, verify_plain
 from openrsp.crypto.keys import curve_of, public_key_from_point, public_key_to_point
-from openrsp.errors import InputError
-from openrsp.pki.eid import eid_from_certificate
 from openrsp.pki.untrusted import PARSE_ERRORS, CertificateFormatError, parse_certificate
 from openrsp.pki.verify import ChainError, ChainVerifier, aki_of
 from openrsp.rspserver import status
@@ -125,16 +123,13 @@ def _verify_parsed(
         chain = _VERIFIER.verify(euicc, [ci], [eum], role="euicc", at=at)
     except ChainError as exc:
         raise _status_for(exc).error(exc.message) from None
-    try:
-        eid = chain.eid or eid_from_certificate(euicc)
-    except InputError as exc:
-        raise status.INVALID_EUICC_CERT.error(str(exc)) from None
+    assert chain.eid is not None  # an eUICC chain passed its EID rule
     public_key = euicc.public_key()
     assert isinstance(public_key, PublicKey)  # the chain rules accept EC keys only
     return _Verified(
-        AuthenticatedEuicc(eid=eid, public_key=public_key, curve=curve_of(public_key)),
-        max(c.not_valid_before_utc for c in chain.certificates),
-        min(c.not_valid_after_utc for c in chain.certificates),
+        AuthenticatedEuicc(eid=chain.eid, public_key=public_key, curve=curve_of(public_key)),
+        chain.valid_from,
+        chain.valid_until,
     )
 
 
