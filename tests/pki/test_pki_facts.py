@@ -3,12 +3,14 @@
 import pytest
 from pki_testdata import SGP26_CHAINS, SGP26_TIME
 
+from openrsp.crypto.keys import public_key_to_point
 from openrsp.errors import InputError
-from openrsp.pki.certio import fingerprint, load_certificate
+from openrsp.pki.certio import certificate_der, fingerprint, load_certificate
 from openrsp.pki.curves import curve_of
 from openrsp.pki.eid import eid_from_certificate, eid_range_violation, eum_range, range_violation
 from openrsp.pki.facts import CertFacts
 from openrsp.pki.roles import policies_of, role_of
+from openrsp.pki.spki import uncompressed_point
 from openrsp.pki.verify import ChainVerifier, aki_of, ski_of
 
 
@@ -81,3 +83,24 @@ def test_verified_chain_window_is_the_intersection(pki, sgp26_dir):
     certs = (euicc, eum, ci)
     assert chain.valid_from == max(c.not_valid_before_utc for c in certs)
     assert chain.valid_until == min(c.not_valid_after_utc for c in certs)
+
+
+def _point_cases(pki, sgp26_dir):
+    yield from (pki.cert(role) for role in ("ci", "eum", "euicc", "dpauth", "dppb", "dsauth"))
+    for curve in ("NIST", "BRP"):
+        yield from (load_certificate(sgp26_dir / leaf.format(c=curve)) for leaf in SGP26_CHAINS)
+
+
+def test_uncompressed_point_is_the_exported_point(pki, sgp26_dir):
+    for cert in _point_cases(pki, sgp26_dir):
+        assert uncompressed_point(certificate_der(cert)) == public_key_to_point(cert.public_key())
+
+
+def test_uncompressed_point_of_malformed_input_is_none(pki):
+    der = certificate_der(pki.cert("euicc"))
+    for bad in (b"", b"\x30", der[:40], der[:-80], b"\x31" + der[1:], b"\x04" * 300):
+        assert uncompressed_point(bad) is None
+    spki_bits = der.index(public_key_to_point(pki.cert("euicc").public_key())) - 1
+    compressed = bytearray(der)
+    compressed[spki_bits + 1] = 0x02  # the point's form byte: no longer 04
+    assert uncompressed_point(bytes(compressed)) is None

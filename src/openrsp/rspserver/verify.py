@@ -18,6 +18,7 @@ from cryptography import x509
 
 from openrsp.crypto.ecdsa import PublicKey, verify_plain
 from openrsp.crypto.keys import curve_of, public_key_from_point, public_key_to_point
+from openrsp.pki.spki import uncompressed_point
 from openrsp.pki.untrusted import PARSE_ERRORS, CertificateFormatError, parse_certificate
 from openrsp.pki.verify import ChainError, ChainVerifier, aki_of
 from openrsp.rspserver import status
@@ -46,11 +47,7 @@ class AuthenticatedEuicc:
     eid: str
     public_key: PublicKey
     curve: str
-
-    @property
-    def public_point(self) -> bytes:
-        """PK.EUICC.ECDSA as an uncompressed point: what the RSP session keeps for later checks."""
-        return public_key_to_point(self.public_key)
+    public_point: bytes  # PK.EUICC.ECDSA, uncompressed: what the RSP session keeps for later checks
 
 
 def _status_for(error: ChainError) -> StatusCode:
@@ -126,8 +123,12 @@ def _verify_parsed(
     assert chain.eid is not None  # an eUICC chain passed its EID rule
     public_key = euicc.public_key()
     assert isinstance(public_key, PublicKey)  # the chain rules accept EC keys only
+    curve = curve_of(public_key)
+    # the certificate's own bytes of the point, when uncompressed (exporting the key costs more)
+    point = uncompressed_point(euicc_der) or public_key_to_point(public_key)
+    _keep_public_key(curve, point, public_key)  # the session's later calls look it up by this point
     return _Verified(
-        AuthenticatedEuicc(eid=chain.eid, public_key=public_key, curve=curve_of(public_key)),
+        AuthenticatedEuicc(eid=chain.eid, public_key=public_key, curve=curve, public_point=point),
         chain.valid_from,
         chain.valid_until,
     )
@@ -139,7 +140,24 @@ def verify_signature(public_key: PublicKey, data: bytes, signature: bytes, what:
         raise status.INVALID_EUICC_SIGNATURE.error(f"{what} does not verify")
 
 
-@functools.lru_cache(maxsize=1024)
+_PUBLIC_KEYS: OrderedDict[tuple[str, bytes], PublicKey] = OrderedDict()
+_PUBLIC_KEYS_MAX = 1024
+
+
+def _keep_public_key(curve: str, point: bytes, public_key: PublicKey) -> None:
+    with _LOCK:
+        _PUBLIC_KEYS[(curve, point)] = public_key
+        while len(_PUBLIC_KEYS) > _PUBLIC_KEYS_MAX:
+            _PUBLIC_KEYS.popitem(last=False)
+
+
 def public_key_for(curve: str, point: bytes) -> PublicKey:
-    """PK.EUICC.ECDSA back from the point an RSP session stored (parsed once per process)."""
-    return public_key_from_point(curve, point)
+    """PK.EUICC.ECDSA back from the point an RSP session stored: the key authenticateClient took
+    from the certificate when this process verified it, else parsed (and kept) once."""
+    with _LOCK:
+        hit = _PUBLIC_KEYS.get((curve, point))
+    if hit is not None:
+        return hit
+    public_key = public_key_from_point(curve, point)
+    _keep_public_key(curve, point, public_key)
+    return public_key
