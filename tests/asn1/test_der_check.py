@@ -14,6 +14,7 @@ from openrsp.asn1 import Asn1Error, rsp, saip
 from openrsp.asn1.der_check import (
     MAX_DER_DEPTH,
     DerStructureError,
+    _read_header,
     check_der,
     check_der_prefix,
 )
@@ -231,3 +232,43 @@ def test_a_profile_package_with_one_bad_element_is_refused(ts48_dir: Path):
 def test_hand_written_tlv_reader_bounds_tag_length():
     with pytest.raises(TlvError, match="longer than"):
         read_tlv(b"\x1f" + b"\xff" * 100_000 + b"\x01\x00")
+
+
+def _reference_check(data: bytes) -> int:
+    """check_der_prefix as it was before its inline fast path: every header through _read_header."""
+    constructed, start, end = _read_header(data, 0, len(data))
+    stack = [(start, end)] if constructed else []
+    while stack:
+        offset, limit = stack[-1]
+        if offset == limit:
+            stack.pop()
+            continue
+        constructed, child_start, child_end = _read_header(data, offset, limit)
+        stack[-1] = (child_end, limit)
+        if constructed:
+            if len(stack) >= MAX_DER_DEPTH:
+                raise DerStructureError(f"nested deeper than {MAX_DER_DEPTH} levels at offset {offset}")
+            stack.append((child_start, child_end))
+    return end
+
+
+def _outcome(check, data: bytes) -> object:
+    try:
+        return check(data)
+    except DerStructureError as exc:
+        return str(exc)
+
+
+def test_the_inline_header_path_answers_as_read_header_does(sgp26_dir: Path):
+    """Every one-byte change and every cut of real values: the same end, or the same error."""
+    certificate = (sgp26_dir / "eUICC/CERT_EUICC_ECDSA_NIST.der").read_bytes()
+    values = [euicc_info1(), certificate[:300], h("30 06 A0 04 81 02 01 02")]
+    for value in values:
+        cases = [value[:cut] for cut in range(len(value))]
+        for index in range(len(value)):
+            cases += [
+                with_byte(value, index, byte) for byte in (0x00, 0x1F, 0x20, 0x30, 0x7F, 0x80, 0x81, 0xFF)
+            ]
+            cases.append(with_byte(value, index, value[index] ^ 0x20))
+        for case in cases:
+            assert _outcome(check_der_prefix, case) == _outcome(_reference_check, case), case.hex()

@@ -27,6 +27,21 @@ _MAX_LENGTH_BYTES = 4
 _UNIVERSAL_CONSTRUCTED = frozenset({0x08, 0x0B, 0x10, 0x11, 0x1D})
 
 
+def _simple_header(first: int) -> bool:
+    """Whether a header starting with this byte is one _read_header accepts on the tag alone:
+    a one-byte tag other than 00, constructed exactly when its universal type must be."""
+    if first == 0x00 or first & 0x1F == 0x1F:
+        return False
+    if first & 0xC0 == 0:
+        return bool(first & 0x20) == ((first & 0x1F) in _UNIVERSAL_CONSTRUCTED)
+    return True
+
+
+# The common case, a one-byte tag and a short length, is checked inline by check_der_prefix;
+# everything else (and every error, for its message) goes through _read_header.
+_SIMPLE_HEADER = tuple(_simple_header(first) for first in range(256))
+
+
 class DerStructureError(OpenRSPError):
     """Bytes that are not one well-formed, bounded DER value."""
 
@@ -99,12 +114,21 @@ def check_der_prefix(
         raise DerStructureError(f"value of {end} bytes is larger than the {max_size} allowed")
     # Explicit stack of (next child offset, end of the enclosing value): no Python recursion.
     stack: list[tuple[int, int]] = [(start, end)] if constructed else []
+    simple = _SIMPLE_HEADER
     while stack:
         offset, limit = stack[-1]
         if offset == limit:
             stack.pop()
             continue
-        constructed, child_start, child_end = _read_header(data, offset, limit)
+        first = data[offset]
+        if simple[first] and offset + 1 < limit and data[offset + 1] < 0x80:
+            constructed = bool(first & 0x20)
+            child_start = offset + 2
+            child_end = child_start + data[offset + 1]
+            if child_end > limit:  # truncated: _read_header says how
+                constructed, child_start, child_end = _read_header(data, offset, limit)
+        else:
+            constructed, child_start, child_end = _read_header(data, offset, limit)
         stack[-1] = (child_end, limit)
         if constructed:
             if len(stack) >= max_depth:
