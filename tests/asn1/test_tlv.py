@@ -10,7 +10,9 @@ from openrsp.asn1.tlv import (
     encode_tlv,
     find_tlv,
     iter_tlvs,
+    read_length,
     read_single_tlv,
+    read_tag,
     read_tlv,
     tag_bytes,
 )
@@ -161,3 +163,39 @@ def test_read_single_tlv_checks_trailing_bytes_and_tag():
 def test_tlv_error_is_an_openrsp_error():
     # the CLI turns these into a one-line message instead of a traceback
     assert issubclass(TlvError, OpenRSPError)
+
+
+def _general_read(buf: bytes, offset: int) -> Tlv:
+    """read_tlv through read_tag and read_length alone (what its one-byte-tag shortcut must equal)."""
+    tag, pos = read_tag(buf, offset)
+    length, start = read_length(buf, pos)
+    if start + length > len(buf):
+        raise TlvError("truncated")
+    return Tlv(
+        tag,
+        bytes(buf[start : start + length]),
+        bytes(buf[offset : start + length]),
+        start - offset,
+        start + length,
+    )
+
+
+def test_the_short_form_shortcut_reads_what_the_general_path_reads():
+    sample = h("BF38 0D A0 0B 80 01 07 5F37 02 AABB 30 02 0500".replace(" ", ""))
+    cases = [sample[:cut] for cut in range(len(sample) + 1)]
+    cases += [
+        sample[:i] + bytes([b]) + sample[i + 1 :]
+        for i in range(len(sample))
+        for b in (0x00, 0x1F, 0x7F, 0x80, 0x81)
+    ]
+    for case in cases:
+        for offset in range(len(case) + 1):
+            try:
+                expected: object = _general_read(case, offset)
+            except TlvError:
+                expected = TlvError
+            try:
+                found: object = read_tlv(case, offset)
+            except TlvError:
+                found = TlvError
+            assert found == expected, (case.hex(), offset)

@@ -127,6 +127,13 @@ def read_length(buf: bytes, offset: int) -> tuple[int, int]:
 
 def read_tlv(buf: bytes, offset: int = 0) -> Tlv:
     """Parse the TLV starting at offset."""
+    if offset + 1 < len(buf):
+        tag, length = buf[offset], buf[offset + 1]
+        if tag & 0x1F != 0x1F and length < 0x80:  # one tag byte, short length: read here directly
+            end = offset + 2 + length
+            if end <= len(buf):
+                value = bytes(buf[offset + 2 : end])
+                return Tlv(tag=tag, value=value, raw=bytes(buf[offset:end]), header_len=2, end=end)
     tag, pos = read_tag(buf, offset)
     length, value_start = read_length(buf, pos)
     end = value_start + length
