@@ -157,13 +157,17 @@ class _VerifiedIssuer:
     not_after: datetime
 
 
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())  # holds no state: one for every SGP.22 certificate
+
+
 def _signed_by(cert: CertFacts, issuer: CertFacts) -> bool:
     key = issuer.public_key
     algorithm = cert.cert.signature_hash_algorithm
     if not isinstance(key, ec.EllipticCurvePublicKey) or algorithm is None:
         return False
+    ecdsa = _ECDSA_SHA256 if isinstance(algorithm, hashes.SHA256) else ec.ECDSA(algorithm)
     try:
-        key.verify(cert.cert.signature, cert.cert.tbs_certificate_bytes, ec.ECDSA(algorithm))
+        key.verify(cert.cert.signature, cert.cert.tbs_certificate_bytes, ecdsa)
     except (InvalidSignature, UnsupportedAlgorithm, ValueError):
         return False
     return True

@@ -6,6 +6,8 @@ euiccCiPKIdToBeUsed TLV) once per process keeps that work off the request path.
 
 from __future__ import annotations
 
+import base64
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +37,23 @@ class SigningSet:
     def ci_pkid_tlv(self) -> bytes:
         """euiccCiPKIdToBeUsed as ES9+ carries it: the SubjectKeyIdentifier OCTET STRING TLV."""
         return encode_tlv(TAG_OCTET_STRING, self.ci_pkid)
+
+    # What ES9+ answers carry in base64 every session, encoded once (a set never changes).
+    @functools.cached_property
+    def ci_pkid_tlv_b64(self) -> str:
+        return _b64(self.ci_pkid_tlv)
+
+    @functools.cached_property
+    def dpauth_b64(self) -> str:
+        return _b64(self.dpauth_der)
+
+    @functools.cached_property
+    def dppb_b64(self) -> str:
+        return _b64(self.dppb_der)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def _prepare(ci_set: Any) -> SigningSet:

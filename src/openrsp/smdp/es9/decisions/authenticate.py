@@ -74,8 +74,8 @@ def initiate(
         "transactionId": to_hex(transaction_id),
         "serverSigned1": b64(server_signed1),
         "serverSignature1": b64(signature_tlv(signature)),
-        "euiccCiPKIdToBeUsed": b64(chosen.ci_pkid_tlv),
-        "serverCertificate": b64(chosen.dpauth_der),
+        "euiccCiPKIdToBeUsed": chosen.ci_pkid_tlv_b64,
+        "serverCertificate": chosen.dpauth_b64,
     }
 
 
@@ -189,7 +189,7 @@ def _authenticate(
         "profileMetadata": b64(metadata),
         "smdpSigned2": b64(smdp_signed2),
         "smdpSignature2": b64(smdp_signature2),
-        "smdpCertificate": b64(ci_set.dppb_der),
+        "smdpCertificate": ci_set.dppb_b64,
     }
 
 
