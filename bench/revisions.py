@@ -31,7 +31,7 @@ from openrsp.bench.server import RunningServer, start_server
 from openrsp.bench.stock import PackageTemplate
 
 DEVICES = 8
-MAX_RATE = 150  # downloads per second a side could reach here: how many orders to stock
+MAX_RATE = 300  # downloads per second a side could reach here: how many orders to stock
 
 
 class _Shared:
