@@ -141,3 +141,19 @@ def test_only_the_sole_writer_of_an_sqlite_file_writes_on_the_loop(tmp_path):
     finally:
         for engine in (shared, alone, postgres):
             engine.dispose()
+
+
+def test_a_file_not_in_wal_mode_is_never_written_from_the_loop(tmp_path):
+    path = str(tmp_path / "rollback.sqlite")
+    setup = sqlite3.connect(path, isolation_level=None)
+    setup.execute("PRAGMA journal_mode=DELETE")
+    setup.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)")
+    setup.close()
+    writer = LoopWriter(path)
+    try:
+        for _ in range(2):  # and it stays so: every call goes to the database thread
+            with pytest.raises(WriterBusy, match="not WAL"), writer.transaction():
+                pytest.fail("no transaction without the WAL to fsync")
+    finally:
+        writer.close()
+    assert _count(path) == 0

@@ -59,6 +59,7 @@ class LoopWriter:
         self.dialect = dialect  # the engine's: its type conversions (db/prepared.py)
         self.commits = 0  # commits so far: a caller compares before and after its call
         self._connection: sqlite3.Connection | None = None
+        self._unusable: str | None = None  # why this file cannot be written from the loop, if it cannot
         self._checkpointer: sqlite3.Connection | None = None
         self._next: list[asyncio.Future[None]] = []  # callers waiting for the next sync
         self._syncing = False
@@ -105,17 +106,30 @@ class LoopWriter:
         self.commits += 1
 
     def _connect(self) -> sqlite3.Connection:
-        """One connection that never waits and never fsyncs at commit (see the module's docstring)."""
+        """One connection that never waits and never fsyncs at commit (see the module's docstring).
+        WriterBusy when it cannot be had now (the file locked while connecting) or ever (the file
+        is not in WAL mode: its durability would not be the WAL's fsync)."""
+        if self._unusable is not None:
+            raise WriterBusy(self._unusable)
         if self._connection is None:
             connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=0)
-            for pragma in (
-                "journal_mode=WAL",
-                "busy_timeout=0",
-                "foreign_keys=ON",
-                "synchronous=NORMAL",
-                "wal_autocheckpoint=0",
-            ):
-                connection.execute(f"PRAGMA {pragma}")
+            try:
+                (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+                for pragma in (
+                    "busy_timeout=0",
+                    "foreign_keys=ON",
+                    "synchronous=NORMAL",
+                    "wal_autocheckpoint=0",
+                ):
+                    connection.execute(f"PRAGMA {pragma}")
+            except sqlite3.OperationalError as exc:
+                connection.close()
+                raise WriterBusy(str(exc)) from None
+            if str(mode).lower() != "wal":
+                connection.close()
+                self._unusable = f"{self.path} is in {mode} journal mode, not WAL"
+                _log.warning("ES9+ transactions go to the database thread: %s", self._unusable)
+                raise WriterBusy(self._unusable)
             self._connection = connection
         return self._connection
 
