@@ -100,9 +100,12 @@ class LoopWriter:
             raise
         try:
             connection.commit()
-        except sqlite3.IntegrityError as exc:  # a deferred constraint, checked at commit
-            connection.rollback()
-            raise IntegrityConflict(str(exc)) from None
+        except sqlite3.Error as exc:  # a deferred constraint, a full disk …: the next call starts clean
+            if connection.in_transaction:
+                connection.rollback()
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise IntegrityConflict(str(exc)) from None
+            raise
         self.commits += 1
 
     def _connect(self) -> sqlite3.Connection:
