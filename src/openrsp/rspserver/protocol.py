@@ -22,7 +22,8 @@ A response's head and body leave in one write (`_CorkedWrites`): one TLS record 
 instead of two (about 12 µs of server CPU per request). The access log line is uvicorn's, written
 by `openrsp.rspserver.accesslog` for a third of the cost.
 
-TCP connections that never complete the TLS handshake are closed by asyncio after 60 s; they do
+TCP connections that never complete the TLS handshake are closed by the event loop (uvloop, as
+asyncio) after 60 s; they do
 not reach this protocol (and do not count towards `max_connections`).
 """
 
