@@ -23,8 +23,7 @@ instead of two (about 12 µs of server CPU per request). The access log line is 
 by `openrsp.rspserver.accesslog` for a third of the cost.
 
 TCP connections that never complete the TLS handshake are closed by the event loop (uvloop, as
-asyncio) after 60 s; they do
-not reach this protocol (and do not count towards `max_connections`).
+asyncio) after 60 s; they do not reach this protocol (and do not count towards `max_connections`).
 """
 
 from __future__ import annotations
