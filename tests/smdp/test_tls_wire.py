@@ -1,11 +1,13 @@
-"""What a device sees on the wire from `openrsp smdp serve`: each answer in one TLS record, and
-no session tickets after the handshake (they cost the server more than a resumption saves it)."""
+"""What a device sees on the wire from `openrsp smdp serve`: each answer in one TLS record, no
+session tickets after the handshake (they cost the server more than a resumption saves it), and its
+first request answered at once even when its socket leaves Nagle on."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,3 +100,26 @@ def test_each_answer_is_one_tls_record_and_no_ticket_follows_the_handshake(serve
         assert client.tls.session is not None and not client.tls.session.has_ticket
     finally:
         client.close()
+
+
+def test_a_client_that_leaves_nagle_on_is_answered_without_a_delayed_ack_wait(server):
+    """With no session ticket the server sends nothing after the handshake; unless it acknowledges
+    the client's Finished at once, a client with Nagle on (no TCP_NODELAY, the default of many
+    socket APIs) holds its first request until the server's delayed-ACK timer: 40 ms or more on
+    every connection. The best of five connections shows whether that wait is there."""
+    context = tls_context(server.pki_dir)
+    request = head("/openrsp/health", method="GET")
+    first_answers = []
+    for _ in range(5):
+        raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        assert raw.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0  # Nagle on
+        with context.wrap_socket(raw, server_hostname=SMDP_HOST) as tls:
+            started = time.perf_counter()
+            tls.sendall(request)
+            answer = b""
+            while b'"status"' not in answer:
+                chunk = tls.recv(65536)
+                assert chunk, "the server closed the connection"
+                answer += chunk
+            first_answers.append(time.perf_counter() - started)
+    assert min(first_answers) < 0.030, [f"{1000 * t:.1f} ms" for t in first_answers]
