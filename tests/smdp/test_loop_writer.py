@@ -99,17 +99,46 @@ def test_a_failing_block_leaves_nothing_behind(writer, database):
     assert _count(database) == 1
 
 
+async def _commit_when_free(writer: LoopWriter, size: int = 3000) -> None:
+    """A call as the server makes it: ready() (a checkpoint may be running), its transaction, then
+    durable() before the answer."""
+    await writer.ready()
+    _insert(writer, size)  # about a page per commit
+    await writer.durable()
+
+
 def test_the_wal_is_checkpointed_so_it_stays_bounded(writer, database):
     async def main() -> None:
         for _ in range(2000):
-            _insert(writer, size=3000)  # about a page per commit
-            await writer.durable()
+            await _commit_when_free(writer)
 
     asyncio.run(main())
     assert _count(database) == 2000
     # Without checkpoints the WAL would hold every commit's pages (about 25 MB here); checkpointed
     # every CHECKPOINT_COMMITS commits, it restarts from its beginning (about 2.5 MB).
     assert Path(database + "-wal").stat().st_size < 8 << 20
+
+
+def test_the_wal_stays_bounded_while_calls_keep_committing(writer, database):
+    """Calls that commit while earlier ones still wait for their sync, as many connections do: a
+    checkpoint has to win against writers that do not pause (a PASSIVE one never caught up with
+    them, and the WAL grew by every commit: 25 MB here)."""
+
+    async def device() -> None:
+        answers = []
+        for _ in range(250):
+            await writer.ready()
+            _insert(writer, 3000)
+            answers.append(asyncio.ensure_future(writer.durable()))
+            await asyncio.sleep(0)
+        await asyncio.gather(*answers)
+
+    async def main() -> None:
+        await asyncio.gather(*(device() for _ in range(8)))
+
+    asyncio.run(main())
+    assert _count(database) == 2000
+    assert Path(database + "-wal").stat().st_size < 12 << 20
 
 
 def test_a_failed_sync_fails_its_waiters(writer, monkeypatch):
@@ -157,3 +186,22 @@ def test_a_file_not_in_wal_mode_is_never_written_from_the_loop(tmp_path):
     finally:
         writer.close()
     assert _count(path) == 0
+
+
+def test_a_failing_checkpoint_leaves_the_syncs_going(writer, database, monkeypatch, caplog):
+    _insert(writer)  # the loop's own connection exists; only the checkpoint's is still to open
+
+    def broken_connect(*_args, **_kwargs):
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(loop_writer.sqlite3, "connect", broken_connect)
+
+    async def main() -> None:
+        for _ in range(loop_writer.CHECKPOINT_COMMITS + 50):
+            # a dead disk thread would hang here
+            await asyncio.wait_for(_commit_when_free(writer, 100), timeout=10)
+
+    asyncio.run(main())
+    monkeypatch.undo()
+    assert _count(database) == loop_writer.CHECKPOINT_COMMITS + 51
+    assert "WAL checkpoint" in caplog.text and "malformed" in caplog.text

@@ -12,7 +12,9 @@ db/transactions.py) nothing in a call has to wait except the disk, so:
 - one thread does what waits on the disk: `await durable()` returns once an fdatasync of the WAL
   that started after the caller's commit has finished, and the answer is sent only then. Every
   commit written before a sync starts is covered by it, so the calls of one moment share one fsync
-  (group commit). The same thread checkpoints the WAL into the database when it has grown.
+  (group commit). The same thread checkpoints the WAL into the database every CHECKPOINT_COMMITS
+  commits, so that it restarts instead of growing; the loop's calls wait for it (`ready()`)
+  without blocking the loop.
 
 A commit on this connection is visible to other connections a moment before it is durable (as with
 PostgreSQL's synchronous_commit=off); no answer of the call that made it leaves before it is. A
@@ -41,9 +43,20 @@ from openrsp.smdp.errors import IntegrityConflict
 
 _log = logging.getLogger("openrsp.smdp.db")
 
-# Checkpoint after this many commits: an ES9+ commit writes a handful of pages, so about SQLite's
-# own default of 1,000 pages. (The WAL file's size says nothing: it is reused, not truncated.)
+# Checkpoint after this many commits: an ES9+ commit writes about a dozen pages (tables and their
+# indexes), so about 2,500 pages or 10 MB of WAL. (The WAL file's size says nothing: it is reused.)
 CHECKPOINT_COMMITS = 200
+CHECKPOINT_WAIT_SECONDS = 5.0  # how long a checkpoint waits for the writer or readers of the moment
+
+
+_CHECKPOINT = object()  # a request to the disk thread: checkpoint the WAL
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class WriterBusy(Exception):
@@ -64,6 +77,8 @@ class LoopWriter:
         self._next: list[asyncio.Future[None]] = []  # callers waiting for the next sync
         self._syncing = False
         self._checkpointed_at = 0  # `commits` at the last checkpoint
+        self._checkpoint_pending = False  # asked of the disk thread, not done yet: the loop waits
+        self._after_checkpoint: list[asyncio.Future[None]] = []  # calls waiting in ready()
         self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._disk_thread, name="openrsp-wal-sync", daemon=True)
         self._thread.start()
@@ -84,6 +99,8 @@ class LoopWriter:
     def transaction(self) -> Iterator[Cursor]:
         """One transaction on the loop's connection, straight on the driver; WriterBusy before
         anything ran when another connection holds the file. Committed (without fsync) at the end."""
+        if self._checkpoint_pending:  # the disk thread copies the WAL: keep out of its way (ready())
+            raise WriterBusy("the WAL is being checkpointed")
         connection = self._connect()
         try:
             connection.execute("BEGIN IMMEDIATE")
@@ -107,6 +124,10 @@ class LoopWriter:
                 raise IntegrityConflict(str(exc)) from None
             raise
         self.commits += 1
+        if self.commits - self._checkpointed_at >= CHECKPOINT_COMMITS:  # by commits, not syncs:
+            self._checkpointed_at = self.commits  # however fast the calls come, the WAL stays bounded
+            self._checkpoint_pending = True
+            self._requests.put((_CHECKPOINT, _running_loop()))
 
     def _connect(self) -> sqlite3.Connection:
         """One connection that never waits and never fsyncs at commit (see the module's docstring).
@@ -136,6 +157,15 @@ class LoopWriter:
             self._connection = connection
         return self._connection
 
+    async def ready(self) -> None:
+        """Return once the loop may write: at once, unless the disk thread is checkpointing the WAL
+        (every CHECKPOINT_COMMITS commits, a few milliseconds), when the call waits without
+        blocking the loop."""
+        while self._checkpoint_pending:
+            waiter = asyncio.get_running_loop().create_future()
+            self._after_checkpoint.append(waiter)
+            await waiter
+
     # -- durability (awaited on the loop, done in the disk thread) ---------------------------------
 
     async def durable(self) -> None:
@@ -152,10 +182,7 @@ class LoopWriter:
 
     def _start_sync(self) -> None:
         waiters, self._next = self._next, []
-        checkpoint = self.commits - self._checkpointed_at >= CHECKPOINT_COMMITS
-        if checkpoint:
-            self._checkpointed_at = self.commits
-        self._requests.put((asyncio.get_running_loop(), waiters, checkpoint))
+        self._requests.put((asyncio.get_running_loop(), waiters))
 
     def _synced(self, waiters: list[asyncio.Future[None]], error: OSError | None) -> None:
         self._syncing = False
@@ -171,38 +198,60 @@ class LoopWriter:
             self._start_sync()
 
     def _disk_thread(self) -> None:
-        """The disk thread: one sync per request, then the loop is told (a plain queue and thread:
-        no executor machinery per sync)."""
+        """The disk thread: syncs (then the loop is told) and checkpoints, in the order asked (a
+        plain queue and thread: no executor machinery per sync)."""
         while (request := self._requests.get()) is not None:
-            loop, waiters, checkpoint = request
+            if request[0] is _CHECKPOINT:
+                try:
+                    self._checkpoint()
+                except Exception as exc:  # the thread must live on: a later one tries again
+                    _log.warning("WAL checkpoint of %s failed: %s", self.path, exc)
+                self._tell(request[1], self._checkpointed)
+                continue
+            loop, waiters = request
             error = None
             try:
-                self._sync(checkpoint)
-            except OSError as exc:
+                self._sync()
+            except OSError as exc:  # the waiters' commits may not be on the disk: they fail
                 error = exc
-            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-                loop.call_soon_threadsafe(self._synced, waiters, error)
+            self._tell(loop, self._synced, waiters, error)
 
-    def _sync(self, checkpoint: bool) -> None:
+    def _tell(self, loop: asyncio.AbstractEventLoop | None, callback: Any, *args: Any) -> None:
+        """Run callback on the loop's thread (or here, with no loop to tell)."""
+        if loop is None:
+            callback(*args)
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(callback, *args)
+
+    def _checkpointed(self) -> None:
+        self._checkpoint_pending = False
+        waiters, self._after_checkpoint = self._after_checkpoint, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _sync(self) -> None:
         # Opened per sync: the WAL file is this path's, whatever happened to an older descriptor.
         fd = os.open(self.wal_path, os.O_RDONLY | os.O_CLOEXEC)
         try:
             os.fdatasync(fd)
         finally:
             os.close(fd)
-        if checkpoint:
-            self._checkpoint()
 
     def _checkpoint(self) -> None:
-        """Copy the WAL into the database (PASSIVE: it waits for no reader nor writer; with
-        synchronous FULL on this connection it syncs the database file), so the WAL restarts."""
+        """Copy the WAL into the database and have the next writer start the WAL again from its
+        beginning (RESTART; the database file is synced). The loop writes nothing meanwhile (its
+        calls wait in ready()); RESTART waits for a writer of the database thread and keeps new
+        ones out while it copies. (A PASSIVE checkpoint beside a loop that kept committing never
+        caught up, and the WAL grew by every commit.)"""
         if self._checkpointer is None:
-            self._checkpointer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._checkpointer.execute("PRAGMA busy_timeout=0")
-        try:
-            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        except sqlite3.OperationalError as exc:  # busy: the next sync tries again
-            _log.debug("WAL checkpoint postponed: %s", exc)
+            self._checkpointer = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=CHECKPOINT_WAIT_SECONDS
+            )
+        busy, _frames, _copied = self._checkpointer.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        if busy:  # a reader or writer held on past the wait: the next checkpoint tries again
+            _log.info("WAL checkpoint of %s not complete: the file stayed busy", self.path)
 
     def close(self) -> None:
         self._requests.put(None)

@@ -165,6 +165,7 @@ class SmdpApp:
         writer = self.loop_writer
         if writer is None:
             return await self.database.run(self._call_es9, function, body)
+        await writer.ready()  # at once, unless the WAL is being checkpointed
         commits = writer.commits
         try:
             return self._call_es9(function, body, self.loop_store)
