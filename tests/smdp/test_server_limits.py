@@ -69,17 +69,22 @@ def test_a_request_head_sent_one_byte_at_a_time_is_cut_off(limited):
     """Slowloris: the head keeps coming, but too slowly; the server stops waiting for it."""
     data = head(ES9_PATH, "X-Padding: " + "a" * 200 + "\r\n")
     with connect(limited) as sock:
-        for index in range(len(data)):
-            if closed(sock):
-                break
-            try:
-                sock.sendall(data[index : index + 1])
-            except OSError:
-                break
-            time.sleep(0.1)  # 250 bytes at 10/s would take 25 s
-        else:
-            pytest.fail("the server waited for the whole head at one byte per 0.1 s")
-        assert index < len(data) - 100  # cut off well before the head was complete
+        _trickle_until_cut_off(sock, data)
+
+
+def _trickle_until_cut_off(sock, data: bytes) -> None:
+    """Send `data` a byte per 0.1 s (250 bytes would take 25 s); the server must close first."""
+    for index in range(len(data)):
+        if closed(sock):
+            break
+        try:
+            sock.sendall(data[index : index + 1])
+        except OSError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the server waited for the whole head at one byte per 0.1 s")
+    assert index < len(data) - 100  # cut off well before the head was complete
 
 
 def test_a_second_request_head_sent_one_byte_at_a_time_is_cut_off(limited):
@@ -91,17 +96,7 @@ def test_a_second_request_head_sent_one_byte_at_a_time_is_cut_off(limited):
         first = b""
         while b'"status":"ok"' not in first:
             first += sock.recv(65536)
-        for index in range(len(data)):
-            if closed(sock):
-                break
-            try:
-                sock.sendall(data[index : index + 1])
-            except OSError:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("the server waited for the whole second head at one byte per 0.1 s")
-        assert index < len(data) - 100
+        _trickle_until_cut_off(sock, data)
 
 
 def test_a_body_sent_after_its_head_too_slowly_closes_the_connection(limited):

@@ -445,17 +445,15 @@ def _check_bound_eid(caller: str | None, bound: str | None, given: str | None, *
 
 
 def _required_iccid(body: dict[str, Any]) -> str:
-    text = require_string(body, "iccid", Es2Error, ICCID)
-    iccid = normalize_iccid(text)
-    if iccid is None:
-        raise Es2Error(ICCID, "2.1", f"not an ICCID: {text!r}")
-    return iccid
+    return _iccid(require_string(body, "iccid", Es2Error, ICCID))
 
 
 def _optional_iccid(body: dict[str, Any]) -> str | None:
     text = optional_string(body, "iccid", Es2Error, ICCID)
-    if text is None:
-        return None
+    return None if text is None else _iccid(text)
+
+
+def _iccid(text: str) -> str:
     iccid = normalize_iccid(text)
     if iccid is None:
         raise Es2Error(ICCID, "2.1", f"not an ICCID: {text!r}")

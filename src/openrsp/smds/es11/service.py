@@ -12,21 +12,19 @@ the eUICC's own certificate names. Nothing in a request can ask for another EID'
 from __future__ import annotations
 
 import base64
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from openrsp.asn1 import rsp
-from openrsp.asn1.rsp_types import AuthenticateErrorCode, code_name
 from openrsp.asn1.tlv import encode_tlv
 from openrsp.crypto.ecdsa import sign_plain
 from openrsp.hexutil import to_hex
 from openrsp.rspserver import status as es9_status
 from openrsp.rspserver import tokens as es9_tokens
+from openrsp.rspserver.euicc_auth import authenticated_euicc
 from openrsp.rspserver.messages import AuthenticateServerOk, EuiccRefusal, parse_authenticate_server_response
-from openrsp.rspserver.verify import verify_euicc_chain, verify_signature
 from openrsp.rspserver.wire import base64_field, decode, transaction_id_field
 from openrsp.smds import status
 from openrsp.smds.credentials import SmdsCredentials
@@ -137,21 +135,10 @@ class Es11Service:
         ci_pkid: bytes,
         now: datetime,
     ) -> str:
-        if isinstance(response, EuiccRefusal):
-            reason = code_name(AuthenticateErrorCode, response.code)
-            raise es9_status.EUICC_REPORTED_ERROR.error(f"AuthenticateServer failed: {reason}")
-        signed1 = response.signed1.value
-        if signed1["transactionId"] != transaction_id:
-            raise es9_status.UNKNOWN_TRANSACTION.error("euiccSigned1 names another transactionId")
-        euicc = verify_euicc_chain(
-            response.euicc_certificate, response.eum_certificate, ci_cert, ci_pkid, now
+        signed_part, euicc = authenticated_euicc(
+            response, transaction_id, self.context.token_key, ci_cert, ci_pkid, now
         )
-        verify_signature(
-            euicc.public_key, response.signed1.raw, response.signed1.signature, "euiccSignature1"
-        )
-        expected = es9_tokens.server_challenge(self.context.token_key, transaction_id, ci_pkid)
-        if not hmac.compare_digest(signed1["serverChallenge"], expected):
-            raise es9_status.INVALID_EUICC_SIGNATURE.error("serverChallenge does not match this session's")
+        signed1 = signed_part.value
         if str(signed1["serverAddress"]).lower() != self.context.address.lower():
             raise status.INVALID_SMDS_ADDRESS.error("the eUICC signed another server address")
         kind, ctx_params = signed1["ctxParams1"]

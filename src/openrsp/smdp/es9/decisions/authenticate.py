@@ -3,17 +3,15 @@ order chosen among the snapshot's candidates and checked, the session row to ins
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 from typing import Any
 
 from openrsp.asn1 import rsp
-from openrsp.asn1.rsp_types import AuthenticateErrorCode, code_name
 from openrsp.hexutil import to_hex
-from openrsp.rspserver import status
+from openrsp.rspserver import euicc_auth, status
 from openrsp.rspserver import tokens as es9_tokens
 from openrsp.rspserver.messages import AuthenticateServerOk, EuiccRefusal, SignedPart
-from openrsp.rspserver.verify import AuthenticatedEuicc, verify_euicc_chain, verify_signature
+from openrsp.rspserver.verify import AuthenticatedEuicc
 from openrsp.smdp.errors import Es9Error
 from openrsp.smdp.es2.points import ProgressPoint
 from openrsp.smdp.es9 import binding as es9_binding
@@ -87,20 +85,9 @@ def authenticated_euicc(
     now: datetime,
 ) -> tuple[SignedPart, AuthenticatedEuicc]:
     """The eUICC behind this AuthenticateServerResponse: its chain, signature and challenge checked."""
-    if isinstance(response, EuiccRefusal):
-        reason = code_name(AuthenticateErrorCode, response.code)
-        raise status.EUICC_REPORTED_ERROR.error(f"AuthenticateServer failed: {reason}")
-    signed1 = response.signed1.value
-    if signed1["transactionId"] != transaction_id:
-        raise status.UNKNOWN_TRANSACTION.error("euiccSigned1 names another transactionId")
-    euicc = verify_euicc_chain(
-        response.euicc_certificate, response.eum_certificate, ci_set.ci_cert, ci_set.ci_pkid, now
+    return euicc_auth.authenticated_euicc(
+        response, transaction_id, setup.token_key, ci_set.ci_cert, ci_set.ci_pkid, now
     )
-    verify_signature(euicc.public_key, response.signed1.raw, response.signed1.signature, "euiccSignature1")
-    expected = es9_tokens.server_challenge(setup.token_key, transaction_id, ci_set.ci_pkid)
-    if not hmac.compare_digest(signed1["serverChallenge"], expected):
-        raise status.INVALID_EUICC_SIGNATURE.error("serverChallenge does not match this session's")
-    return response.signed1, euicc
 
 
 def decide_authenticate(

@@ -9,12 +9,12 @@ from openrsp.asn1.rsp_types import CancelSessionReason, code_name
 from openrsp.rspserver import status
 from openrsp.rspserver.messages import EuiccRefusal, SignedPart
 from openrsp.rspserver.verify import public_key_for, verify_signature
-from openrsp.smdp.errors import Es9Error
 from openrsp.smdp.es9.decisions.common import (
     Changes,
     Decision,
     Es9Setup,
     copy_profile,
+    decided,
     expected_session,
     issued_session,
     new_session,
@@ -34,12 +34,8 @@ def decide_cancel(
     response: SignedPart | EuiccRefusal,
     snapshot: SessionSnapshot,
 ) -> Decision:
-    changes = Changes(now)
-    try:
-        _cancel(setup, changes, transaction_id, response, snapshot)
-    except Es9Error as exc:
-        return Decision(error=exc)  # a refused cancellation ends nothing
-    return Decision(changes.effects, {})
+    # a refused cancellation ends nothing
+    return decided(now, lambda changes: _cancel(setup, changes, transaction_id, response, snapshot))
 
 
 def _cancel(

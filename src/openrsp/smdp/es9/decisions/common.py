@@ -177,5 +177,16 @@ class Changes:
             self.save_order(profile.order, retry_binding=None)
 
 
+def decided(now: datetime, step: Callable[[Changes], None]) -> Decision:
+    """A decision that answers nothing but its effects: the effects `step` records, or, when it
+    refuses with an Es9Error, that error and none of them."""
+    changes = Changes(now)
+    try:
+        step(changes)
+    except Es9Error as exc:
+        return Decision(error=exc)
+    return Decision(changes.effects, {})
+
+
 def status_data(code: StatusCode) -> dict[str, str]:
     return {"subjectCode": code.subject, "reasonCode": code.reason, "message": code.message}

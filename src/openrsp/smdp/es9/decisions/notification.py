@@ -21,7 +21,15 @@ from openrsp.rspserver.verify import load_certificate, public_key_for, verify_eu
 from openrsp.smdp.errors import Es9Error
 from openrsp.smdp.es2.points import ProgressPoint
 from openrsp.smdp.es9.credentials import signing_sets
-from openrsp.smdp.es9.decisions.common import Changes, Decision, Es9Setup, b64, copy_profile, expected_session
+from openrsp.smdp.es9.decisions.common import (
+    Changes,
+    Decision,
+    Es9Setup,
+    b64,
+    copy_profile,
+    decided,
+    expected_session,
+)
 from openrsp.smdp.es9.effects import RecordNotification
 from openrsp.smdp.es9.views import SessionSnapshot
 from openrsp.smdp.rsp_session import SessionEvent
@@ -33,12 +41,7 @@ def decide_install_result(
 ) -> Decision:
     """The ProfileInstallationResult of a bound session: recorded, the order Installed (or
     failed), the session ended. One that does not verify or does not match changes nothing."""
-    changes = Changes(now)
-    try:
-        _install_result(setup, changes, result, der, snapshot)
-    except Es9Error as exc:
-        return Decision(error=exc)  # nothing of it is stored
-    return Decision(changes.effects, {})
+    return decided(now, lambda changes: _install_result(setup, changes, result, der, snapshot))
 
 
 def _install_result(
