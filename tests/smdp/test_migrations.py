@@ -87,3 +87,81 @@ def test_the_package_table_migration_keeps_every_package_and_goes_back(db_url):
     finally:
         migrate(engine)  # the head again, for the module's next tests
         engine.dispose()
+
+
+def test_the_fewer_indexes_migration_keeps_the_rows_and_the_lookups_use_the_indexes_left(db_url):
+    """At package_table with a notification and a session stored: upgraded, both rows are still
+    there and the two EID-only indexes are gone; the lookups that remain use the indexes that are
+    left (SQLite's plan names them); downgraded, the indexes are back."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    engine = make_engine(db_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    now = datetime(2026, 1, 2, tzinfo=UTC).replace(tzinfo=None)
+
+    def run(target: str, down: bool = False) -> None:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            (command.downgrade if down else command.upgrade)(config, target)
+
+    def indexes(table: str) -> set[str]:
+        return {index["name"] for index in inspect(engine).get_indexes(table)}
+
+    try:
+        if schema_revision(engine) is None:
+            run("package_table")
+        else:  # this module's PostgreSQL database, already at the head
+            run("package_table", down=True)
+        assert "ix_notifications_eid" in indexes("notifications")
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM notifications"))
+            connection.execute(text("DELETE FROM rsp_sessions"))
+            connection.execute(
+                text(
+                    "INSERT INTO notifications (seq, eid, event, raw, received_at)"
+                    " VALUES (7, 'E1', 'install', :raw, :now)"
+                ),
+                {"raw": b"\x30\x00", "now": now},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO rsp_sessions (transaction_id, eid, state, data, created_at, updated_at)"
+                    " VALUES ('T1', 'E1', 'authenticated', '{}', :now, :now)"
+                ),
+                {"now": now},
+            )
+        migrate(engine)
+        assert schema_revision(engine) == HEAD_REVISION
+        assert "ix_notifications_eid" not in indexes("notifications")
+        assert "ix_rsp_sessions_eid" not in indexes("rsp_sessions")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT seq FROM notifications WHERE eid = 'E1'")).all() == [(7,)]
+            assert connection.execute(text("SELECT eid FROM rsp_sessions")).all() == [("E1",)]
+            if engine.dialect.name == "sqlite":
+                plan = " ".join(
+                    str(row[-1])
+                    for row in connection.execute(
+                        text("EXPLAIN QUERY PLAN SELECT id FROM notifications WHERE eid = 'E1' AND seq = 7")
+                    )
+                )
+                assert "ux_notifications_eid_seq" in plan
+                plan = " ".join(
+                    str(row[-1])
+                    for row in connection.execute(
+                        text(
+                            "EXPLAIN QUERY PLAN SELECT transaction_id FROM rsp_sessions"
+                            " WHERE iccid = 'I' AND eid = 'E1' AND state = 'bound'"
+                        )
+                    )
+                )
+                assert "ix_rsp_sessions_iccid" in plan
+        run("package_table", down=True)
+        assert "ix_notifications_eid" in indexes("notifications")
+        assert "ix_rsp_sessions_eid" in indexes("rsp_sessions")
+    finally:
+        migrate(engine)  # the head again, for the module's next tests
+        engine.dispose()

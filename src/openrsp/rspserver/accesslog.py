@@ -50,6 +50,11 @@ class AccessLog:
 
         return send_and_log
 
+    def answered(self, scope: dict[str, Any], status: int) -> None:
+        """The line of a request answered without an ASGI `send` (if INFO is on)."""
+        if self.logger.isEnabledFor(logging.INFO):
+            self.write(scope, status)
+
     def write(self, scope: dict[str, Any], status: int) -> None:
         args = (self.client, scope["method"], _path(scope), scope["http_version"], status)
         self.logger.handle(

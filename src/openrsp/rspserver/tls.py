@@ -1,9 +1,9 @@
 """TLS for the SM-DP+: the server SSL context, and the verified client certificate in the ASGI scope.
 
 uvicorn does not tell the application which certificate the client presented. The SM-DP+'s
-subclass of uvicorn's httptools protocol (`openrsp.rspserver.protocol`) calls
-`with_client_certificate` once the handshake is done, which reads it from the TLS connection and
-puts it in every request's scope as the ASGI "tls" extension
+subclass of uvicorn's httptools protocol (`openrsp.rspserver.protocol`) reads it from the TLS
+connection once the handshake is done (`tls_extension`) and puts it in every request's scope as the
+ASGI "tls" extension
 (`scope["extensions"]["tls"]["client_cert_chain"]`:
 PEM strings, leaf first). The certificate was verified by OpenSSL against the configured client CAs
 during the handshake; a certificate from any other CA never gets this far.
@@ -61,7 +61,7 @@ def tls_extension(transport: asyncio.BaseTransport) -> dict[str, Any] | None:
     }
 
 
-def _no_delay(transport: asyncio.BaseTransport) -> None:
+def no_delay(transport: asyncio.BaseTransport) -> None:
     """Send each response at once (TCP_NODELAY). asyncio sets it only on sockets it knows to be
     TCP; the sockets uvicorn's worker processes inherit do not say so, and a response written in
     two parts (head, then body) then waits for the client's delayed ACK: 40 ms on Linux.
@@ -81,16 +81,11 @@ def _no_delay(transport: asyncio.BaseTransport) -> None:
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 
 
-def with_client_certificate(protocol: Any, transport: asyncio.BaseTransport) -> None:
-    """After connection_made: TCP_NODELAY, and the peer certificate in every request's scope."""
-    _no_delay(transport)
-    tls = tls_extension(transport)
-    if tls is None:
-        return
-    inner = protocol.app
+def with_tls_scope(app: Any, tls: dict[str, Any]) -> Any:
+    """The ASGI app `app`, with this connection's "tls" extension in every request's scope."""
 
     async def app_with_tls(scope: Any, receive: Any, send: Any) -> None:
         scope.setdefault("extensions", {})["tls"] = tls
-        await inner(scope, receive, send)
+        await app(scope, receive, send)
 
-    protocol.app = app_with_tls
+    return app_with_tls

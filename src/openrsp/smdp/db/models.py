@@ -123,7 +123,7 @@ class RspSession(Base):
 
     transaction_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     iccid: Mapped[str | None] = mapped_column(ForeignKey("profiles.iccid"), index=True)
-    eid: Mapped[str | None] = mapped_column(String(32), index=True)
+    eid: Mapped[str | None] = mapped_column(String(32))  # looked up with the ICCID only
     state: Mapped[str] = mapped_column(String(32))
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The ES9+ handlers' own fields (challenges, otPK, certificates…), JSON-serialisable.
@@ -141,7 +141,7 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int | None] = mapped_column(Integer)
-    eid: Mapped[str | None] = mapped_column(String(32), index=True)
+    eid: Mapped[str | None] = mapped_column(String(32))  # ux_notifications_eid_seq leads with it
     iccid: Mapped[str | None] = mapped_column(String(20), index=True)
     event: Mapped[str] = mapped_column(String(32))
     raw: Mapped[bytes] = mapped_column(LargeBinary)

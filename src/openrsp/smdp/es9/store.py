@@ -154,13 +154,20 @@ class Es9Tx:
     def __init__(self, store: Es9Store, cursor: transactions.Cursor) -> None:
         self.store = store
         self.cursor = cursor
+        # (iccid, eid) of each session as this transaction read it: an UPDATE that leaves them as
+        # they are does not name them, so SQLite does not rewrite their two index entries.
+        self._read_identity: dict[str, tuple[str | None, str | None]] = {}
+
+    def _read(self, session: SessionRow) -> SessionRow:
+        self._read_identity[session.transaction_id] = (session.iccid, session.eid)
+        return session
 
     # -- snapshots ---------------------------------------------------------------------------------
 
     def session(self, transaction_id: str) -> SessionRow | None:
         """The session row, locked (PostgreSQL: FOR UPDATE; SQLite: the transaction holds the lock)."""
         row = self.cursor.first(_SESSION_BY_ID, {"tid": transaction_id})
-        return None if row is None else SessionRow(**row)
+        return None if row is None else self._read(SessionRow(**row))
 
     def session_with_profile(
         self, transaction_id: str, *, with_package: bool = False
@@ -172,7 +179,7 @@ class Es9Tx:
         if row is None:
             return self.session(transaction_id), None
         session = SessionRow(**{name: row[key] for name, key in _SESSION_KEYS})
-        return session, _profile_from(row)
+        return self._read(session), _profile_from(row)
 
     def profiles_for(self, *, matching_id: str | None, eid: str) -> list[ProfileView]:
         """The profile whose order has this matchingId or, without one, every profile ordered for
@@ -186,7 +193,7 @@ class Es9Tx:
     def bound_sessions(self, iccid: str, eid: str) -> list[SessionRow]:
         """This eUICC's sessions that bound this profile, newest first."""
         rows = self.cursor.rows(_SESSIONS_OF, {"iccid": iccid, "eid": eid, "state": "bound"})
-        return [SessionRow(**row) for row in rows]
+        return [self._read(SessionRow(**row)) for row in rows]
 
     # -- effects -----------------------------------------------------------------------------------
 
@@ -227,6 +234,8 @@ class Es9Tx:
             values.update(transaction_id=row.transaction_id, created_at=self.store.clock())
             self.cursor.execute(_INSERT_SESSION, values)
             return
+        if self._read_identity.get(row.transaction_id) == (row.iccid, row.eid):
+            del values["iccid"], values["eid"]
         changed = self.cursor.execute(
             _UPDATE_SESSION, {"tid": row.transaction_id, "expected": effect.expected_state, **values}
         )

@@ -118,7 +118,29 @@ class SmdpApp:
             scope["path"][len(ES9_PREFIX) :], headers, lambda: read_body(receive, self.max_body), scope
         )
         if status:
-            await _send_json(send, status, content, close=close)
+            headers, body = _json_answer(status, content, close=close)
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+    async def es9_direct(
+        self, path: str, raw_headers: list[tuple[bytes, bytes]], body: bytes, scope: Scope
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """ES9+ for the protocol's direct requests (rspserver/protocol.py): the whole body in, the
+        answer out, the same bytes as es9_asgi's; None when the client went away first."""
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw_headers}
+
+        async def read_body() -> bytes:
+            return body
+
+        try:
+            status, content, close = await self._es9(path[len(ES9_PREFIX) :], headers, read_body, scope)
+        except asyncio.CancelledError:
+            # Only the server cancels a request: at shutdown, once shutdown_timeout_seconds is over.
+            _log.warning("POST %s abandoned: the server is shutting down", path)
+            return None
+        if not status:
+            return None
+        return (status, *_json_answer(status, content, close=close))
 
     async def _es9(
         self,
@@ -270,13 +292,14 @@ def _json(content: dict[str, Any], status_code: int = 200, *, close: bool = Fals
 _PROTOCOL_HEADER = (b"x-admin-protocol", ADMIN_PROTOCOL.encode())
 
 
-async def _send_json(send: Send, status: int, content: dict[str, Any] | None, *, close: bool = False) -> None:
-    """The answer as JSONResponse would send it (the same bytes), or an empty one (204)."""
+def _json_answer(
+    status: int, content: dict[str, Any] | None, *, close: bool = False
+) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The headers and body of the answer as JSONResponse would send it (the same bytes), or of an
+    empty one (204)."""
     extra = [(b"connection", b"close")] if close else []
     if content is None:
-        await send({"type": "http.response.start", "status": status, "headers": [_PROTOCOL_HEADER, *extra]})
-        await send({"type": "http.response.body", "body": b""})
-        return
+        return [_PROTOCOL_HEADER, *extra], b""
     body = encode(content)
     headers = [
         (b"content-length", str(len(body)).encode()),
@@ -284,8 +307,7 @@ async def _send_json(send: Send, status: int, content: dict[str, Any] | None, *,
         _PROTOCOL_HEADER,
         *extra,
     ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    return headers, body
 
 
 async def _health(_request: Request) -> Response:
@@ -331,18 +353,22 @@ def create_app(context: SmdpContext, *, close_context: bool = True) -> ASGIApp:
 
     async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
         # ES9+ POSTs (four per download) skip the framework; everything else goes through it.
-        if scope["type"] == "http" and scope["method"] == "POST":
-            path = scope["path"]
-            if (
-                path.startswith(ES9_PREFIX)
-                and "/" not in path[len(ES9_PREFIX) :]
-                and len(path) > len(ES9_PREFIX)
-            ):
-                await handlers.es9_asgi(scope, receive, send)
-                return
+        if scope["type"] == "http" and scope["method"] == "POST" and _is_es9(scope["path"]):
+            await handlers.es9_asgi(scope, receive, send)
+            return
         await framework(scope, receive, send)
 
+    def direct_route(path: str) -> Any:
+        """The protocol's direct handler of a POST to `path` (rspserver/protocol.py): ES9+ only."""
+        return handlers.es9_direct if _is_es9(path) else None
+
+    app.direct_route = direct_route  # type: ignore[attr-defined]
+
     return app
+
+
+def _is_es9(path: str) -> bool:
+    return path.startswith(ES9_PREFIX) and "/" not in path[len(ES9_PREFIX) :] and len(path) > len(ES9_PREFIX)
 
 
 def create_app_from_env() -> ASGIApp:
