@@ -151,6 +151,9 @@ def test_a_failed_sync_fails_its_waiters(writer, monkeypatch):
         _insert(writer)
         with pytest.raises(OSError):
             await writer.durable()
+        monkeypatch.undo()  # the disk is back: the next commit's sync works (the WAL opened again)
+        _insert(writer)
+        await writer.durable()
 
     asyncio.run(main())
 
