@@ -22,6 +22,7 @@ SHORT = {
 # The issue's targets on the 2-core machine.
 TARGET_CPU_MS = 2.0  # server CPU per complete download, P-256 (issue 16)
 TARGET_RATE = 500.0  # complete downloads per second
+TARGET_DEVICES = 8  # the CPU targets are for 8 devices at once (issue 16)
 TARGET_ORDER_P99_MS = 10.0  # downloadOrder p99 with 1 M profiles
 
 
@@ -153,7 +154,13 @@ def orders_table(results: list[dict[str, Any]]) -> Table:
 def targets(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Each target of the issue, the best measured value and whether it is met (and by how much not)."""
     found = []
-    measured = [r for r in document.get("runs", []) if r["server_cpu_ms_per_download"]]
+    # The CPU targets are judged at the issue's 8 devices (the best worker count), not at whichever
+    # concurrency happened to cost least.
+    measured = [
+        r
+        for r in document.get("runs", [])
+        if r["server_cpu_ms_per_download"] and r.get("concurrency") == TARGET_DEVICES
+    ]
     nist = [r for r in measured if r["curve"] == "nist" and not r.get("shipped_defaults")]
     if nist:
         best_cpu = min(r["server_cpu_ms_per_download"] for r in nist)
