@@ -17,6 +17,8 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,6 +65,8 @@ def main() -> None:
             data = args.data_dir / name
             shutil.rmtree(data, ignore_errors=True)
             orders = stock(data, pki, template, per_side, 300 + index)
+            if name == "base":
+                _schema_as_base_knows_it(data, pythonpath)
             members = fleet.members[index * per_side : (index + 1) * per_side]
             server = start_server(data, pki, shipped=args.shipped, env={"PYTHONPATH": pythonpath})
             sides[name] = {"server": server, "work": _Shared(iter(zip(members, orders, strict=True)))}
@@ -93,6 +97,34 @@ def main() -> None:
     finally:
         for side in sides.values():
             side["server"].stop()
+
+
+def _schema_as_base_knows_it(data: Path, base_src: str) -> None:
+    """The orders are stocked by this checkout, at its newest migration: take the base's database
+    down to the newest one the base knows (this checkout has every older migration)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from openrsp.rspserver.database import sqlite_url
+    from openrsp.smdp.db.engine import MIGRATIONS_DIR, make_engine, schema_revision
+
+    known = subprocess.run(
+        [sys.executable, "-c", "from openrsp.smdp.db.engine import HEAD_REVISION; print(HEAD_REVISION)"],
+        env={**os.environ, "PYTHONPATH": base_src},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    engine = make_engine(sqlite_url(data / "smdp.sqlite"))
+    try:
+        if schema_revision(engine) != known:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS_DIR))
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.downgrade(config, known)
+    finally:
+        engine.dispose()
 
 
 def _slice(server: RunningServer, context: FleetContext, work: _Shared, seconds: float) -> float:
