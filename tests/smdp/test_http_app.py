@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
+import time
 
 import anyio
 import httpx
 import pytest
 from smdp_support import ES_HEADERS, codes_of
+from sqlalchemy.engine import make_url
 
 from openrsp.smdp.config import load_config
 from openrsp.smdp.context import build_context
+from openrsp.smdp.db import transactions
 from openrsp.smdp.es9 import service as es9plus
 from openrsp.smdp.http.app import create_app
 
@@ -103,3 +108,67 @@ def test_es2_is_closed_without_an_operator_ca(client):
     assert (
         "no operator CA" in response.json()["header"]["functionExecutionStatus"]["statusCodeData"]["message"]
     )
+
+
+class Writing:
+    """An ES9+ function that writes one transaction, and says where it ran: on the event loop's
+    SQLite connection (it is given that store) or in the database's thread pool (no store)."""
+
+    ran: list[str] = []
+
+    def __init__(self, context, store=None) -> None:
+        self.context, self.store = context, store
+
+    def initiateAuthentication(self, body):
+        if self.store is None:
+            Writing.ran.append("pool")
+            return {"transactionId": "00FF"}
+        with self.store.transaction():
+            pass
+        Writing.ran.append("loop")
+        return {"transactionId": "00FF"}
+
+
+@pytest.fixture
+def sole_writer(tmp_path, monkeypatch):
+    """The app of a single-worker server on SQLite (its ES9+ calls run on the loop's connection),
+    and the database file, open to another connection."""
+    monkeypatch.setattr(es9plus, "Es9Service", Writing)
+    Writing.ran = []
+    config = load_config(data_dir=tmp_path, address="smdp.example")
+    transactions.sole_writer_process(config.db_url)
+    context = build_context(config)
+    app = create_app(context)
+    other = sqlite3.connect(make_url(config.db_url).database, isolation_level=None, check_same_thread=False)
+    try:
+        yield InProcess(app), other
+    finally:
+        other.close()
+        context.close()
+
+
+def _locked_for(other: sqlite3.Connection, seconds: float) -> threading.Thread:
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Thread(target=lambda: (time.sleep(seconds), other.rollback()))
+    release.start()
+    return release
+
+
+def test_a_call_that_meets_a_brief_lock_waits_for_it_on_the_loop(sole_writer):
+    """Another connection's short write (an ES2+ call, an outbox record) is waited out on the loop:
+    sent to the thread pool at once, the call would hold the lock there, with its fsync, and send
+    the calls after it to the pool too."""
+    client, other = sole_writer
+    release = _locked_for(other, 0.01)
+    response = client.post(INITIATE, content=json.dumps(VALID_INITIATE), headers=JSON)
+    release.join()
+    assert response.status_code == 200 and response.json()["transactionId"] == "00FF"
+    assert Writing.ran == ["loop"]
+
+
+def test_a_call_that_meets_a_long_lock_goes_to_the_thread_pool(sole_writer):
+    client, other = sole_writer
+    release = _locked_for(other, 1.0)
+    response = client.post(INITIATE, content=json.dumps(VALID_INITIATE), headers=JSON)
+    release.join()
+    assert response.status_code == 200 and Writing.ran == ["pool"]

@@ -176,3 +176,22 @@ def test_confirm_with_an_smds_needs_an_eid(es2) -> None:
     with pytest.raises(Es2Error) as error:
         service.confirm_order({"iccid": ICCID, "smdsAddress": "smds.example", "releaseFlag": True})
     assert (error.value.subject_code, error.value.reason_code) == ("8.1.1", "2.2")
+
+
+def test_the_poll_for_due_calls_does_not_wait_for_a_writer(database, clock) -> None:
+    """Every node looks for due calls every second: on SQLite that read takes no write lock, so it
+    neither waits for a writer nor holds the writers (the ES9+ calls on the event loop) up."""
+    if database.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL reads never take SQLite's write lock")
+    import sqlite3
+    from concurrent.futures import ThreadPoolExecutor
+
+    outbox = Outbox(database.engine, Smds(), clock)
+    writer = sqlite3.connect(database.engine.url.database, isolation_level=None, check_same_thread=False)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # a writer holds the file (the engine would wait 60 s)
+        with ThreadPoolExecutor(1) as pool:
+            assert pool.submit(outbox.run_once).result(timeout=5) == 0
+    finally:
+        writer.rollback()
+        writer.close()

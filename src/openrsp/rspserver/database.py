@@ -1,7 +1,9 @@
 """Engines for SQLite and PostgreSQL, as both server roles open them, and the UTC datetime column.
 
 SQLite: WAL journal, a generous busy timeout, and every transaction opened with BEGIN IMMEDIATE,
-so two writers queue up instead of both reading a state and then failing to upgrade their lock.
+so two writers queue up instead of both reading a state and then failing to upgrade their lock;
+`reading(engine)` opens a connection whose transactions only read, with a plain BEGIN: it never
+takes the write lock, so a poll (the outbox's) does not hold up the writers.
 PostgreSQL: psycopg 3; row locks (SELECT … FOR UPDATE) plus conditional updates do the same job.
 """
 
@@ -12,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.types import TypeDecorator
@@ -94,7 +96,18 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         # Straight on the sqlite3 connection: SQLAlchemy's statement machinery around a fixed
         # statement cost about 14 µs of CPU per transaction.
-        connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(_READ_ONLY)
+        connection.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+_READ_ONLY = "openrsp_read_only"
+
+
+def reading(engine: Engine) -> Connection:
+    """A connection for reads only, as a context manager: on SQLite its transactions start with a
+    plain BEGIN and never take the write lock. Not for writes: a write there would have to upgrade
+    its lock and could fail with SQLITE_BUSY, which is why every other transaction is IMMEDIATE."""
+    return engine.connect().execution_options(**{_READ_ONLY: True})
 
 
 class UtcDateTime(TypeDecorator[datetime]):

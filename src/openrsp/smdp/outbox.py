@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, exists, insert, select, update
 
 from openrsp.errors import OpenRSPError
+from openrsp.rspserver.database import reading
 from openrsp.rspserver.ids import utcnow
 from openrsp.smdp.db.models import OutboxItem
 
@@ -132,7 +133,7 @@ class Outbox:
         down is skipped for the rest of the round, and a call waits while an earlier one to its
         target is not due (backing off, or claimed by a node that may have died)."""
         now = self.clock()
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:  # every second on every node: without the write lock
             due = conn.execute(_DUE, {"now": now}).all()
         down: set[str] = set()
         attempted = 0
@@ -198,7 +199,7 @@ class Outbox:
 
     def items(self, kind_prefix: str = "") -> list[dict[str, Any]]:
         """Every row (oldest first), for the command line and the tests."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = conn.execute(select(_table).order_by(_table.c.id)).mappings().all()
         return [dict(r) for r in rows if r["kind"].startswith(kind_prefix)]
 

@@ -60,7 +60,12 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 
 
 class WriterBusy(Exception):
-    """Another connection holds the SQLite write lock: run the call where waiting is allowed."""
+    """The call cannot run on the loop's connection now: another connection holds the SQLite write
+    lock (`locked`: it may be free in a moment), or the file cannot be written from the loop at all."""
+
+    def __init__(self, reason: str, *, locked: bool = False) -> None:
+        super().__init__(reason)
+        self.locked = locked
 
 
 class LoopWriter:
@@ -109,7 +114,7 @@ class LoopWriter:
             if connection.in_transaction:  # not ours to keep
                 connection.rollback()
             if "locked" in str(exc) or "busy" in str(exc):
-                raise WriterBusy(str(exc)) from None
+                raise WriterBusy(str(exc), locked=True) from None
             raise
         try:
             yield Cursor.on(connection, self.dialect)
@@ -149,7 +154,7 @@ class LoopWriter:
                     connection.execute(f"PRAGMA {pragma}")
             except sqlite3.OperationalError as exc:
                 connection.close()
-                raise WriterBusy(str(exc)) from None
+                raise WriterBusy(str(exc), locked=True) from None
             if str(mode).lower() != "wal":
                 connection.close()
                 self._unusable = f"{self.path} is in {mode} journal mode, not WAL"
