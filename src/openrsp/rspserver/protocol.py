@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -138,7 +139,18 @@ _NO_EVENT = _NoEvent()
 # A direct handler: (path, request headers, body, scope) -> (status, response headers, body), or
 # None when the request was abandoned (the connection is then closed).
 DirectAnswer = tuple[int, list[tuple[bytes, bytes]], bytes]
-DirectHandler = Any
+DirectHandler = Callable[
+    [str, list[tuple[bytes, bytes]], bytes, dict[str, Any]], Awaitable[DirectAnswer | None]
+]
+_INTERNAL_ERROR: DirectAnswer = (
+    500,
+    [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", b"21"),
+        (b"connection", b"close"),
+    ],
+    b"Internal Server Error",
+)
 
 
 class _DirectCycle:
@@ -362,13 +374,9 @@ if HttpToolsProtocol is not None:
                 answer = await cycle.handler(
                     cycle.scope["path"], cycle.headers, bytes(cycle.body), cycle.scope
                 )
-            except Exception:
+            except Exception:  # a bug: answered as uvicorn answers an ASGI app's exception
                 _log.exception("%s: unexpected error answering directly", cycle.scope["path"])
-                answer = (
-                    500,
-                    [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")],
-                    b"Internal Server Error",
-                )
+                answer = _INTERNAL_ERROR
             if answer is None or cycle.disconnected or self.transport.is_closing():
                 cycle.response_complete = True
                 if not self.transport.is_closing():

@@ -113,10 +113,7 @@ class SmdpApp:
 
     async def es9_asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ES9+ straight on ASGI: the hot path, without the framework's objects per request."""
-        headers = {
-            name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
-        }
-
+        headers = _header_map(scope["headers"])
         status, content, close = await self._es9(
             scope["path"][len(ES9_PREFIX) :], headers, lambda: read_body(receive, self.max_body), scope
         )
@@ -130,7 +127,7 @@ class SmdpApp:
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
         """ES9+ for the protocol's direct requests (rspserver/protocol.py): the whole body in, the
         answer out, the same bytes as es9_asgi's; None when the client went away first."""
-        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw_headers}
+        headers = _header_map(raw_headers)
 
         async def read_body() -> bytes:
             return body
@@ -375,6 +372,10 @@ def create_app(context: SmdpContext, *, close_context: bool = True) -> ASGIApp:
     app.direct_route = direct_route  # type: ignore[attr-defined]
 
     return app
+
+
+def _header_map(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw}
 
 
 def _is_es9(path: str) -> bool:
