@@ -178,20 +178,24 @@ def test_confirm_with_an_smds_needs_an_eid(es2) -> None:
     assert (error.value.subject_code, error.value.reason_code) == ("8.1.1", "2.2")
 
 
-def test_the_poll_for_due_calls_does_not_wait_for_a_writer(database, clock) -> None:
+def test_the_poll_for_due_calls_does_not_wait_for_a_writer(tmp_path, clock) -> None:
     """Every node looks for due calls every second: on SQLite that read takes no write lock, so it
-    neither waits for a writer nor holds the writers (the ES9+ calls on the event loop) up."""
-    if database.engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL reads never take SQLite's write lock")
+    neither waits for a writer nor holds the writers (the ES9+ calls on the event loop) up.
+    (PostgreSQL's reads never take a write lock.)"""
     import sqlite3
     from concurrent.futures import ThreadPoolExecutor
 
-    outbox = Outbox(database.engine, Smds(), clock)
-    writer = sqlite3.connect(database.engine.url.database, isolation_level=None, check_same_thread=False)
+    from openrsp.smdp.db.engine import make_engine, migrate, sqlite_url
+
+    path = tmp_path / "outbox.sqlite"
+    engine = make_engine(sqlite_url(path))
+    migrate(engine)
+    writer = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     try:
         writer.execute("BEGIN IMMEDIATE")  # a writer holds the file (the engine would wait 60 s)
         with ThreadPoolExecutor(1) as pool:
-            assert pool.submit(outbox.run_once).result(timeout=5) == 0
+            assert pool.submit(Outbox(engine, Smds(), clock).run_once).result(timeout=5) == 0
     finally:
         writer.rollback()
         writer.close()
+        engine.dispose()
