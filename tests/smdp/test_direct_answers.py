@@ -111,3 +111,18 @@ def test_an_unknown_function_and_a_body_over_the_limit_are_answered_as_before(se
         sock.sendall(head(ES9_PATH, f"Content-Length: {64 * 1024 * 1024}\r\n"))
         data = read_until_closed(sock, within=10)
     assert data.startswith(b"HTTP/1.1 200 OK\r\n") and b'"status":"Failed"' in data
+
+
+def test_a_client_gone_before_its_answer_leaves_the_server_well(server):
+    """Requests sent whole, the connection dropped before the answers: nothing breaks, nothing is
+    logged as an error, and the next client is answered."""
+    for _ in range(20):
+        sock = connect(server)
+        sock.sendall(_whole() * 3)  # the second and third wait behind the first
+        sock.close()
+    with connect(server) as sock:
+        sock.sendall(_whole())
+        (answer,) = _answers(sock, 1)
+    assert b"euiccInfo1 is missing" in answer
+    log = server.log.read_text()
+    assert "Traceback" not in log and "ERROR" not in log, log[-2000:]
