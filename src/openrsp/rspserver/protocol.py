@@ -353,7 +353,12 @@ if HttpToolsProtocol is not None:
                     length = value
                 elif name == b"transfer-encoding":
                     return None
-            if length is None or not length.isdigit() or int(length) > self.limits.max_body_bytes:
+            if (
+                length is None
+                or not length.isdigit()
+                or len(length) > 18  # before int(): leading zeros can make it thousands of digits long
+                or int(length) > self.limits.max_body_bytes
+            ):
                 return None
             url = self.url
             if b"?" in url or b"%" in url or not url.isascii():
