@@ -161,7 +161,6 @@ class _DirectCycle:
         "body",
         "disconnected",
         "handler",
-        "headers",
         "keep_alive",
         "message_event",
         "more_body",
@@ -173,7 +172,6 @@ class _DirectCycle:
     def __init__(self, handler: DirectHandler, scope: dict[str, Any], keep_alive: bool) -> None:
         self.handler = handler
         self.scope = scope
-        self.headers: list[tuple[bytes, bytes]] = scope["headers"]
         self.keep_alive = keep_alive
         self.body = bytearray()
         self.more_body = True
@@ -377,7 +375,7 @@ if HttpToolsProtocol is not None:
         async def _answer_directly(self, cycle: _DirectCycle) -> None:
             try:
                 answer = await cycle.handler(
-                    cycle.scope["path"], cycle.headers, bytes(cycle.body), cycle.scope
+                    cycle.scope["path"], cycle.scope["headers"], bytes(cycle.body), cycle.scope
                 )
             except Exception:  # a bug: answered as uvicorn answers an ASGI app's exception
                 _log.exception("%s: unexpected error answering directly", cycle.scope["path"])
@@ -388,15 +386,12 @@ if HttpToolsProtocol is not None:
                     self.transport.close()
                 return
             status, headers, body = answer
-            keep_alive = cycle.keep_alive
+            closing = (b"connection", b"close") in headers  # the application's own
+            keep_alive = cycle.keep_alive and not closing
             content = [STATUS_LINE[status]]
-            for name, value in self.server_state.default_headers:
+            for name, value in (*self.server_state.default_headers, *headers):
                 content += (name, b": ", value, b"\r\n")
-            for name, value in headers:
-                if name == b"connection" and value == b"close":
-                    keep_alive = False
-                content += (name, b": ", value, b"\r\n")
-            if not keep_alive and (b"connection", b"close") not in headers:
+            if not keep_alive and not closing:
                 content.append(b"connection: close\r\n")
             content += (b"\r\n", body)
             cycle.response_started = True
